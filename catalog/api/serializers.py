@@ -1,0 +1,47 @@
+from rest_framework import serializers
+
+from catalog.models import Category, Product
+
+ADJUST_STOCK_HINT = "Stock cannot be set directly; use POST /api/v1/products/{id}/adjust-stock/ with a delta."
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "parent", "description", "is_active", "created_at", "updated_at"]
+
+    def validate_parent(self, parent: Category | None) -> Category | None:
+        if self.instance is not None and self.instance.would_loop(parent):
+            raise serializers.ValidationError(Category.LOOP_MESSAGE)
+        return parent
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    category_name = serializers.CharField(source="category.name", read_only=True)
+    category_slug = serializers.CharField(source="category.slug", read_only=True)
+    in_stock = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id", "sku", "name", "slug", "description",
+            "category", "category_name", "category_slug",
+            "price", "stock", "in_stock", "is_active", "image",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        extra_kwargs = {"stock": {"help_text": "Units on hand. Set on creation; later moved only by adjust-stock."}}
+
+    def validate_stock(self, stock: int) -> int:
+        """Take stock on creation only; a stale count written back would undo sales."""
+        if self.instance is not None and stock != self.instance.stock:
+            raise serializers.ValidationError(ADJUST_STOCK_HINT)
+        return stock
+
+
+class StockAdjustmentSerializer(serializers.Serializer):
+    delta = serializers.IntegerField(help_text="Units to add (positive) or remove (negative); never below zero.")
+
+    def validate_delta(self, delta: int) -> int:
+        if delta == 0:
+            raise serializers.ValidationError("A stock adjustment must add or remove at least one unit.")
+        return delta

@@ -1,0 +1,12 @@
+from config.common.errors import Conflict
+
+
+class InsufficientStock(Conflict):
+    """Some lines ask for more than is in stock; `lines` names each with requested and available."""
+
+    default_detail = "Not enough stock for some of the requested products."
+    default_code = "insufficient_stock"
+
+    def __init__(self, lines: list[dict[str, int]]) -> None:
+        names = ", ".join(f"product {line['product']} ({line['available']} of {line['requested']})" for line in lines)
+        super().__init__(f"Not enough stock: {names}.", lines=lines)

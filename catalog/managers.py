@@ -1,0 +1,151 @@
+"""Catalog rules: category tree reads, and the only write path for product stock.
+
+`QuerySet.update()` and `bulk_create()` send no save signals, so the bulk writes here
+announce themselves with `products_changed` / `categories_changed` for the cache.
+"""
+
+from collections.abc import Mapping
+
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from catalog.exceptions import InsufficientStock
+from catalog.signals import categories_changed, products_changed
+
+
+class CategoryQuerySet(models.QuerySet):
+    def active(self):
+        """Categories shown to the storefront."""
+        return self.filter(is_active=True)
+
+    def descendant_ids(self, category_id: int) -> list[int]:
+        """Return the id of this category and of every category below it, in one query."""
+        children: dict[int | None, list[int]] = {}
+        for pk, parent_id in self.model._base_manager.values_list("pk", "parent_id"):
+            children.setdefault(parent_id, []).append(pk)
+        found, todo = [], [category_id]
+        while todo:
+            pk = todo.pop()
+            found.append(pk)
+            todo.extend(children.get(pk, []))
+        return found
+
+    def update(self, **kwargs) -> int:
+        """Update in bulk and announce it to the cache."""
+        rows = super().update(**kwargs)
+        categories_changed.send(sender=self.model)
+        return rows
+
+    update.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        categories_changed.send(sender=self.model)
+        return created
+
+    bulk_create.alters_data = True
+
+
+class ProductQuerySet(models.QuerySet):
+    def active(self):
+        """Products the storefront shows."""
+        return self.filter(is_active=True)
+
+    def in_stock(self):
+        """Products that can be ordered now."""
+        return self.filter(is_active=True, stock__gt=0)
+
+    def low_stock(self, threshold: int):
+        """Products with `threshold` units or fewer left."""
+        return self.filter(stock__lte=threshold)
+
+    def reserve(self, quantities: Mapping[int, int]) -> None:
+        """Take stock for every line or for none; raise InsufficientStock naming each short line.
+
+        One conditional UPDATE per product, in id order so that concurrent orders over the
+        same products lock rows in the same order and cannot deadlock. Runs inside the
+        caller's transaction (a savepoint when nested), so a refusal undoes every line.
+        """
+        _check_quantities(quantities)
+        now = timezone.now()
+        with transaction.atomic(using=self.db):
+            short = []
+            for product_id in sorted(quantities):
+                wanted = quantities[product_id]
+                taken = self.filter(pk=product_id, stock__gte=wanted)._update_quietly(
+                    stock=F("stock") - wanted, updated_at=now
+                )
+                if not taken:
+                    available = self.filter(pk=product_id).values_list("stock", flat=True).first() or 0
+                    short.append({"product": product_id, "requested": wanted, "available": available})
+            if short:
+                raise InsufficientStock(short)
+            self._announce_stock_change(quantities, sold_out_when=lambda stock, _moved: stock == 0)
+
+    reserve.alters_data = True
+
+    def release(self, quantities: Mapping[int, int]) -> None:
+        """Give back stock taken by `reserve` (a cancelled order, a failed payment, a restock)."""
+        _check_quantities(quantities)
+        now = timezone.now()
+        with transaction.atomic(using=self.db):
+            for product_id in sorted(quantities):
+                self.filter(pk=product_id)._update_quietly(stock=F("stock") + quantities[product_id], updated_at=now)
+            # A product whose stock now equals what came back was sold out before.
+            self._announce_stock_change(quantities, sold_out_when=lambda stock, moved: stock == moved)
+
+    release.alters_data = True
+
+    def adjust_stock(self, product_id: int, delta: int) -> None:
+        """Add (delta > 0) or remove (delta < 0) units; never below zero."""
+        if delta > 0:
+            self.release({product_id: delta})
+        elif delta < 0:
+            self.reserve({product_id: -delta})
+
+    adjust_stock.alters_data = True
+
+    def set_active(self, is_active: bool) -> int:
+        """Show or hide these products in the storefront; return how many changed."""
+        return self.exclude(is_active=is_active).update(is_active=is_active, updated_at=timezone.now())
+
+    set_active.alters_data = True
+
+    def update(self, **kwargs) -> int:
+        """Update in bulk and announce which products changed, for the cache."""
+        product_ids = list(self.values_list("pk", flat=True))
+        rows = super().update(**kwargs)
+        products_changed.send(sender=self.model, product_ids=product_ids, lists_changed=True)
+        return rows
+
+    update.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        products_changed.send(sender=self.model, product_ids=[], lists_changed=True)
+        return created
+
+    bulk_create.alters_data = True
+
+    def _update_quietly(self, **kwargs) -> int:
+        """Update without announcing: the stock methods announce what they know themselves."""
+        return super().update(**kwargs)
+
+    def _announce_stock_change(self, quantities: Mapping[int, int], sold_out_when) -> None:
+        """Tell the cache which products moved, and whether any went out of or back into stock.
+
+        Our UPDATEs hold the row locks until commit, so these reads are exact.
+        """
+        stock_now = dict(self.model._base_manager.filter(pk__in=quantities).values_list("pk", "stock"))
+        flipped = any(sold_out_when(stock, quantities[pk]) for pk, stock in stock_now.items())
+        products_changed.send(sender=self.model, product_ids=sorted(quantities), lists_changed=flipped)
+
+
+def _check_quantities(quantities: Mapping[int, int]) -> None:
+    if not quantities or any(quantity < 1 for quantity in quantities.values()):
+        raise ValueError("Stock moves need at least one product, each with a quantity of 1 or more.")
+
+
+CategoryManager = models.Manager.from_queryset(CategoryQuerySet)
+ProductManager = models.Manager.from_queryset(ProductQuerySet)

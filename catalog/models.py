@@ -1,0 +1,86 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from catalog.managers import CategoryManager, ProductManager
+from config.common.models import TimeStampedModel
+
+
+class Category(TimeStampedModel):
+    """A node of the catalog tree; any depth."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=140, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True, db_index=True)
+
+    objects = CategoryManager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=F("pk")), name="category_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.would_loop(self.parent):
+            raise ValidationError({"parent": self.LOOP_MESSAGE})
+
+    LOOP_MESSAGE = "A category cannot sit under itself or one of its sub-categories."
+
+    def would_loop(self, parent: "Category | None") -> bool:
+        """Return whether putting this category under `parent` would make the tree loop."""
+        ancestor = parent
+        while ancestor is not None and self.pk is not None:
+            if ancestor.pk == self.pk:
+                return True
+            ancestor = ancestor.parent
+        return False
+
+
+class Product(TimeStampedModel):
+    """Something the shop sells. Stock moves only through ProductQuerySet.reserve/release."""
+
+    sku = models.CharField("SKU", max_length=64, unique=True)
+    name = models.CharField(max_length=200, db_index=True)
+    slug = models.SlugField(max_length=220, unique=True)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)], db_index=True)
+    stock = models.IntegerField(default=0, validators=[MinValueValidator(0)])
+    is_active = models.BooleanField(default=True, db_index=True)
+    image = models.ImageField(upload_to="products/", blank=True)
+
+    objects = ProductManager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_non_negative"),
+            models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    def save(self, *args, **kwargs) -> None:
+        """Save; on update, write every field but stock.
+
+        Stock only moves through the queryset's conditional updates, so a form or
+        serializer holding a stale stock count can never write it back.
+        """
+        if not self._state.adding and not kwargs.get("force_insert") and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name for field in self._meta.concrete_fields if not field.primary_key and field.name != "stock"
+            ]
+        super().save(*args, **kwargs)

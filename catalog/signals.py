@@ -1,0 +1,41 @@
+"""Catalog signals and their receivers: keep the cached catalog exact.
+
+Save and delete signals cover single-row writes (admin, API, shell); the bulk paths of
+the querysets send `products_changed` / `categories_changed` themselves.
+"""
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal
+
+from catalog import cache
+
+products_changed = Signal()
+"""Sent after products change in bulk. kwargs: product_ids, lists_changed (bool)."""
+
+categories_changed = Signal()
+"""Sent after categories change in bulk."""
+
+
+def invalidate_product_on_write(sender, instance, **kwargs) -> None:
+    """Invalidate a saved or deleted product's detail and the product listings."""
+    cache.invalidate_products([instance.pk], lists=True)
+
+
+def invalidate_products_on_bulk_change(sender, product_ids, lists_changed, **kwargs) -> None:
+    """Invalidate the products a bulk write touched, and the listings when they changed."""
+    cache.invalidate_products(product_ids, lists=lists_changed)
+
+
+def invalidate_categories_on_change(sender, **kwargs) -> None:
+    """Invalidate everything that embeds category data."""
+    cache.invalidate_categories()
+
+
+def connect_receivers() -> None:
+    from catalog.models import Category, Product
+
+    for name, signal in (("save", post_save), ("delete", post_delete)):
+        signal.connect(invalidate_product_on_write, sender=Product, dispatch_uid=f"catalog.product_{name}")
+        signal.connect(invalidate_categories_on_change, sender=Category, dispatch_uid=f"catalog.category_{name}")
+    products_changed.connect(invalidate_products_on_bulk_change, dispatch_uid="catalog.products_changed")
+    categories_changed.connect(invalidate_categories_on_change, dispatch_uid="catalog.categories_changed")

@@ -1,0 +1,153 @@
+"""Public reads served as ready-rendered bytes from the cache (SPEC §6).
+
+Each cached response is stored with the version stamps of the *scopes* it was built
+from (for example "all categories" or "product 7"). A write bumps the stamp of the
+scopes it touched, so every entry built under the old stamp stops matching: exact,
+cheap invalidation with no key scans. A hit is one cache round trip (one MGET of the
+entry and its stamps) and touches neither the database nor a serializer.
+
+A cache outage never fails a request: every cache call here degrades to a miss.
+"""
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags
+
+logger = logging.getLogger(__name__)
+
+CACHE_STATUS_HEADER = "X-Cache"
+
+
+def version_key(scope: str) -> str:
+    return f"ver:{scope}"
+
+
+def bump_versions(scopes: Iterable[str]) -> None:
+    """Invalidate every entry built under these scopes once the current transaction commits.
+
+    Bumping after commit matters: a reader that took the new stamp before the commit
+    could otherwise cache the old rows under it.
+    """
+    stamps = {version_key(scope): uuid.uuid4().hex for scope in scopes}
+    if stamps:
+        transaction.on_commit(lambda: _quietly(cache.set_many, stamps, timeout=None))
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    """A rendered 200 response and the version stamps it was built under."""
+
+    stamps: tuple[str, ...]
+    etag: str
+    content_type: str
+    body: bytes
+
+    def to_response(self, request, cache_status: str) -> HttpResponse:
+        """Answer with the bytes, or with 304 when the client already holds them."""
+        if etag_matches(request.headers.get("If-None-Match", ""), self.etag):
+            response = HttpResponseNotModified()
+        else:
+            response = HttpResponse(self.body, content_type=self.content_type)
+        response["ETag"] = self.etag
+        response[CACHE_STATUS_HEADER] = cache_status
+        return response
+
+
+class CachedReadMixin:
+    """Serve `list` and `retrieve` to the public from the cache.
+
+    Staff (who see inactive rows) and non-JSON renderers (the browsable API) bypass it.
+    Subclasses name the scopes a response depends on and the setting holding its TTL.
+    """
+
+    cache_ttl_setting: str
+
+    def cache_scopes(self) -> list[str]:
+        raise NotImplementedError
+
+    def list(self, request, *args, **kwargs):
+        return self.cached(super().list, request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.cached(super().retrieve, request, *args, **kwargs)
+
+    def cached(self, respond: Callable, request, *args, **kwargs):
+        if not self.is_cacheable(request):
+            response = respond(request, *args, **kwargs)
+            response[CACHE_STATUS_HEADER] = "BYPASS"
+            return response
+
+        key = self.response_cache_key(request)
+        stamp_keys = [version_key(scope) for scope in self.cache_scopes()]
+        found = _quietly(cache.get_many, [key, *stamp_keys], default={})
+        stamps = tuple(found.get(stamp_key) for stamp_key in stamp_keys)
+        entry = found.get(key)
+        if isinstance(entry, CachedResponse) and entry.stamps == stamps:
+            return entry.to_response(request, "HIT")
+
+        response = respond(request, *args, **kwargs)
+        if response.status_code != 200:
+            return response
+        entry = self.rendered_entry(response, stamps)
+        if None in stamps:
+            # A scope has no stamp yet (cold cache): give it one, and cache from the next read on,
+            # so an entry is never valid under a stamp that a later eviction could bring back.
+            for stamp_key, stamp in zip(stamp_keys, stamps, strict=True):
+                if stamp is None:
+                    _quietly(cache.add, stamp_key, uuid.uuid4().hex, timeout=None)
+        else:
+            _quietly(cache.set, key, entry, timeout=getattr(settings, self.cache_ttl_setting))
+        return entry.to_response(request, "MISS")
+
+    def is_cacheable(self, request) -> bool:
+        return (
+            request.method in ("GET", "HEAD")
+            and request.accepted_renderer.format == "json"
+            and not request.user.is_staff
+        )
+
+    def response_cache_key(self, request) -> str:
+        """Key a response by host, path and the sorted query (links in pages carry the host)."""
+        query = urlencode(sorted(request.query_params.lists()), doseq=True)
+        url = f"{request.build_absolute_uri(request.path)}?{query}"
+        return f"resp:{self.basename}:{self.action}:{hashlib.sha1(url.encode()).hexdigest()}"
+
+    def rendered_entry(self, response, stamps: tuple) -> CachedResponse:
+        """Render the DRF response to bytes, the way `finalize_response` would."""
+        response.accepted_renderer = self.request.accepted_renderer
+        response.accepted_media_type = self.request.accepted_media_type
+        response.renderer_context = self.get_renderer_context()
+        response.render()
+        body = response.content
+        return CachedResponse(
+            stamps=stamps,
+            etag=f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"',
+            content_type=response["Content-Type"],
+            body=body,
+        )
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Return whether an If-None-Match header names this ETag (weak comparison)."""
+    if not if_none_match:
+        return False
+    candidates = parse_etags(if_none_match)
+    return "*" in candidates or etag.removeprefix("W/") in (c.removeprefix("W/") for c in candidates)
+
+
+def _quietly(call: Callable, *args, default=None, **kwargs):
+    """Run a cache call; on any cache failure log it and return `default`."""
+    try:
+        return call(*args, **kwargs)
+    except Exception:  # any backend error must degrade to a miss
+        logger.warning("Cache unavailable during %s; serving from the database.", call.__name__, exc_info=True)
+        return default

@@ -1,0 +1,129 @@
+"""The one error contract: every error body has `detail` and `code` (SPEC §5).
+
+Domain rules raise `DomainError` subclasses from managers and model methods; the API's
+exception handler below turns those, DRF's errors and Django's own exceptions into
+the same JSON body. Validation errors add `errors: {field: [messages]}`.
+"""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """A broken business rule, with a stable `code`, an HTTP status and the facts a client needs."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request breaks a business rule."
+    default_code = "domain_error"
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None, **facts: Any) -> None:
+        self.detail = detail or self.default_detail
+        self.code = code or self.default_code
+        self.facts = facts
+        super().__init__(self.detail)
+
+    def as_body(self) -> dict[str, Any]:
+        """Return the JSON error body: detail, code, then the facts."""
+        return {"detail": self.detail, "code": self.code, **self.facts}
+
+
+class Conflict(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+# DRF's own codes, renamed where the spec names them differently.
+CODE_ALIASES = {"throttled": "rate_limited", "invalid": "validation_error"}
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """Render any expected exception as `{detail, code[, errors][, facts]}`."""
+    if isinstance(exc, DomainError):
+        set_rollback()
+        return Response(exc.as_body(), status=exc.status_code)
+    if isinstance(exc, (ProtectedError, RestrictedError)):
+        set_rollback()
+        return Response(deletion_refused_body(exc), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, IntegrityError):
+        # A uniqueness race the serializer could not see: the row it collided with won.
+        logger.warning("Integrity error answered as 409: %s", exc)
+        set_rollback()
+        return Response(
+            {"detail": "The change conflicts with existing data; reload and try again.", "code": "conflict"},
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # not an expected error: let Django log it and answer 500
+    response.data = error_body(exc)
+    return response
+
+
+def error_body(exc: exceptions.APIException) -> dict[str, Any]:
+    """Return the spec's error body for a DRF exception."""
+    if isinstance(exc, exceptions.ValidationError):
+        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        return {"detail": first_message(errors), "code": "validation_error", "errors": errors}
+    code = exc.detail.code if isinstance(exc.detail, exceptions.ErrorDetail) else exc.default_code
+    return {"detail": str(exc.detail), "code": CODE_ALIASES.get(code, code)}
+
+
+def first_message(errors: dict) -> str:
+    """Return a one-sentence summary of validation errors for `detail`."""
+    field, messages = next(iter(errors.items()))
+    while isinstance(messages, (list, dict)) and messages:
+        messages = next(iter(messages.values())) if isinstance(messages, dict) else messages[0]
+    if field == "non_field_errors":
+        return str(messages)
+    return f"{field}: {messages}"
+
+
+def deletion_refused_body(exc: ProtectedError | RestrictedError) -> dict[str, Any]:
+    """Explain which rows still point at the object that could not be deleted."""
+    blockers = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
+    counts: dict[str, int] = {}
+    for obj in blockers:
+        label = str(obj._meta.verbose_name_plural)
+        counts[label] = counts.get(label, 0) + 1
+    reasons = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+    return {
+        "detail": f"Cannot delete: still referenced by {reasons}.",
+        "code": "conflict",
+        "blocked_by": counts,
+    }
+
+
+def page_not_found(request, exception=None):
+    """Answer unknown API URLs with the JSON error body; leave other pages to Django."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """Answer an unexpected API failure with the JSON error body, never a stack trace."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "A server error occurred.", "code": "server_error"}, status=500)
+    return defaults.server_error(request)

@@ -1,0 +1,13 @@
+from rest_framework import permissions
+
+
+class StaffModelPermissionsOrReadOnly(permissions.DjangoModelPermissions):
+    """Read for anyone; write for staff holding the Django model permission.
+
+    Admin groups therefore govern the API too.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_staff) and super().has_permission(request, view)

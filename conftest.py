@@ -1,0 +1,44 @@
+"""Fixtures shared by every test: API clients, users, a clean cache, and the backend in use."""
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+
+@pytest.fixture(autouse=True)
+def clean_cache():
+    """Start every test with an empty cache (locmem, or the test Redis database)."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def staff_user(django_user_model):
+    """A staff user holding every catalog permission, as an admin group would grant."""
+    user = django_user_model.objects.create_user(username="staff", password="staff-pass-123", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="catalog"))
+    return user
+
+
+@pytest.fixture
+def staff_without_permissions(django_user_model):
+    return django_user_model.objects.create_user(username="bare-staff", password="staff-pass-123", is_staff=True)
+
+
+@pytest.fixture
+def plain_user(django_user_model):
+    return django_user_model.objects.create_user(username="shopper", password="shopper-pass-123")
+
+
+@pytest.fixture
+def staff_client(staff_user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(staff_user)
+    return client
