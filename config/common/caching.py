@@ -42,6 +42,17 @@ def bump_versions(scopes: Iterable[str]) -> None:
         transaction.on_commit(lambda: _quietly(cache.set_many, stamps, timeout=None))
 
 
+def stamp_first(stamp_key: str) -> str | None:
+    """Give a scope its first stamp (or read the one a concurrent reader just gave it).
+
+    Entries are never stored under a missing stamp, so an evicted stamp cannot revive them.
+    """
+    stamp = uuid.uuid4().hex
+    if _quietly(cache.add, stamp_key, stamp, timeout=None):
+        return stamp
+    return _quietly(cache.get, stamp_key)
+
+
 @dataclass(frozen=True)
 class CachedResponse:
     """A rendered 200 response and the version stamps it was built under."""
@@ -94,17 +105,13 @@ class CachedReadMixin:
         if isinstance(entry, CachedResponse) and entry.stamps == stamps:
             return entry.to_response(request, "HIT")
 
+        # Stamps are read before the rows: a write committing meanwhile bumps them past this entry.
+        stamps = tuple(stamp or stamp_first(stamp_key) for stamp_key, stamp in zip(stamp_keys, stamps, strict=True))
         response = respond(request, *args, **kwargs)
         if response.status_code != 200:
             return response
         entry = self.rendered_entry(response, stamps)
-        if None in stamps:
-            # A scope has no stamp yet (cold cache): give it one, and cache from the next read on,
-            # so an entry is never valid under a stamp that a later eviction could bring back.
-            for stamp_key, stamp in zip(stamp_keys, stamps, strict=True):
-                if stamp is None:
-                    _quietly(cache.add, stamp_key, uuid.uuid4().hex, timeout=None)
-        else:
+        if None not in stamps:
             _quietly(cache.set, key, entry, timeout=getattr(settings, self.cache_ttl_setting))
         return entry.to_response(request, "MISS")
 
