@@ -1,0 +1,56 @@
+# Shopkeep developer commands. `make run` and `make test` work on a bare machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run serve test lint format schema check-deploy worker beat clean
+
+# Reinstall only when the pinned requirements change.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+## run: migrate, seed demo data if the database is empty, print the staff login, serve on :8000
+run: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) seed_demo --if-empty
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+## test: the whole suite (embedded default, or PostgreSQL/Redis via DATABASE_URL/REDIS_URL)
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## schema: generate and validate the OpenAPI schema; any warning fails
+schema: install
+	$(MANAGE) spectacular --file /dev/null --validate --fail-on-warn
+
+## check-deploy: Django's deployment checklist against the production settings
+check-deploy: install
+	DJANGO_SETTINGS_MODULE=config.settings.production \
+	SECRET_KEY=$${SECRET_KEY:-ci-only-8vJ2kq0Zr7xWm3pT5nL9bY4cH6dF1gS0aQeUu7Rx2Lp} \
+	ALLOWED_HOSTS=$${ALLOWED_HOSTS:-shop.example.com} \
+	$(MANAGE) check --deploy --fail-level WARNING
+
+worker: install
+	$(BIN)/celery -A config worker --loglevel INFO
+
+beat: install
+	$(BIN)/celery -A config beat --loglevel INFO
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
