@@ -8,6 +8,7 @@ from catalog.api.filters import CategoryFilter, ProductFilter
 from catalog.api.serializers import CategorySerializer, ProductSerializer, StockAdjustmentSerializer
 from catalog.models import Category, Product
 from config.common.caching import CachedReadMixin
+from config.common.permissions import StaffCanChangeModel
 from config.common.schema import ErrorSerializer
 
 
@@ -67,7 +68,7 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
             ),
         },
     )
-    @action(detail=True, methods=["post"], url_path="adjust-stock")
+    @action(detail=True, methods=["post"], url_path="adjust-stock", permission_classes=[StaffCanChangeModel])
     def adjust_stock(self, request, pk=None):
         """Add or remove units of stock with a conditional update (staff, change permission)."""
         product = self.get_object()

@@ -104,10 +104,12 @@ def deletion_refused_body(exc: ProtectedError | RestrictedError) -> dict[str, An
     """Explain which rows still point at the object that could not be deleted."""
     blockers = exc.protected_objects if isinstance(exc, ProtectedError) else exc.restricted_objects
     counts: dict[str, int] = {}
+    names: dict[str, str] = {}
     for obj in blockers:
         label = str(obj._meta.verbose_name_plural)
         counts[label] = counts.get(label, 0) + 1
-    reasons = ", ".join(f"{n} {label}" for label, n in sorted(counts.items()))
+        names[label] = str(obj._meta.verbose_name)
+    reasons = ", ".join(f"{n} {label if n > 1 else names[label]}" for label, n in sorted(counts.items()))
     return {
         "detail": f"Cannot delete: still referenced by {reasons}.",
         "code": "conflict",
