@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
@@ -9,17 +8,11 @@ handler404 = "config.common.errors.page_not_found"
 handler500 = "config.common.errors.server_error"
 
 
-def live(request):
-    """Answer 200 while the process is up; readiness checks come with operations work."""
-    return JsonResponse({"status": "ok"})
-
-
 urlpatterns = [
     path("api/v1/", include("catalog.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("health/live/", live, name="health-live"),
     path(settings.DJANGO_ADMIN_URL, admin.site.urls),
 ]
 

@@ -1,0 +1,328 @@
+"""The deployment files agree with the settings: compose, Dockerfile, .env.example, gunicorn, check --deploy."""
+
+import os
+import re
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from config.common.health import LIVE_PATH
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+ENV_EXAMPLE = ROOT / ".env.example"
+GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
+
+SERVICES = ["postgres", "redis", "web", "worker", "beat"]
+APP_SERVICES = ["web", "worker", "beat"]
+
+# env("NAME", ...), env.bool("NAME", ...), env.db("NAME", ...) and the other casts.
+ENV_READ = re.compile(r"""\benv(?:\.\w+)?\(\s*["']([A-Z_][A-Z0-9_]*)["']""")
+# ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error} as docker compose interpolates them.
+INTERPOLATION = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?:(:?[-?+])([^}]*))?\}")
+# NAME=value, or "# NAME=value" for an optional variable left unset.
+ENV_EXAMPLE_LINE = re.compile(r"^#?\s*([A-Z_][A-Z0-9_]*)=", re.MULTILINE)
+
+# A real-looking key for the subprocesses: check --deploy rejects short or "django-insecure-" keys.
+DEPLOY_SECRET_KEY = "q9Zr4-Vx8Lm2_Tk7Wp3Yn6Hc1Jf5Bd0Gs8Ua2Ei4Oo7Rt9Ly3Kw6Xe1Nv5Mh0"
+
+
+def variables_read() -> set[str]:
+    """Return the environment variables the settings modules and the gunicorn config read."""
+    sources = [*sorted((ROOT / "config" / "settings").glob("*.py")), GUNICORN_CONF]
+    return {name for source in sources for name in ENV_READ.findall(source.read_text())}
+
+
+def interpolate(value: str) -> str:
+    """Resolve compose interpolation as `docker compose` does with nothing set: defaults, and $$ as $."""
+    escaped = value.replace("$$", "\0")
+    resolved = INTERPOLATION.sub(lambda m: m.group(3) if m.group(2) and "-" in m.group(2) else "", escaped)
+    return resolved.replace("\0", "$")
+
+
+def environment(service: dict) -> dict[str, str]:
+    """Return a service's environment as a mapping, whichever form compose allows it is written in."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {name: "" if value is None else str(value) for name, value in env.items()}
+
+
+def command_text(service: dict) -> str:
+    command = service.get("command", "")
+    return command if isinstance(command, str) else " ".join(command)
+
+
+def env_example_names() -> set[str]:
+    return set(ENV_EXAMPLE_LINE.findall(ENV_EXAMPLE.read_text()))
+
+
+def compose_interpolated_names() -> set[str]:
+    return {m.group(1) for m in INTERPOLATION.finditer(COMPOSE_FILE.read_text().replace("$$", ""))}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> str:
+    """Return the Dockerfile's instructions, comments dropped and each on one line."""
+    instructions = "\n".join(line for line in DOCKERFILE.read_text().splitlines() if not line.lstrip().startswith("#"))
+    return re.sub(r"\\\n\s*", " ", instructions)
+
+
+def test_env_read_scan_finds_the_known_variables():
+    """Guard the regex: if it stopped matching, every other check here would pass vacuously."""
+    assert {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "WEB_CONCURRENCY"} <= variables_read()
+
+
+# --- docker-compose.yml -------------------------------------------------------
+
+
+def test_compose_defines_the_whole_stack(compose):
+    assert "version" not in compose, "the compose spec has no version key"
+    assert set(SERVICES) <= set(compose["services"])
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_service_has_a_healthcheck(compose, name):
+    healthcheck = compose["services"][name].get("healthcheck")
+    assert healthcheck, f"{name} has no healthcheck"
+    assert not healthcheck.get("disable")
+    assert healthcheck.get("test")
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_wait_for_healthy_postgres_and_redis(compose, name):
+    depends_on = compose["services"][name].get("depends_on")
+    assert isinstance(depends_on, dict), "the long form is needed to carry a condition"
+    for dependency in ["postgres", "redis"]:
+        assert depends_on.get(dependency, {}).get("condition") == "service_healthy", f"{name} -> {dependency}"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_run_the_same_image(compose, name):
+    web, service = compose["services"]["web"], compose["services"][name]
+    assert service.get("build") == web.get("build")
+    assert service.get("image") == web.get("image")
+
+
+def test_web_migrates_then_starts_gunicorn_with_the_project_config(compose):
+    command = command_text(compose["services"]["web"])
+    assert "manage.py migrate" in command
+    assert "gunicorn" in command
+    assert command.index("manage.py migrate") < command.index("gunicorn")
+    assert "&&" in command[: command.index("gunicorn")], "gunicorn must not start when migrate fails"
+    assert "-c config/gunicorn.conf.py" in command
+    assert "config.wsgi:application" in command
+
+
+def test_worker_and_beat_run_celery(compose):
+    assert command_text(compose["services"]["worker"]).startswith("celery -A config worker")
+    assert command_text(compose["services"]["beat"]).startswith("celery -A config beat")
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_pass_only_variables_the_code_reads(compose, name):
+    allowed = variables_read() | {"DJANGO_SETTINGS_MODULE"}
+    unread = set(environment(compose["services"][name])) - allowed
+    assert not unread, f"{name} sets variables nothing reads: {sorted(unread)}"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_app_services_run_production_settings(compose, name):
+    assert environment(compose["services"][name])["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_service_urls_name_the_compose_services(compose, name):
+    env = {key: interpolate(value) for key, value in environment(compose["services"][name]).items()}
+    database = urlsplit(env["DATABASE_URL"])
+    assert database.scheme in {"postgres", "postgresql", "pgsql"}
+    assert database.hostname == "postgres"
+    assert urlsplit(env["REDIS_URL"]).hostname == "redis"
+    assert urlsplit(env["CELERY_BROKER_URL"]).hostname == "redis"
+
+
+def test_broker_and_cache_use_different_redis_databases(compose):
+    """django-redis clears the cache with FLUSHDB; on a shared database that would drop queued tasks."""
+    env = environment(compose["services"]["worker"])
+    assert urlsplit(env["REDIS_URL"]).path != urlsplit(env["CELERY_BROKER_URL"]).path
+
+
+def test_database_url_matches_the_postgres_service_credentials(compose):
+    postgres = {key: interpolate(value) for key, value in environment(compose["services"]["postgres"]).items()}
+    database = urlsplit(interpolate(environment(compose["services"]["web"])["DATABASE_URL"]))
+    assert database.username == postgres["POSTGRES_USER"]
+    assert database.password == postgres["POSTGRES_PASSWORD"]
+    assert database.path.lstrip("/") == postgres["POSTGRES_DB"]
+
+
+def test_local_compose_serves_plain_http(compose):
+    """No TLS proxy in front of the local stack: an https redirect would make it unreachable."""
+    env = environment(compose["services"]["web"])
+    assert interpolate(env["SECURE_SSL_REDIRECT"]).lower() == "false"
+
+
+def test_health_checks_probe_the_liveness_url(compose, dockerfile):
+    live = LIVE_PATH
+    web_check = " ".join(compose["services"]["web"]["healthcheck"]["test"])
+    assert f"http://127.0.0.1:8000{live}" in web_check
+    assert f"http://127.0.0.1:8000{live}" in dockerfile
+    # The probe's Host header is 127.0.0.1: liveness answers before host validation
+    # (tests/common/test_health.py), so production ALLOWED_HOSTS need not list it.
+
+
+# --- .env.example ----------------------------------------------------------------
+
+
+def test_env_example_lists_every_variable_the_code_reads():
+    missing = variables_read() - env_example_names()
+    assert not missing, f".env.example lacks {sorted(missing)}"
+
+
+def test_env_example_lists_nothing_else_but_compose_knobs():
+    """Besides what the code reads, only values docker-compose.yml interpolates (the postgres credentials)."""
+    extra = env_example_names() - variables_read()
+    assert extra <= compose_interpolated_names(), (
+        f".env.example lists unread {sorted(extra - compose_interpolated_names())}"
+    )
+
+
+def test_every_compose_knob_is_documented_in_env_example():
+    missing = compose_interpolated_names() - env_example_names()
+    assert not missing, f"docker-compose.yml interpolates undocumented {sorted(missing)}"
+
+
+def test_env_example_documents_each_variable_with_a_comment():
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    for index, line in enumerate(lines):
+        if ENV_EXAMPLE_LINE.match(line):
+            previous = lines[index - 1]
+            assert previous.startswith("#"), f"no comment above {line!r}"
+            assert not ENV_EXAMPLE_LINE.match(previous), f"{line!r} shares its comment"
+
+
+# --- Dockerfile and .dockerignore ---------------------------------------------------
+
+
+def test_dockerfile_is_multi_stage_on_slim_python(dockerfile):
+    stages = re.findall(r"^FROM\s+(\S+)", dockerfile, re.MULTILINE)
+    assert len(stages) >= 2
+    assert all(image.startswith("python:3.11-slim") for image in stages)
+
+
+def test_dockerfile_installs_runtime_requirements_only(dockerfile):
+    installs = re.findall(r"pip install .*", dockerfile)
+    assert any("requirements.txt" in line for line in installs)
+    assert not any("requirements-dev.txt" in line for line in installs)
+
+
+def test_dockerfile_runs_as_an_unprivileged_user(dockerfile):
+    users = re.findall(r"^USER\s+(\S+)", dockerfile, re.MULTILINE)
+    assert users, "no USER instruction"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+
+
+def test_dockerfile_collects_static_files_and_has_a_healthcheck(dockerfile):
+    assert re.search(r"^RUN .*manage\.py collectstatic --noinput", dockerfile, re.MULTILINE)
+    assert re.search(r"^HEALTHCHECK .*CMD", dockerfile, re.MULTILINE)
+    assert re.search(r"^CMD .*gunicorn.*config/gunicorn\.conf\.py.*config\.wsgi:application", dockerfile, re.MULTILINE)
+    assert re.search(r"^ENV .*DJANGO_SETTINGS_MODULE=config\.settings\.production", dockerfile, re.MULTILINE)
+
+
+def test_dockerfile_keeps_build_only_secrets_out_of_the_image(dockerfile):
+    """The dummy SECRET_KEY for collectstatic lives on that RUN line only, never in an ENV or ARG."""
+    for line in dockerfile.splitlines():
+        if line.startswith(("ENV", "ARG")):
+            assert "SECRET_KEY" not in line
+
+
+def test_dockerignore_keeps_local_state_out_of_the_build_context():
+    ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".venv", ".git", "db.sqlite3", "media", "staticfiles", "bench/results", ".env"} <= ignored
+    assert "**/__pycache__" in ignored or "__pycache__" in ignored
+
+
+# --- gunicorn config ------------------------------------------------------------------
+
+
+def gunicorn_settings(monkeypatch, **env) -> dict:
+    for name in variables_read():
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(GUNICORN_CONF))
+
+
+def test_gunicorn_defaults(monkeypatch):
+    conf = gunicorn_settings(monkeypatch)
+    assert conf["bind"] == "0.0.0.0:8000"
+    assert conf["workers"] == 2 * os.cpu_count() + 1
+    assert (conf["threads"], conf["worker_class"]) == (1, "sync")
+    assert conf["forwarded_allow_ips"] == "127.0.0.1"
+    assert conf["max_requests"] > 0
+    assert conf["max_requests_jitter"] > 0
+    assert (conf["accesslog"], conf["errorlog"]) == ("-", "-")
+
+
+def test_gunicorn_reads_the_environment_and_threads_switch_to_gthread(monkeypatch):
+    conf = gunicorn_settings(
+        monkeypatch, GUNICORN_BIND="127.0.0.1:9000", WEB_CONCURRENCY="4", GUNICORN_THREADS="8", GUNICORN_TIMEOUT="60"
+    )
+    assert conf["bind"] == "127.0.0.1:9000"
+    assert conf["workers"] == 4
+    assert (conf["threads"], conf["worker_class"]) == (8, "gthread")
+    assert conf["timeout"] == 60
+
+
+# --- production settings, in a fresh interpreter ------------------------------------
+# The subprocesses ignore a developer's .env and shell variables, so the result depends
+# on the code alone.
+IGNORE_DOTENV = "import environ; environ.Env.read_env = staticmethod(lambda *args, **kwargs: None); "
+
+
+def run_production(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if key not in variables_read()}
+    clean.update(DJANGO_SETTINGS_MODULE="config.settings.production", **env)
+    return subprocess.run(
+        [sys.executable, "-c", IGNORE_DOTENV + code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_production("import django; django.setup()", ALLOWED_HOSTS="example.com")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = run_production("import django; django.setup()", SECRET_KEY=DEPLOY_SECRET_KEY)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "ALLOWED_HOSTS" in result.stderr
+
+
+def test_production_passes_check_deploy():
+    result = run_production(
+        "from django.core.management import execute_from_command_line; "
+        "execute_from_command_line(['manage.py', 'check', '--deploy', '--fail-level', 'WARNING'])",
+        SECRET_KEY=DEPLOY_SECRET_KEY,
+        ALLOWED_HOSTS="example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
