@@ -1,0 +1,193 @@
+"""Staff admin for the catalog (SPEC §8).
+
+Stock is never written from a form: the add form takes the initial stock, and the
+change form moves it only through `Product.objects.adjust_stock`, a conditional update.
+"""
+
+import csv
+from itertools import chain
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import StreamingHttpResponse
+from django.utils import timezone
+from django.utils.translation import ngettext
+
+from catalog.exceptions import InsufficientStock
+from catalog.models import Category, Product
+
+admin.site.site_header = "Shopkeep administration"
+admin.site.site_title = "Shopkeep administration"
+
+
+PRODUCT_DESCRIPTION = ["sku", "name", "slug", "category", "description", "image"]
+
+
+class StockLevelFilter(admin.SimpleListFilter):
+    """Let staff find what needs restocking."""
+
+    title = "stock level"
+    parameter_name = "stock_level"
+
+    def lookups(self, request, model_admin):
+        return [("low", f"Low (<= {settings.LOW_STOCK_THRESHOLD})"), ("sold_out", "Sold out (0)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "low":
+            return queryset.low_stock(settings.LOW_STOCK_THRESHOLD)
+        if self.value() == "sold_out":
+            return queryset.low_stock(0)
+        return queryset
+
+
+class ProductChangeForm(forms.ModelForm):
+    """Change an existing product; stock moves by a delta, never by writing a count."""
+
+    adjust_stock_by = forms.IntegerField(
+        required=False,
+        label="Adjust stock by",
+        help_text="Units to add (positive) or remove (negative). Leave blank to keep the stock as it is.",
+    )
+
+    class Meta:
+        model = Product
+        fields = ["sku", "name", "slug", "category", "description", "image", "price", "is_active"]
+
+    def clean_adjust_stock_by(self) -> int:
+        """Refuse early what would take stock below zero; the conditional update has the final word."""
+        delta = self.cleaned_data["adjust_stock_by"] or 0
+        if self.instance.stock + delta < 0:
+            raise forms.ValidationError(
+                f"Only {self.instance.stock} in stock; cannot remove {-delta}.", code="insufficient_stock"
+            )
+        return delta
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["sku", "name", "category", "price", "stock", "is_active", "created_at"]
+    list_filter = ["category", "is_active", StockLevelFilter]
+    list_select_related = ["category"]
+    search_fields = ["name", "sku"]
+    autocomplete_fields = ["category"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["created_at", "updated_at"]
+    # Counting every row on each page view is the slow part of a 100,000-row changelist.
+    show_full_result_count = False
+    actions = ["activate", "deactivate", "export_csv"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            kwargs["form"] = ProductChangeForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        sales = ["price", "stock", "is_active"]
+        if obj is None:
+            return [(None, {"fields": PRODUCT_DESCRIPTION}), ("Sales", {"fields": sales})]
+        # Only staff who may change the product can adjust its stock.
+        if self.has_change_permission(request, obj):
+            sales.insert(2, "adjust_stock_by")
+        return [
+            (None, {"fields": PRODUCT_DESCRIPTION}),
+            ("Sales", {"fields": sales}),
+            ("History", {"fields": ["created_at", "updated_at"]}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        return [*self.readonly_fields, "stock"]
+
+    def save_model(self, request, obj, form, change):
+        """Save the product, then apply the stock adjustment as a conditional update."""
+        super().save_model(request, obj, form, change)
+        delta = form.cleaned_data.get("adjust_stock_by")
+        if not delta:
+            return
+        try:
+            Product.objects.adjust_stock(obj.pk, delta)
+        except InsufficientStock as refused:
+            # Stock moved between the form check and the update (an order came in).
+            messages.error(request, f"Stock was not adjusted. {refused.detail}")
+
+    @admin.action(description="Activate selected products", permissions=["change"])
+    def activate(self, request, queryset):
+        changed = queryset.set_active(True)
+        self.message_user(request, ngettext("%d product activated.", "%d products activated.", changed) % changed)
+
+    @admin.action(description="Deactivate selected products", permissions=["change"])
+    def deactivate(self, request, queryset):
+        changed = queryset.set_active(False)
+        self.message_user(request, ngettext("%d product deactivated.", "%d products deactivated.", changed) % changed)
+
+    @admin.action(description="Export selected as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        """Stream the rows, so a large selection never sits in memory."""
+        rows = queryset.values_list("sku", "name", "category__name", "price", "stock", "is_active")
+        writer = csv.writer(_Echo())
+        cells = (map(spreadsheet_safe, row) for row in rows.iterator(chunk_size=2000))
+        lines = map(writer.writerow, chain([CSV_COLUMNS], cells))
+        response = StreamingHttpResponse(lines, content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="products-{timezone.now():%Y%m%d-%H%M%S}.csv"'
+        return response
+
+
+CSV_COLUMNS = ["sku", "name", "category", "price", "stock", "is_active"]
+
+
+def spreadsheet_safe(value):
+    """Quote text a spreadsheet would run as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return f"'{value}"
+    return value
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer output."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "parent", "is_active", "product_count"]
+    list_filter = ["is_active", ("parent", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["parent"]
+    search_fields = ["name", "slug"]
+    autocomplete_fields = ["parent"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["created_at", "updated_at"]
+    actions = ["activate", "deactivate"]
+
+    def get_queryset(self, request):
+        """Count each category's products in the page query itself (no query per row).
+
+        A correlated subquery rather than a join: the paginator's count and the parent
+        filter then leave the product table alone, and the page counts only its own rows.
+        """
+        products = Product.objects.filter(category=OuterRef("pk")).order_by().values("category")
+        product_count = Subquery(products.annotate(count=Count("*")).values("count"))
+        return super().get_queryset(request).annotate(product_count=Coalesce(product_count, 0))
+
+    @admin.display(description="products", ordering="product_count")
+    def product_count(self, category: Category) -> int:
+        return category.product_count
+
+    @admin.action(description="Activate selected categories", permissions=["change"])
+    def activate(self, request, queryset):
+        self.set_active(request, queryset, True)
+
+    @admin.action(description="Deactivate selected categories", permissions=["change"])
+    def deactivate(self, request, queryset):
+        self.set_active(request, queryset, False)
+
+    def set_active(self, request, queryset, is_active: bool) -> None:
+        """Show or hide categories; the queryset's update() invalidates the cached catalog."""
+        changed = queryset.exclude(is_active=is_active).update(is_active=is_active, updated_at=timezone.now())
+        verb = "activated" if is_active else "deactivated"
+        self.message_user(request, ngettext("%d category %s.", "%d categories %s.", changed) % (changed, verb))

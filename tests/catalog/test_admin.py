@@ -1,0 +1,310 @@
+import csv
+import io
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.db.models.signals import post_save
+from django.urls import reverse
+
+from catalog.cache import CATEGORIES, PRODUCT_LISTS
+from catalog.factories import CategoryFactory, ProductFactory
+from catalog.models import Category, Product
+from config.common.caching import version_key
+
+pytestmark = pytest.mark.django_db
+
+
+def changelist_url(model) -> str:
+    return reverse(f"admin:catalog_{model._meta.model_name}_changelist")
+
+
+def change_url(product: Product) -> str:
+    return reverse("admin:catalog_product_change", args=[product.pk])
+
+
+def change_form_data(product: Product, **overrides) -> dict:
+    """Return what the change form posts for this product as it is in memory."""
+    data = {
+        "sku": product.sku,
+        "name": product.name,
+        "slug": product.slug,
+        "category": product.category_id,
+        "description": product.description,
+        "price": product.price,
+        "is_active": "on" if product.is_active else "",
+        "adjust_stock_by": "",
+        "_save": "Save",
+    }
+    return {**data, **overrides}
+
+
+def run_action(client, model, action: str, objects):
+    return client.post(
+        changelist_url(model),
+        {"action": action, "_selected_action": [obj.pk for obj in objects], "index": 0},
+    )
+
+
+def stock_of(product: Product) -> int:
+    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def listed(response) -> list:
+    return list(response.context["cl"].result_list)
+
+
+class TestProductChangelist:
+    @pytest.mark.parametrize("count", [5, 50])
+    def test_product_changelist_query_count_does_not_grow_with_rows(
+        self, admin_client, django_assert_num_queries, count
+    ):
+        ProductFactory.create_batch(count)  # each product in a category of its own
+
+        # 1 session, 2 user, 3 categories for the category filter,
+        # 4 count of the filtered rows (no second, unfiltered count), 5 the page with its categories.
+        with django_assert_num_queries(5):
+            response = admin_client.get(changelist_url(Product))
+
+        assert response.status_code == 200
+        assert len(listed(response)) == count
+
+    def test_low_stock_filter_lists_only_products_at_or_below_the_threshold(self, admin_client, settings):
+        settings.LOW_STOCK_THRESHOLD = 5
+        sold_out, low, at_threshold = ProductFactory(stock=0), ProductFactory(stock=3), ProductFactory(stock=5)
+        ProductFactory(stock=6)
+
+        low_response = admin_client.get(changelist_url(Product), {"stock_level": "low"})
+        sold_out_response = admin_client.get(changelist_url(Product), {"stock_level": "sold_out"})
+
+        assert set(listed(low_response)) == {sold_out, low, at_threshold}
+        assert listed(sold_out_response) == [sold_out]
+
+    def test_search_finds_a_product_by_sku(self, admin_client):
+        wanted = ProductFactory(sku="PHN-000042")
+        ProductFactory(sku="LAP-000043")
+
+        response = admin_client.get(changelist_url(Product), {"q": "phn-000042"})
+
+        assert listed(response) == [wanted]
+
+
+class TestProductActions:
+    def test_deactivate_hides_the_selected_products_and_invalidates_cached_lists(
+        self, admin_client, django_capture_on_commit_callbacks
+    ):
+        chosen, other = ProductFactory.create_batch(2), ProductFactory()
+        cache.set(version_key(PRODUCT_LISTS), "before")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = run_action(admin_client, Product, "deactivate", chosen)
+
+        assert response.status_code == 302
+        assert set(Product.objects.filter(is_active=False)) == set(chosen)
+        assert Product.objects.get(pk=other.pk).is_active
+        assert messages_of(response) == ["2 products deactivated."]
+        assert cache.get(version_key(PRODUCT_LISTS)) not in (None, "before")
+
+    def test_activate_counts_only_products_that_changed_and_invalidates_cached_lists(
+        self, admin_client, django_capture_on_commit_callbacks
+    ):
+        hidden, shown = ProductFactory(is_active=False), ProductFactory(is_active=True)
+        cache.set(version_key(PRODUCT_LISTS), "before")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = run_action(admin_client, Product, "activate", [hidden, shown])
+
+        assert Product.objects.filter(is_active=True).count() == 2
+        assert messages_of(response) == ["1 product activated."]
+        assert cache.get(version_key(PRODUCT_LISTS)) not in (None, "before")
+
+    def test_export_csv_streams_the_selected_rows(self, admin_client):
+        phones = CategoryFactory(name="Phones")
+        phone = ProductFactory(sku="PHN-1", name="Pixel, 128 GB", category=phones, price="499.00", stock=7)
+        ProductFactory(sku="PHN-2")
+
+        response = run_action(admin_client, Product, "export_csv", [phone])
+
+        assert response.status_code == 200
+        assert response["Content-Type"] == "text/csv"
+        assert response["Content-Disposition"].startswith('attachment; filename="products-')
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+        assert rows == [
+            ["sku", "name", "category", "price", "stock", "is_active"],
+            ["PHN-1", "Pixel, 128 GB", "Phones", "499.00", "7", "True"],
+        ]
+
+    def test_export_csv_quotes_cells_a_spreadsheet_would_run(self, admin_client):
+        product = ProductFactory(sku="=HYPERLINK(1)", name="@SUM(A1)")
+
+        response = run_action(admin_client, Product, "export_csv", [product])
+
+        row = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))[1]
+        assert row[:2] == ["'=HYPERLINK(1)", "'@SUM(A1)"]
+
+
+class TestProductForms:
+    def test_add_form_takes_the_initial_stock(self, admin_client):
+        category = CategoryFactory()
+
+        response = admin_client.post(
+            reverse("admin:catalog_product_add"),
+            {"sku": "NEW-1", "name": "Desk Lamp", "slug": "desk-lamp", "category": category.pk, "price": "24.90"}
+            | {"stock": "12", "is_active": "on", "_save": "Save"},
+        )
+
+        assert response.status_code == 302
+        assert Product.objects.get(sku="NEW-1").stock == 12
+
+    def test_change_form_shows_stock_read_only_with_an_adjustment_field(self, admin_client):
+        product = ProductFactory(stock=9)
+
+        response = admin_client.get(change_url(product))
+
+        assert response.status_code == 200
+        form = response.context["adminform"].form
+        assert "stock" not in form.fields
+        assert "adjust_stock_by" in form.fields
+        assert "stock" in response.context["adminform"].readonly_fields
+
+    def test_view_only_staff_can_open_the_change_form(self, client, django_user_model):
+        viewer = django_user_model.objects.create_user(username="viewer", password="pass-123-viewer", is_staff=True)
+        viewer.user_permissions.set(Permission.objects.filter(codename="view_product"))
+        client.force_login(viewer)
+        product = ProductFactory()
+
+        response = client.get(change_url(product))
+
+        assert response.status_code == 200
+        assert "Adjust stock by" not in response.content.decode()
+
+    def test_adjust_stock_by_a_negative_number_removes_units(self, admin_client):
+        product = ProductFactory(stock=10)
+
+        response = admin_client.post(change_url(product), change_form_data(product, adjust_stock_by="-3"))
+
+        assert response.status_code == 302
+        assert stock_of(product) == 7
+
+    def test_adjust_stock_by_a_positive_number_adds_units(self, admin_client):
+        product = ProductFactory(stock=0)
+
+        admin_client.post(change_url(product), change_form_data(product, adjust_stock_by="4"))
+
+        assert stock_of(product) == 4
+
+    def test_adjustment_below_zero_is_a_form_error_and_keeps_stock(self, admin_client):
+        product = ProductFactory(stock=2, price="10.00")
+
+        response = admin_client.post(
+            change_url(product), change_form_data(product, price="12.00", adjust_stock_by="-3")
+        )
+
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["adjust_stock_by"] == ["Only 2 in stock; cannot remove 3."]
+        product.refresh_from_db()
+        assert (product.stock, str(product.price)) == (2, "10.00")
+
+    def test_adjustment_refused_by_the_conditional_update_shows_an_error_not_a_500(self, admin_client):
+        product = ProductFactory(stock=5)
+
+        def order_comes_in(sender, instance, **kwargs):
+            """Take stock after the form's check passed and before the adjustment runs."""
+            Product.objects.reserve({instance.pk: 3})
+
+        post_save.connect(order_comes_in, sender=Product, dispatch_uid="test-order-comes-in")
+        try:
+            response = admin_client.post(
+                change_url(product), change_form_data(product, name="Renamed", adjust_stock_by="-4")
+            )
+        finally:
+            post_save.disconnect(sender=Product, dispatch_uid="test-order-comes-in")
+
+        assert response.status_code == 302
+        assert any(message.startswith("Stock was not adjusted.") for message in messages_of(response))
+        product.refresh_from_db()
+        assert (product.name, product.stock) == ("Renamed", 2)
+
+    def test_saving_the_change_form_never_writes_back_a_stale_stock(self, admin_client):
+        product = ProductFactory(stock=10, price="5.00")
+        admin_client.get(change_url(product))  # staff opens the form while stock is 10
+        Product.objects.reserve({product.pk: 4})  # an order takes 4 meanwhile
+
+        response = admin_client.post(change_url(product), change_form_data(product, price="6.50", stock="10"))
+
+        assert response.status_code == 302
+        product.refresh_from_db()
+        assert (str(product.price), product.stock) == ("6.50", 6)
+
+
+class TestCategoryAdmin:
+    @pytest.mark.parametrize("count", [5, 50])
+    def test_category_changelist_query_count_does_not_grow_with_rows(
+        self, admin_client, django_assert_num_queries, count
+    ):
+        parent = CategoryFactory(name="Electronics")
+        for child in CategoryFactory.create_batch(count - 1, parent=parent):
+            ProductFactory.create_batch(2, category=child)
+
+        # 1 session, 2 user, 3 categories that are parents (parent filter),
+        # 4 count of the filtered rows, 5 count of all rows ("N total"),
+        # 6 the page with each parent and each product count.
+        with django_assert_num_queries(6):
+            response = admin_client.get(changelist_url(Category))
+
+        assert response.status_code == 200
+        counts = {category.name: category.product_count for category in listed(response)}
+        assert len(counts) == count
+        assert counts.pop("Electronics") == 0
+        assert set(counts.values()) == {2}
+
+    def test_search_finds_a_category_by_slug(self, admin_client):
+        wanted = CategoryFactory(name="Running Shoes", slug="running-shoes")
+        CategoryFactory(name="Laptops", slug="laptops")
+
+        response = admin_client.get(changelist_url(Category), {"q": "running"})
+
+        assert listed(response) == [wanted]
+
+    def test_deactivate_hides_categories_and_invalidates_the_cached_catalog(
+        self, admin_client, django_capture_on_commit_callbacks
+    ):
+        chosen, other = CategoryFactory(), CategoryFactory()
+        cache.set(version_key(CATEGORIES), "before")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = run_action(admin_client, Category, "deactivate", [chosen])
+
+        assert response.status_code == 302
+        assert list(Category.objects.filter(is_active=False)) == [chosen]
+        assert Category.objects.get(pk=other.pk).is_active
+        assert messages_of(response) == ["1 category deactivated."]
+        assert cache.get(version_key(CATEGORIES)) not in (None, "before")
+
+    def test_activate_shows_hidden_categories(self, admin_client):
+        hidden = CategoryFactory.create_batch(2, is_active=False)
+
+        response = run_action(admin_client, Category, "activate", hidden)
+
+        assert Category.objects.filter(is_active=True).count() == 2
+        assert messages_of(response) == ["2 categories activated."]
+
+    def test_deleting_a_category_with_products_is_refused(self, admin_client):
+        category = ProductFactory().category
+
+        response = admin_client.post(reverse("admin:catalog_category_delete", args=[category.pk]), {"post": "yes"})
+
+        assert response.status_code == 200
+        assert "protected" in response.content.decode()
+        assert Category.objects.filter(pk=category.pk).exists()
+
+
+def test_admin_site_names_the_shop(admin_client):
+    response = admin_client.get(reverse("admin:index"))
+
+    assert "Shopkeep administration" in response.content.decode()
