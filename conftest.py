@@ -21,9 +21,11 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def staff_user(django_user_model):
-    """A staff user holding every catalog permission, as an admin group would grant."""
-    user = django_user_model.objects.create_user(username="staff", password="staff-pass-123", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="catalog"))
+    """A staff user holding every catalog and customers permission, as an admin group would grant."""
+    user = django_user_model.objects.create_user(
+        username="staff", email="staff@example.com", password="staff-pass-123", is_staff=True
+    )
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["catalog", "customers"]))
     return user
 
 
@@ -35,6 +37,40 @@ def staff_without_permissions(django_user_model):
 @pytest.fixture
 def plain_user(django_user_model):
     return django_user_model.objects.create_user(username="shopper", password="shopper-pass-123")
+
+
+@pytest.fixture
+def customer():
+    """A customer whose login password is customers.factories.PASSWORD."""
+    from customers.factories import CustomerFactory
+
+    return CustomerFactory()
+
+
+@pytest.fixture
+def other_customer():
+    from customers.factories import CustomerFactory
+
+    return CustomerFactory()
+
+
+def bearer_client(user) -> APIClient:
+    """Return an API client sending a real JWT bearer token for `user`."""
+    from customers.api.serializers import token_for
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def customer_client(customer) -> APIClient:
+    return bearer_client(customer.user)
+
+
+@pytest.fixture
+def other_customer_client(other_customer) -> APIClient:
+    return bearer_client(other_customer.user)
 
 
 @pytest.fixture

@@ -10,3 +10,8 @@ class InsufficientStock(Conflict):
     def __init__(self, lines: list[dict[str, int]]) -> None:
         names = ", ".join(f"product {line['product']} ({line['available']} of {line['requested']})" for line in lines)
         super().__init__(f"Not enough stock: {names}.", lines=lines)
+
+
+class AlreadyReviewed(Conflict):
+    default_detail = "You have already reviewed this product; edit your review instead."
+    default_code = "already_reviewed"

@@ -5,7 +5,7 @@ from decimal import Decimal
 import factory
 from django.utils.text import slugify
 
-from catalog.models import Category, Product
+from catalog.models import Category, Product, Review
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -33,3 +33,13 @@ class ProductFactory(factory.django.DjangoModelFactory):
     )
     stock = factory.Faker("random_int", min=0, max=200)
     is_active = True
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Review
+
+    product = factory.SubFactory(ProductFactory)
+    customer = factory.SubFactory("customers.factories.CustomerFactory")
+    rating = factory.Faker("random_int", min=1, max=5)
+    comment = factory.Faker("sentence")

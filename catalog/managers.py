@@ -6,11 +6,12 @@ announce themselves with `products_changed` / `categories_changed` for the cache
 
 from collections.abc import Mapping
 
-from django.db import models, transaction
-from django.db.models import F
+from django.db import IntegrityError, models, transaction
+from django.db.models import Avg, Count, DecimalField, F, OuterRef, Subquery
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
-from catalog.exceptions import InsufficientStock
+from catalog.exceptions import AlreadyReviewed, InsufficientStock
 from catalog.signals import categories_changed, products_changed
 
 
@@ -112,6 +113,25 @@ class ProductQuerySet(models.QuerySet):
 
     set_active.alters_data = True
 
+    def refresh_ratings(self, product_ids: list[int]) -> None:
+        """Recompute rating average and count from the reviews, in the database.
+
+        The product rows are locked first, so the UPDATE that follows (a new snapshot under
+        READ COMMITTED) sees every review committed by a concurrent writer.
+        """
+        reviews = self.model._meta.get_field("reviews").related_model.objects.filter(product=OuterRef("pk"))
+        per_product = reviews.order_by().values("product")
+        average = per_product.annotate(value=Cast(Avg("rating"), DecimalField(max_digits=3, decimal_places=2)))
+        count = per_product.annotate(value=Count("*"))
+        with transaction.atomic(using=self.db):
+            list(self.select_for_update().filter(pk__in=product_ids).order_by("pk").values_list("pk"))
+            self.filter(pk__in=product_ids).update(
+                rating_average=Coalesce(Subquery(average.values("value")), 0, output_field=DecimalField()),
+                rating_count=Coalesce(Subquery(count.values("value")), 0),
+            )
+
+    refresh_ratings.alters_data = True
+
     def update(self, **kwargs) -> int:
         """Update in bulk and announce which products changed, for the cache."""
         product_ids = list(self.values_list("pk", flat=True))
@@ -142,6 +162,24 @@ class ProductQuerySet(models.QuerySet):
         products_changed.send(sender=self.model, product_ids=sorted(quantities), lists_changed=flipped)
 
 
+class ReviewQuerySet(models.QuerySet):
+    def public(self):
+        """Reviews of products the storefront shows."""
+        return self.filter(product__is_active=True)
+
+    def post(self, *, product, customer, rating: int, comment: str = ""):
+        """Publish a customer's review of a product; one per customer and product."""
+        try:
+            with transaction.atomic(using=self.db):
+                return self.create(product=product, customer=customer, rating=rating, comment=comment)
+        except IntegrityError as duplicate:
+            if self.filter(product=product, customer=customer).exists():
+                raise AlreadyReviewed() from duplicate
+            raise
+
+    post.alters_data = True
+
+
 def _check_quantities(quantities: Mapping[int, int]) -> None:
     if not quantities or any(quantity < 1 for quantity in quantities.values()):
         raise ValueError("Stock moves need at least one product, each with a quantity of 1 or more.")
@@ -149,3 +187,4 @@ def _check_quantities(quantities: Mapping[int, int]) -> None:
 
 CategoryManager = models.Manager.from_queryset(CategoryQuerySet)
 ProductManager = models.Manager.from_queryset(ProductQuerySet)
+ReviewManager = models.Manager.from_queryset(ReviewQuerySet)

@@ -1,9 +1,9 @@
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from catalog.managers import CategoryManager, ProductManager
+from catalog.managers import CategoryManager, ProductManager, ReviewManager
 from config.common.models import TimeStampedModel
 
 
@@ -56,6 +56,10 @@ class Product(TimeStampedModel):
     stock = models.IntegerField(default=0, validators=[MinValueValidator(0)])
     is_active = models.BooleanField(default=True, db_index=True)
     image = models.ImageField(upload_to="products/", blank=True)
+    # Kept by ProductQuerySet.refresh_ratings whenever a review changes, so lists and
+    # `ordering=rating` need no aggregate per page.
+    rating_average = models.DecimalField(max_digits=3, decimal_places=2, default=0, editable=False)
+    rating_count = models.PositiveIntegerField(default=0, editable=False)
 
     objects = ProductManager()
 
@@ -65,6 +69,7 @@ class Product(TimeStampedModel):
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_non_negative"),
             models.CheckConstraint(condition=Q(stock__gte=0), name="product_stock_non_negative"),
         ]
+        indexes = [models.Index(fields=["rating_average"], name="product_rating_idx")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.sku})"
@@ -81,6 +86,33 @@ class Product(TimeStampedModel):
         """
         if not self._state.adding and not kwargs.get("force_insert") and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
-                field.name for field in self._meta.concrete_fields if not field.primary_key and field.name != "stock"
+                field.name for field in self._meta.concrete_fields if field.name not in Product.MOVED_BY_QUERYSET
             ]
         super().save(*args, **kwargs)
+
+    # Columns only the queryset's conditional updates write: never from a stale instance.
+    MOVED_BY_QUERYSET = frozenset({"id", "stock", "rating_average", "rating_count"})
+
+
+class Review(TimeStampedModel):
+    """A customer's rating (1-5) and comment on a product; one per customer and product."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reviews")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="reviews")
+    rating = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
+    comment = models.TextField(blank=True)
+    verified_purchase = models.BooleanField(
+        default=False, help_text="The customer has a confirmed or delivered order with this product."
+    )
+
+    objects = ReviewManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "product"], name="review_one_per_customer_and_product"),
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 on {self.product_id} by {self.customer_id}"

@@ -31,11 +31,23 @@ def invalidate_categories_on_change(sender, **kwargs) -> None:
     cache.invalidate_categories()
 
 
+def refresh_product_rating(sender, instance, **kwargs) -> None:
+    """Recompute the reviewed product's rating (which also invalidates its cached reads).
+
+    A receiver rather than a call in the API, so that admin deletes and cascades (a closed
+    customer account) keep ratings right too.
+    """
+    from catalog.models import Product
+
+    Product.objects.refresh_ratings([instance.product_id])
+
+
 def connect_receivers() -> None:
-    from catalog.models import Category, Product
+    from catalog.models import Category, Product, Review
 
     for name, signal in (("save", post_save), ("delete", post_delete)):
         signal.connect(invalidate_product_on_write, sender=Product, dispatch_uid=f"catalog.product_{name}")
         signal.connect(invalidate_categories_on_change, sender=Category, dispatch_uid=f"catalog.category_{name}")
+        signal.connect(refresh_product_rating, sender=Review, dispatch_uid=f"catalog.review_{name}")
     products_changed.connect(invalidate_products_on_bulk_change, dispatch_uid="catalog.products_changed")
     categories_changed.connect(invalidate_categories_on_change, dispatch_uid="catalog.categories_changed")

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from catalog.models import Category, Product
+from catalog.models import Category, Product, Review
 
 ADJUST_STOCK_HINT = "Stock cannot be set directly; use POST /api/v1/products/{id}/adjust-stock/ with a delta."
 
@@ -16,7 +16,19 @@ class CategorySerializer(serializers.ModelSerializer):
         return parent
 
 
+class RatingSerializer(serializers.Serializer):
+    average = serializers.DecimalField(
+        max_digits=3, decimal_places=2, allow_null=True, help_text="Mean rating, null until the first review."
+    )
+    count = serializers.IntegerField(help_text="How many reviews.")
+
+    def to_representation(self, product: Product) -> dict:
+        average = product.rating_average if product.rating_count else None
+        return super().to_representation({"average": average, "count": product.rating_count})
+
+
 class ProductSerializer(serializers.ModelSerializer):
+    rating = RatingSerializer(source="*", read_only=True)
     category_name = serializers.CharField(source="category.name", read_only=True)
     category_slug = serializers.CharField(source="category.slug", read_only=True)
     in_stock = serializers.BooleanField(read_only=True)
@@ -26,7 +38,7 @@ class ProductSerializer(serializers.ModelSerializer):
         fields = [
             "id", "sku", "name", "slug", "description",
             "category", "category_name", "category_slug",
-            "price", "stock", "in_stock", "is_active", "image",
+            "price", "stock", "in_stock", "is_active", "image", "rating",
             "created_at", "updated_at",
         ]  # fmt: skip
         extra_kwargs = {"stock": {"help_text": "Units on hand. Set on creation; later moved only by adjust-stock."}}
@@ -45,3 +57,16 @@ class StockAdjustmentSerializer(serializers.Serializer):
         if delta == 0:
             raise serializers.ValidationError("A stock adjustment must add or remove at least one unit.")
         return delta
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    author = serializers.SerializerMethodField(help_text="The reviewer's first name and last initial.")
+
+    class Meta:
+        model = Review
+        fields = ["id", "product", "author", "rating", "comment", "verified_purchase", "created_at", "updated_at"]
+        read_only_fields = ["product", "verified_purchase"]
+
+    def get_author(self, review: Review) -> str:
+        first, last = review.customer.first_name, review.customer.last_name
+        return f"{first} {last[0]}." if last else first

@@ -1,9 +1,11 @@
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
-from catalog.api.views import CategoryViewSet, ProductViewSet
+from catalog.api.views import CategoryViewSet, ProductReviewViewSet, ProductViewSet, ReviewViewSet
 
-router = DefaultRouter()
+router = SimpleRouter()
 router.register("categories", CategoryViewSet, basename="category")
 router.register("products", ProductViewSet, basename="product")
+router.register(r"products/(?P<product_pk>[0-9]+)/reviews", ProductReviewViewSet, basename="product-review")
+router.register("reviews", ReviewViewSet, basename="review")
 
 urlpatterns = router.urls

@@ -1,12 +1,17 @@
+from django.db.models import F
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
 from catalog import cache
 from catalog.api.filters import CategoryFilter, ProductFilter
-from catalog.api.serializers import CategorySerializer, ProductSerializer, StockAdjustmentSerializer
-from catalog.models import Category, Product
+from catalog.api.serializers import CategorySerializer, ProductSerializer, ReviewSerializer, StockAdjustmentSerializer
+from catalog.models import Category, Product, Review
+from config.common.authentication import is_staff_request
 from config.common.caching import CachedReadMixin
 from config.common.permissions import StaffCanChangeModel
 from config.common.schema import ErrorSerializer
@@ -23,7 +28,7 @@ class CategoryViewSet(CachedReadMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         categories = Category.objects.all()
-        return categories if self.request.user.is_staff else categories.active()
+        return categories if is_staff_request(self.request) else categories.active()
 
     def cache_scopes(self) -> list[str]:
         return [cache.CATEGORIES]
@@ -35,12 +40,12 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
     search_fields = ["name", "sku", "description"]
-    ordering_fields = ["price", "name", "created_at"]
+    ordering_fields = ["price", "name", "created_at", "rating"]
     cache_ttl_setting = "CATALOG_CACHE_TTL_PRODUCTS"
 
     def get_queryset(self):
-        products = Product.objects.select_related("category")
-        return products if self.request.user.is_staff else products.active()
+        products = Product.objects.select_related("category").alias(rating=F("rating_average"))
+        return products if is_staff_request(self.request) else products.active()
 
     def cache_scopes(self) -> list[str]:
         if self.action == "retrieve":
@@ -77,3 +82,48 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         Product.objects.adjust_stock(product.pk, adjustment.validated_data["delta"])
         product.refresh_from_db()
         return Response(self.get_serializer(product).data)
+
+
+class ProductReviewViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Reviews of one product: anyone reads them; a signed-in customer writes one."""
+
+    serializer_class = ReviewSerializer
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    filter_backends = []
+
+    def get_queryset(self):
+        return Review.objects.filter(product=self.product).select_related("customer")
+
+    @property
+    def product(self) -> Product:
+        if not hasattr(self, "_product"):
+            self._product = get_object_or_404(Product.objects.active(), pk=self.kwargs["product_pk"])
+        return self._product
+
+    def perform_create(self, serializer) -> None:
+        customer = getattr(self.request.user, "customer", None)
+        if customer is None:
+            raise PermissionDenied("Only customers write reviews.")
+        data = serializer.validated_data
+        serializer.instance = Review.objects.post(
+            product=self.product, customer=customer, rating=data["rating"], comment=data.get("comment", "")
+        )
+
+
+class ReviewViewSet(
+    mixins.RetrieveModelMixin, mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    """One review: anyone reads it; its author edits or deletes it; staff may delete any."""
+
+    serializer_class = ReviewSerializer
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        reviews = Review.objects.select_related("customer")
+        user = self.request.user
+        if self.request.method in SAFE_METHODS:
+            return reviews.public()
+        if self.request.method == "DELETE" and user.is_staff and user.has_perm("catalog.delete_review"):
+            return reviews
+        return reviews.filter(customer__user_id=user.pk)

@@ -22,6 +22,8 @@ from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 
+from config.common.authentication import is_staff_request
+
 logger = logging.getLogger(__name__)
 
 CACHE_STATUS_HEADER = "X-Cache"
@@ -119,7 +121,7 @@ class CachedReadMixin:
         return (
             request.method in ("GET", "HEAD")
             and request.accepted_renderer.format == "json"
-            and not request.user.is_staff
+            and not is_staff_request(request)
         )
 
     def response_cache_key(self, request) -> str:

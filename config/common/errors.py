@@ -86,8 +86,11 @@ def error_body(exc: exceptions.APIException) -> dict[str, Any]:
     if isinstance(exc, exceptions.ValidationError):
         errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         return {"detail": first_message(errors), "code": "validation_error", "errors": errors}
-    code = exc.detail.code if isinstance(exc.detail, exceptions.ErrorDetail) else exc.default_code
-    return {"detail": str(exc.detail), "code": CODE_ALIASES.get(code, code)}
+    detail = exc.detail
+    if isinstance(detail, dict) and "detail" in detail:  # simplejwt nests its own body
+        detail = detail["detail"]
+    code = detail.code if isinstance(detail, exceptions.ErrorDetail) else exc.default_code
+    return {"detail": str(detail), "code": CODE_ALIASES.get(code, code)}
 
 
 def first_message(errors: dict) -> str:

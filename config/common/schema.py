@@ -1,5 +1,6 @@
 """OpenAPI: document the error contract on every operation, in one place."""
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
@@ -108,3 +109,10 @@ class AutoSchema(SpectacularAutoSchema):
         """Return whether anyone may call this operation (reads of the catalog, say)."""
         public = (AllowAny, StaffModelPermissionsOrReadOnly)
         return all(isinstance(permission, public) for permission in self.view.get_permissions())
+
+
+class LazyJWTScheme(SimpleJWTScheme):
+    """Document our lazy JWT authentication as the bearer scheme it is."""
+
+    target_class = "config.common.authentication.LazyJWTAuthentication"
+    name = "jwtAuth"

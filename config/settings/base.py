@@ -4,6 +4,7 @@ With no DATABASE_URL / REDIS_URL set, Shopkeep runs on the embedded default:
 SQLite, Django's local-memory cache and Celery in eager mode.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -28,7 +29,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
+    "rest_framework_simplejwt",
     "django_filters",
+    "django_countries",
+    "phonenumber_field",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "catalog",
@@ -108,7 +112,21 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 
-# --- Auth -------------------------------------------------------------------
+# --- Auth: customers log in with their email; staff with a username in the admin ---
+AUTHENTICATION_BACKENDS = [
+    "customers.backends.EmailBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+}
+# Phone numbers are stored and sent in E.164; with no default region, a number must
+# carry its country code (+1..., +44...).
+PHONENUMBER_DEFAULT_FORMAT = "E164"
+PHONENUMBER_DB_FORMAT = "E164"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -148,8 +166,9 @@ CORS_URLS_REGEX = r"^/api/.*$"
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Basic first so that an anonymous write answers 401 with a challenge, not 403.
-        "rest_framework.authentication.BasicAuthentication",
+        # Bearer first, so an anonymous write answers 401 with a challenge, not 403;
+        # the session serves the browsable API and staff signed in to the admin.
+        "config.common.authentication.LazyJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.common.permissions.StaffModelPermissionsOrReadOnly"],

@@ -1,6 +1,5 @@
 """The catalog through the REST API (SPEC §4, §5): visibility, pages, filters, writes, stock, errors, schema."""
 
-import base64
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -51,10 +50,6 @@ def assert_validation_error(response, *fields: str) -> dict:
         assert body["errors"][field]
         assert all(isinstance(message, str) for message in body["errors"][field])
     return body
-
-
-def basic_auth(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def product_payload(category: Category | int, **overrides) -> dict:
@@ -508,7 +503,7 @@ def test_anonymous_write_is_not_authenticated_with_a_challenge(api_client, write
         response = getattr(api_client, method)(url, body, format="json")
 
         assert_error(response, 401, "not_authenticated")
-        assert response["WWW-Authenticate"].startswith("Basic"), (method, url)
+        assert response["WWW-Authenticate"].startswith("Bearer"), (method, url)
 
 
 def test_non_staff_user_write_is_permission_denied(api_client, plain_user, write_requests):
@@ -550,29 +545,40 @@ def test_staff_write_needs_the_permission_for_that_action(api_client, user_with_
     assert_error(api_client.delete(product_url(product.pk)), 403, "permission_denied")
 
 
-def test_staff_can_write_with_http_basic_auth(api_client, staff_user):
-    api_client.credentials(HTTP_AUTHORIZATION=basic_auth("staff", "staff-pass-123"))
+def bearer_for(client, email: str, password: str) -> str:
+    """Log in through the token endpoint and return the Authorization header value."""
+    response = client.post("/api/v1/auth/token/", {"email": email, "password": password}, format="json")
+    assert response.status_code == 200, response.content
+    return f"Bearer {response.json()['access']}"
 
-    response = api_client.post(CATEGORIES_URL, {"name": "Basic", "slug": "basic"}, format="json")
+
+def test_staff_can_write_with_a_bearer_token(api_client, staff_user):
+    api_client.credentials(HTTP_AUTHORIZATION=bearer_for(api_client, staff_user.email, "staff-pass-123"))
+
+    response = api_client.post(CATEGORIES_URL, {"name": "Tokens", "slug": "tokens"}, format="json")
 
     assert response.status_code == 201, response.content
-    assert Category.objects.filter(slug="basic").exists()
+    assert Category.objects.filter(slug="tokens").exists()
 
 
-def test_staff_reads_inactive_rows_with_http_basic_auth(api_client, staff_user):
+def test_staff_reads_inactive_rows_with_a_bearer_token(api_client, staff_user):
     hidden = ProductFactory(is_active=False)
-    api_client.credentials(HTTP_AUTHORIZATION=basic_auth("staff", "staff-pass-123"))
+    api_client.credentials(HTTP_AUTHORIZATION=bearer_for(api_client, staff_user.email, "staff-pass-123"))
 
-    assert result_ids(api_client.get(PRODUCTS_URL)) == [hidden.pk]
+    response = api_client.get(PRODUCTS_URL)
+
+    assert response["X-Cache"] == "BYPASS"
+    assert result_ids(response) == [hidden.pk]
 
 
-def test_wrong_basic_auth_password_is_refused(api_client, staff_user):
-    api_client.credentials(HTTP_AUTHORIZATION=basic_auth("staff", "wrong-password"))
+def test_an_invalid_bearer_token_is_refused(api_client, staff_user):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
 
-    response = api_client.post(CATEGORIES_URL, {"name": "Basic", "slug": "basic"}, format="json")
+    response = api_client.post(CATEGORIES_URL, {"name": "Tokens", "slug": "tokens"}, format="json")
 
-    assert_error(response, 401, "authentication_failed")
-    assert not Category.objects.filter(slug="basic").exists()
+    body = assert_error(response, 401, "token_not_valid")
+    assert body["detail"] == "Given token not valid for any token type"
+    assert not Category.objects.filter(slug="tokens").exists()
 
 
 # --- Staff writes: categories ------------------------------------------------------------

@@ -1,0 +1,100 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django_countries.serializers import CountryFieldMixin
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from customers.models import Address, Customer
+
+EMAIL_TAKEN = "A customer with this email already exists."
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    phone = PhoneNumberField(required=False, allow_blank=True, help_text="E.164, e.g. +14155550123.")
+
+    class Meta:
+        model = Customer
+        fields = ["id", "email", "first_name", "last_name", "phone", "created_at", "updated_at"]
+
+    def validate_email(self, email: str) -> str:
+        """Refuse an email another customer has, in any letter case."""
+        others = Customer.objects.with_email(email)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError(EMAIL_TAKEN, code="unique")
+        return email.strip()
+
+
+class CustomerCreateSerializer(CustomerSerializer):
+    """Create the login user with the customer; without a password, the account cannot log in yet."""
+
+    password = serializers.CharField(
+        write_only=True, required=False, style={"input_type": "password"}, trim_whitespace=False
+    )
+
+    class Meta(CustomerSerializer.Meta):
+        fields = [*CustomerSerializer.Meta.fields, "password"]
+
+    def create(self, validated_data) -> Customer:
+        try:
+            return Customer.objects.register(
+                email=validated_data["email"],
+                password=validated_data.get("password"),
+                first_name=validated_data["first_name"],
+                last_name=validated_data["last_name"],
+                phone=validated_data.get("phone", ""),
+            )
+        except DjangoValidationError as weak:
+            raise serializers.ValidationError({"password": weak.messages}) from weak
+
+
+class RegisterSerializer(CustomerCreateSerializer):
+    password = serializers.CharField(write_only=True, style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True, help_text="Bearer token for the Authorization header.")
+    refresh = serializers.CharField(read_only=True, help_text="Exchange at /api/v1/auth/token/refresh/.")
+
+
+class RegistrationSerializer(serializers.Serializer):
+    """The answer to a registration: the new customer and their first tokens."""
+
+    customer = CustomerSerializer(read_only=True)
+    tokens = TokenPairSerializer(read_only=True)
+
+
+class EmailTokenObtainPairSerializer(TokenObtainPairSerializer):
+    """Obtain tokens with email and password; the token says whether its user is staff."""
+
+    username_field = "email"
+
+    @classmethod
+    def get_token(cls, user) -> RefreshToken:
+        return token_for(user)
+
+
+def token_for(user) -> RefreshToken:
+    """Return a refresh token (its access token inherits the claims) for `user`."""
+    token = RefreshToken.for_user(user)
+    token["is_staff"] = user.is_staff
+    return token
+
+
+class AddressSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    class Meta:
+        model = Address
+        fields = [
+            "id", "customer", "label", "line1", "line2", "city", "postal_code", "country", "is_default",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["customer"]
+
+
+class StaffAddressSerializer(AddressSerializer):
+    """Staff name the customer an address belongs to."""
+
+    class Meta(AddressSerializer.Meta):
+        read_only_fields = []

@@ -1,0 +1,126 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from config.common.permissions import OwnedOrStaffModelPermissions
+from customers.api.filters import AddressFilter, CustomerFilter
+from customers.api.serializers import (
+    AddressSerializer,
+    CustomerCreateSerializer,
+    CustomerSerializer,
+    EmailTokenObtainPairSerializer,
+    RegisterSerializer,
+    RegistrationSerializer,
+    StaffAddressSerializer,
+    token_for,
+)
+from customers.exceptions import NotACustomer
+from customers.models import Address, Customer
+
+
+def customer_of(user) -> Customer:
+    """Return the signed-in user's customer profile, or answer 404 for a staff-only account."""
+    try:
+        return user.customer
+    except Customer.DoesNotExist as missing:
+        raise NotACustomer() from missing
+
+
+class RegisterView(generics.CreateAPIView):
+    """Create a customer account and return its first tokens."""
+
+    serializer_class = RegisterSerializer
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses={201: RegistrationSerializer})
+    def post(self, request, *args, **kwargs):
+        registration = self.get_serializer(data=request.data)
+        registration.is_valid(raise_exception=True)
+        customer = registration.save()
+        token = token_for(customer.user)
+        body = {
+            "customer": CustomerSerializer(customer).data,
+            "tokens": {"access": str(token.access_token), "refresh": str(token)},
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenView(TokenObtainPairView):
+    """Exchange email and password for an access and a refresh token."""
+
+    serializer_class = EmailTokenObtainPairSerializer
+    authentication_classes = []
+
+
+class TokenRefresh(TokenRefreshView):
+    """Exchange a refresh token for a new access token."""
+
+    authentication_classes = []
+
+
+class CustomerViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Customers. Staff (by model permissions) manage all; a customer reads and edits only their own."""
+
+    permission_classes = [OwnedOrStaffModelPermissions]
+    staff_actions = {"list", "create", "destroy"}
+    filterset_class = CustomerFilter
+    ordering_fields = ["last_name", "email", "created_at"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        customers = Customer.objects.all()
+        if self.request.user.is_staff:
+            return customers
+        return customers.filter(user_id=self.request.user.pk)
+
+    def get_serializer_class(self):
+        return CustomerCreateSerializer if self.action == "create" else CustomerSerializer
+
+    def perform_destroy(self, customer: Customer) -> None:
+        customer.close_account()
+
+    @extend_schema(request=CustomerSerializer, responses=CustomerSerializer)
+    @action(detail=False, methods=["get", "patch"], permission_classes=[IsAuthenticated])
+    def me(self, request):
+        """Read or edit the signed-in customer's own profile."""
+        customer = customer_of(request.user)
+        if request.method == "GET":
+            return Response(CustomerSerializer(customer).data)
+        profile = CustomerSerializer(customer, data=request.data, partial=True)
+        profile.is_valid(raise_exception=True)
+        profile.save()
+        return Response(profile.data)
+
+
+class AddressViewSet(viewsets.ModelViewSet):
+    """Postal addresses. A customer manages their own; staff see all and filter by customer."""
+
+    permission_classes = [OwnedOrStaffModelPermissions]
+    filterset_class = AddressFilter
+    ordering_fields = ["created_at"]
+
+    def get_queryset(self):
+        addresses = Address.objects.all()
+        if self.request.user.is_staff:
+            return addresses
+        return addresses.filter(customer__user_id=self.request.user.pk)
+
+    def get_serializer_class(self):
+        return StaffAddressSerializer if self.request.user.is_staff else AddressSerializer
+
+    def perform_create(self, serializer) -> None:
+        if self.request.user.is_staff:
+            serializer.save()
+        else:
+            serializer.save(customer=customer_of(self.request.user))

@@ -1,0 +1,90 @@
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import models, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django_countries.fields import CountryField
+from phonenumber_field.modelfields import PhoneNumberField
+
+from config.common.models import TimeStampedModel
+from customers.managers import CustomerManager
+
+
+class Customer(TimeStampedModel):
+    """A storefront shopper: a profile on top of Django's user, who logs in with their email."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer")
+    first_name = models.CharField(max_length=150)
+    last_name = models.CharField(max_length=150)
+    email = models.EmailField(max_length=150)
+    phone = PhoneNumberField(blank=True, help_text="E.164, e.g. +14155550123.")
+
+    objects = CustomerManager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="customer_email_unique_ci"),
+        ]
+        indexes = [models.Index(fields=["last_name", "first_name"], name="customer_name_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def save(self, *args, **kwargs) -> None:
+        """Save, and keep the login user's email and names the same as the profile's."""
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            get_user_model().objects.filter(pk=self.user_id).update(
+                email=self.email, first_name=self.first_name, last_name=self.last_name
+            )
+
+    def close_account(self) -> None:
+        """Delete the customer with their login and addresses.
+
+        Orders protect their customer, so a customer with orders cannot go (ProtectedError).
+        """
+        self.user.delete()
+
+    close_account.alters_data = True
+
+
+class Address(TimeStampedModel):
+    """A postal address of a customer; at most one is their default."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
+    label = models.CharField(max_length=50, blank=True, help_text="e.g. Home, Work.")
+    line1 = models.CharField("address line 1", max_length=200)
+    line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20)
+    country = CountryField(help_text="ISO 3166-1 alpha-2 code, e.g. US.")
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "addresses"
+        ordering = ["-is_default", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=Q(is_default=True), name="address_one_default_per_customer"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return ", ".join(part for part in (self.line1, self.city, self.postal_code, str(self.country)) if part)
+
+    def save(self, *args, **kwargs) -> None:
+        """Save; a new default replaces the customer's old one in the same transaction.
+
+        The customer row is locked first, so two requests naming different defaults at
+        once take turns instead of colliding on the one-default constraint.
+        """
+        with transaction.atomic():
+            if self.is_default:
+                Customer.objects.select_for_update().only("pk").get(pk=self.customer_id)
+                self.customer.addresses.filter(is_default=True).exclude(pk=self.pk).update(is_default=False)
+            super().save(*args, **kwargs)
