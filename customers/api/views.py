@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -36,7 +36,39 @@ class RegisterView(generics.CreateAPIView):
     permission_classes = [AllowAny]
     authentication_classes = []
 
-    @extend_schema(responses={201: RegistrationSerializer})
+    @extend_schema(
+        responses={201: RegistrationSerializer},
+        examples=[
+            OpenApiExample(
+                "register",
+                request_only=True,
+                value={
+                    "email": "ada@example.com",
+                    "password": "analytical-engine-1843",
+                    "first_name": "Ada",
+                    "last_name": "Lovelace",
+                    "phone": "+442071838750",
+                },
+            ),
+            OpenApiExample(
+                "registered",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    "customer": {
+                        "id": 7,
+                        "email": "ada@example.com",
+                        "first_name": "Ada",
+                        "last_name": "Lovelace",
+                        "phone": "+442071838750",
+                        "created_at": "2026-11-22T10:00:00Z",
+                        "updated_at": "2026-11-22T10:00:00Z",
+                    },
+                    "tokens": {"access": "eyJhbGciOi...", "refresh": "eyJhbGciOi..."},
+                },
+            ),
+        ],
+    )
     def post(self, request, *args, **kwargs):
         registration = self.get_serializer(data=request.data)
         registration.is_valid(raise_exception=True)
