@@ -21,11 +21,13 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def staff_user(django_user_model):
-    """A staff user holding every catalog and customers permission, as an admin group would grant."""
+    """A staff user holding every shop permission, as an admin group would grant."""
     user = django_user_model.objects.create_user(
         username="staff", email="staff@example.com", password="staff-pass-123", is_staff=True
     )
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["catalog", "customers"]))
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["catalog", "customers", "orders", "billing"])
+    )
     return user
 
 

@@ -11,6 +11,7 @@ handler500 = "config.common.errors.server_error"
 urlpatterns = [
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("customers.api.urls")),
+    path("api/v1/", include("orders.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -30,9 +30,12 @@ class DomainError(Exception):
     default_detail = "The request breaks a business rule."
     default_code = "domain_error"
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None, **facts: Any) -> None:
+    def __init__(
+        self, detail: str | None = None, *, code: str | None = None, headers: dict | None = None, **facts: Any
+    ) -> None:
         self.detail = detail or self.default_detail
         self.code = code or self.default_code
+        self.headers = headers or {}
         self.facts = facts
         super().__init__(self.detail)
 
@@ -55,7 +58,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Render any expected exception as `{detail, code[, errors][, facts]}`."""
     if isinstance(exc, DomainError):
         set_rollback()
-        return Response(exc.as_body(), status=exc.status_code)
+        return Response(exc.as_body(), status=exc.status_code, headers=exc.headers)
     if isinstance(exc, (ProtectedError, RestrictedError)):
         set_rollback()
         return Response(deletion_refused_body(exc), status=status.HTTP_409_CONFLICT)

@@ -40,3 +40,9 @@ class OwnedOrStaffModelPermissions(permissions.DjangoModelPermissions):
         if user.is_staff:
             return super().has_permission(request, view)
         return view.action not in getattr(view, "staff_actions", ())
+
+
+class OwnedOrStaffCanChange(OwnedOrStaffModelPermissions):
+    """For state changes posted to an existing object (cancel): the owner, or staff holding `change`."""
+
+    perms_map = {**OwnedOrStaffModelPermissions.perms_map, "POST": ["%(app_label)s.change_%(model_name)s"]}

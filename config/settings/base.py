@@ -103,6 +103,11 @@ else:
 CATALOG_CACHE_TTL_PRODUCTS = env.int("CATALOG_CACHE_TTL_PRODUCTS", default=300)
 CATALOG_CACHE_TTL_CATEGORIES = env.int("CATALOG_CACHE_TTL_CATEGORIES", default=3600)
 
+# --- Rate limits (django-ratelimit; counters in the cache, shared by all workers) ---
+# A limit is never worth an outage: when the cache cannot count, requests go through.
+RATELIMIT_FAIL_OPEN = True
+RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="30/m")  # order placements per customer
+
 # --- Celery: Redis broker, or eager in-process on the embedded default -----
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
@@ -202,7 +207,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.Status"},
 }
 
 # --- Logging: readable lines; production switches to JSON later -------------

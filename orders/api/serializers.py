@@ -1,0 +1,74 @@
+from rest_framework import serializers
+from rest_framework.reverse import reverse
+
+from orders.managers import Line
+from orders.models import DeliveryMethod, Order, OrderItem, OrderStatusEvent, PaymentMethod, Status
+
+
+class OrderLineSerializer(serializers.Serializer):
+    product = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=1000)
+    unit_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        required=False,
+        help_text="The price the customer saw; if it is no longer the price, the order is refused (409).",
+    )
+
+
+class PlaceOrderSerializer(serializers.Serializer):
+    """The shape of an order request; Order.objects.place checks the rules."""
+
+    items = OrderLineSerializer(many=True, allow_empty=False, max_length=100)
+    delivery_method = serializers.ChoiceField(choices=DeliveryMethod.choices)
+    shipping_address = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Id of one of the customer's addresses; required for home delivery."
+    )
+    payment_method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    customer = serializers.IntegerField(
+        required=False, help_text="Staff only: the customer to order for. Customers always order for themselves."
+    )
+
+    def lines(self) -> list[Line]:
+        return [Line(**item) for item in self.validated_data["items"]]
+
+
+class OrderItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OrderItem
+        fields = ["product", "product_name", "sku", "quantity", "unit_price", "line_total"]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    items = OrderItemSerializer(many=True, read_only=True)
+    allowed_transitions = serializers.ListField(
+        child=serializers.ChoiceField(choices=Status.choices), read_only=True, help_text="Statuses it may move to next."
+    )
+    history = serializers.SerializerMethodField(help_text="URL of the order's status history.")
+
+    class Meta:
+        model = Order
+        fields = [
+            "id", "number", "customer", "status", "allowed_transitions", "delivery_method", "payment_method",
+            "shipping_address", "items", "subtotal", "discount", "total", "history", "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def get_history(self, order: Order) -> str:
+        return reverse("order-history", args=[order.pk], request=self.context.get("request"))
+
+
+class OrderStatusEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_name", help_text="Username, or `system`.")
+
+    class Meta:
+        model = OrderStatusEvent
+        fields = ["from_status", "to_status", "actor", "note", "created_at"]
+
+
+class TransitionSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Status.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class CancelSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=500)

@@ -1,0 +1,147 @@
+import hashlib
+import json
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from config.common.permissions import OwnedOrStaffCanChange, OwnedOrStaffModelPermissions
+from config.common.ratelimit import enforce_rate
+from config.common.schema import ErrorSerializer
+from customers.api.views import customer_of
+from customers.models import Customer
+from orders.api.filters import OrderFilter
+from orders.api.serializers import (
+    CancelSerializer,
+    OrderSerializer,
+    OrderStatusEventSerializer,
+    PlaceOrderSerializer,
+    TransitionSerializer,
+)
+from orders.models import Order, PaymentMethod
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Any unique string (e.g. a UUID). Repeating the request with it returns the same order "
+    "(`Idempotent-Replayed: true`); reusing it with another body answers 422 idempotency_key_reused.",
+)
+
+
+def conflict(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Orders. A customer places, follows and cancels their own; staff see all and move them along."""
+
+    serializer_class = OrderSerializer
+    permission_classes = [OwnedOrStaffModelPermissions]
+    staff_actions = {"transition"}
+    filterset_class = OrderFilter
+    ordering_fields = ["created_at", "total"]
+
+    def get_queryset(self):
+        return Order.objects.of(self.request.user).prefetch_related("items")
+
+    def get_permissions(self):
+        if self.action in ("cancel", "transition"):
+            return [OwnedOrStaffCanChange()]
+        return super().get_permissions()
+
+    @extend_schema(
+        request=PlaceOrderSerializer,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={
+            201: OpenApiResponse(OrderSerializer, description="A cash order, confirmed at once."),
+            202: OpenApiResponse(OrderSerializer, description="A card order, pending; payment runs in the background."),
+            409: conflict("`insufficient_stock` (with `lines`) or `price_changed` (with `prices`)."),
+            422: conflict("`idempotency_key_reused`: the key came with a different body before."),
+            429: conflict("`rate_limited`: too many orders; see `Retry-After`."),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        """Place an order: 202 for card (payment follows), 201 for cash (confirmed)."""
+        headers = enforce_rate(
+            request, group="orders.place", key=f"user:{request.user.pk}", rate=settings.RATELIMIT_ORDERS
+        )
+        placing = PlaceOrderSerializer(data=request.data)
+        placing.is_valid(raise_exception=True)
+        idempotency_key = request.headers.get("Idempotency-Key", "").strip() or None
+        if idempotency_key and len(idempotency_key) > 255:
+            raise serializers.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
+        order, created = Order.objects.place(
+            customer=self.ordering_customer(placing.validated_data.get("customer")),
+            lines=placing.lines(),
+            delivery_method=placing.validated_data["delivery_method"],
+            payment_method=placing.validated_data["payment_method"],
+            shipping_address_id=placing.validated_data.get("shipping_address"),
+            actor=request.user,
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint(request.data),
+        )
+        order = self.get_queryset().get(pk=order.pk)
+        headers["Location"] = reverse("order-detail", args=[order.pk], request=request)
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        code = status.HTTP_202_ACCEPTED if order.payment_method == PaymentMethod.CARD else status.HTTP_201_CREATED
+        return Response(self.get_serializer(order).data, status=code, headers=headers)
+
+    def ordering_customer(self, customer_id: int | None) -> Customer:
+        """Return who the order is for: staff name a customer; a customer orders for themselves."""
+        user = self.request.user
+        if not user.is_staff:
+            own = customer_of(user)
+            if customer_id not in (None, own.pk):
+                raise serializers.ValidationError({"customer": ["Only staff may order for another customer."]})
+            return own
+        if customer_id is None:
+            raise serializers.ValidationError({"customer": ["Staff must name the customer the order is for."]})
+        customer = Customer.objects.filter(pk=customer_id).first()
+        if customer is None:
+            raise serializers.ValidationError({"customer": [f"Customer {customer_id} does not exist."]})
+        return customer
+
+    @extend_schema(request=CancelSerializer, responses={200: OrderSerializer, 409: conflict("`invalid_transition`.")})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel: a customer while pending or confirmed, staff until shipped. Stock comes back."""
+        order = self.get_object()
+        note = CancelSerializer(data=request.data)
+        note.is_valid(raise_exception=True)
+        order.cancel(actor=request.user, note=note.validated_data.get("note", ""))
+        return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data)
+
+    @extend_schema(
+        request=TransitionSerializer,
+        responses={200: OrderSerializer, 409: conflict("`invalid_transition`, with the `allowed` next statuses.")},
+    )
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        """Move an order along the status machine (staff with the change permission)."""
+        order = self.get_object()
+        change = TransitionSerializer(data=request.data)
+        change.is_valid(raise_exception=True)
+        order.transition_to(
+            change.validated_data["status"], actor=request.user, note=change.validated_data.get("note", "")
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data)
+
+    @extend_schema(responses=OrderStatusEventSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def history(self, request, pk=None):
+        """The order's status history, oldest first."""
+        order = self.get_object()
+        events = order.events.select_related("actor")
+        return Response(OrderStatusEventSerializer(events, many=True).data)
+
+
+def fingerprint(data) -> str:
+    """Return a stable hash of a request body, to tell a replay from a different request."""
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,161 @@
+"""Placing orders: the one write path that creates an order, its lines and its stock reservation."""
+
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, models, transaction
+
+from orders.exceptions import IdempotencyKeyReused, InvalidOrder, PriceChanged
+from orders.signals import order_placed
+
+
+@dataclass(frozen=True)
+class Line:
+    """One requested line: a product id, a quantity, and optionally the unit price the client saw."""
+
+    product: int
+    quantity: int
+    unit_price: Decimal | None = None
+
+
+class OrderQuerySet(models.QuerySet):
+    def of(self, user):
+        """Orders the user may see: all for staff, their own for a customer."""
+        return self if user.is_staff else self.filter(customer__user_id=user.pk)
+
+    def has_bought(self, customer_id: int, product_id: int) -> bool:
+        """Return whether the customer has a confirmed (or later) order with this product."""
+        from orders.models import PURCHASED
+
+        return self.filter(customer_id=customer_id, status__in=PURCHASED, items__product_id=product_id).exists()
+
+    def place(
+        self,
+        *,
+        customer,
+        lines: list[Line],
+        delivery_method: str,
+        payment_method: str,
+        shipping_address_id: int | None = None,
+        actor=None,
+        idempotency_key: str | None = None,
+        request_fingerprint: str = "",
+    ):
+        """Place an order in one transaction and return `(order, created)`.
+
+        Validates the lines, checks the prices the client saw, takes the stock (all lines or
+        none), computes the totals and writes the first history event. A cash order is
+        confirmed at once; a card order stays pending for the payment worker (order_placed).
+        A repeated idempotency key returns the first order with `created=False`, or raises
+        IdempotencyKeyReused if the request differed; racing repeats create one order.
+        """
+        from catalog.models import Product
+        from orders.models import OrderItem, PaymentMethod, Status
+
+        if idempotency_key:
+            earlier = self.filter(customer=customer, idempotency_key=idempotency_key).first()
+            if earlier is not None:
+                return _replay(earlier, request_fingerprint), False
+
+        products = _orderable_products(lines)
+        _check_prices(lines, products)
+        shipping_address = _shipping_snapshot(customer, delivery_method, shipping_address_id)
+        subtotal = sum((products[line.product].price * line.quantity for line in lines), Decimal("0.00"))
+
+        with transaction.atomic(using=self.db):
+            try:
+                with transaction.atomic(using=self.db):
+                    order = self.create(
+                        customer=customer,
+                        delivery_method=delivery_method,
+                        payment_method=payment_method,
+                        shipping_address=shipping_address,
+                        subtotal=subtotal,
+                        discount=Decimal("0.00"),
+                        total=subtotal,
+                        idempotency_key=idempotency_key or "",
+                        request_fingerprint=request_fingerprint,
+                    )
+            except IntegrityError:
+                # A racing request with the same key committed first (we waited on its row).
+                if not idempotency_key:
+                    raise
+                earlier = self.get(customer=customer, idempotency_key=idempotency_key)
+                return _replay(earlier, request_fingerprint), False
+
+            OrderItem.objects.bulk_create(
+                OrderItem(
+                    order=order,
+                    product_id=line.product,
+                    product_name=products[line.product].name,
+                    sku=products[line.product].sku,
+                    quantity=line.quantity,
+                    unit_price=products[line.product].price,
+                    line_total=products[line.product].price * line.quantity,
+                )
+                for line in lines
+            )
+            Product.objects.reserve({line.product: line.quantity for line in lines})
+            order.events.create(from_status="", to_status=Status.PENDING, actor=actor, note="Order placed.")
+            order_placed.send(sender=self.model, order=order)
+            if payment_method == PaymentMethod.CASH:
+                order.transition_to(Status.CONFIRMED, note="Cash order: confirmed at once.")
+        return order, True
+
+    place.alters_data = True
+
+
+def _replay(order, request_fingerprint: str):
+    if order.request_fingerprint != request_fingerprint:
+        raise IdempotencyKeyReused()
+    return order
+
+
+def _orderable_products(lines: list[Line]) -> dict:
+    """Return the lines' products by id; refuse empty orders, repeated, unknown or inactive products."""
+    from catalog.models import Product
+
+    if not lines:
+        raise InvalidOrder({"items": ["An order needs at least one line."]})
+    repeated = sorted(product for product, count in Counter(line.product for line in lines).items() if count > 1)
+    if repeated:
+        message = "Product {} appears on more than one line; order it once with the total quantity."
+        raise InvalidOrder({"items": [message.format(pk) for pk in repeated]})
+    if any(line.quantity < 1 for line in lines):
+        raise InvalidOrder({"items": ["Every quantity must be at least 1."]})
+    wanted = [line.product for line in lines]
+    products = Product.objects.active().only("pk", "name", "sku", "price").in_bulk(wanted)
+    missing = [pk for pk in wanted if pk not in products]
+    if missing:
+        raise InvalidOrder({"items": [f"Product {pk} is not available." for pk in missing]})
+    return products
+
+
+def _check_prices(lines: list[Line], products: dict) -> None:
+    """Refuse the order if any price the client saw is no longer the price."""
+    changed = [
+        {"product": line.product, "seen": str(line.unit_price), "current": str(products[line.product].price)}
+        for line in lines
+        if line.unit_price is not None and line.unit_price != products[line.product].price
+    ]
+    if changed:
+        raise PriceChanged(changed)
+
+
+def _shipping_snapshot(customer, delivery_method: str, address_id: int | None) -> dict | None:
+    """Copy the customer's address for home delivery, so later edits never change the order."""
+    from orders.models import DeliveryMethod
+
+    if delivery_method != DeliveryMethod.HOME_DELIVERY:
+        return None
+    if address_id is None:
+        raise InvalidOrder({"shipping_address": ["Home delivery needs a shipping address."]})
+    address = customer.addresses.filter(pk=address_id).first()
+    if address is None:
+        raise InvalidOrder({"shipping_address": [f"Address {address_id} is not one of this customer's."]})
+    fields = ["label", "line1", "line2", "city", "postal_code"]
+    return {**{field: getattr(address, field) for field in fields}, "country": address.country.code}
+
+
+OrderManager = models.Manager.from_queryset(OrderQuerySet)
