@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Avg, Count, DecimalField, F, OuterRef, Subquery
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Round
 from django.utils import timezone
 
 from catalog.exceptions import AlreadyReviewed, InsufficientStock
@@ -121,7 +121,10 @@ class ProductQuerySet(models.QuerySet):
         """
         reviews = self.model._meta.get_field("reviews").related_model.objects.filter(product=OuterRef("pk"))
         per_product = reviews.order_by().values("product")
-        average = per_product.annotate(value=Cast(Avg("rating"), DecimalField(max_digits=3, decimal_places=2)))
+        # Round in SQL: SQLite would otherwise store every digit of the mean and sort on them.
+        average = per_product.annotate(
+            value=Cast(Round(Avg("rating"), 2), DecimalField(max_digits=3, decimal_places=2))
+        )
         count = per_product.annotate(value=Count("*"))
         with transaction.atomic(using=self.db):
             list(self.select_for_update().filter(pk__in=product_ids).order_by("pk").values_list("pk"))
