@@ -132,7 +132,9 @@ class Order(TimeStampedModel):
         with transaction.atomic():
             locked = Order.objects.select_for_update().get(pk=self.pk)
             allowed = locked.allowed_transitions()
-            if status not in allowed or (only_from is not None and locked.status not in only_from):
+            if only_from is not None and locked.status not in only_from:
+                allowed = [to for to in allowed if to != status]
+            if status not in allowed:
                 raise InvalidTransition(locked.status, status, allowed)
             previous = locked.status
             changes = {"status": status, "updated_at": timezone.now()}
