@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.db.models.lookups import Regex
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -25,6 +26,7 @@ class Customer(TimeStampedModel):
         ordering = ["last_name", "first_name", "id"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="customer_email_unique_ci"),
+            models.CheckConstraint(condition=Regex(F("phone"), r"^(\+[1-9][0-9]{1,14})?$"), name="customer_phone_e164"),
         ]
         indexes = [models.Index(fields=["last_name", "first_name"], name="customer_name_idx")]
 
@@ -36,11 +38,14 @@ class Customer(TimeStampedModel):
         return f"{self.first_name} {self.last_name}".strip()
 
     def save(self, *args, **kwargs) -> None:
-        """Save, and keep the login user's email and names the same as the profile's."""
+        """Save, and keep the login user's email, username and names the same as the profile's.
+
+        The username follows the email, so an email given up is free for someone else.
+        """
         with transaction.atomic():
             super().save(*args, **kwargs)
             get_user_model().objects.filter(pk=self.user_id).update(
-                email=self.email, first_name=self.first_name, last_name=self.last_name
+                username=self.email.lower(), email=self.email, first_name=self.first_name, last_name=self.last_name
             )
 
     def close_account(self) -> None:
@@ -72,6 +77,7 @@ class Address(TimeStampedModel):
             models.UniqueConstraint(
                 fields=["customer"], condition=Q(is_default=True), name="address_one_default_per_customer"
             ),
+            models.CheckConstraint(condition=Regex(F("country"), r"^[A-Z]{2}$"), name="address_country_alpha2"),
         ]
 
     def __str__(self) -> str:

@@ -1,8 +1,10 @@
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_countries.serializers import CountryFieldMixin
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from customers.models import Address, Customer
@@ -76,6 +78,16 @@ class EmailTokenObtainPairSerializer(TokenObtainPairSerializer):
         return token_for(user)
 
 
+class RefreshSerializer(TokenRefreshSerializer):
+    """Refresh an access token; a deleted user's refresh token is a 401, not a 500 (simplejwt #860)."""
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except get_user_model().DoesNotExist as gone:
+            raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from gone
+
+
 def token_for(user) -> RefreshToken:
     """Return a refresh token (its access token inherits the claims) for `user`."""
     token = RefreshToken.for_user(user)
@@ -91,6 +103,9 @@ class AddressSerializer(CountryFieldMixin, serializers.ModelSerializer):
             "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["customer"]
+        # No "one default per customer" validator: Address.save moves the default instead of
+        # refusing, and the database constraint still backs the rule.
+        validators = []
 
 
 class StaffAddressSerializer(AddressSerializer):

@@ -12,6 +12,7 @@ from customers.api.serializers import (
     CustomerCreateSerializer,
     CustomerSerializer,
     EmailTokenObtainPairSerializer,
+    RefreshSerializer,
     RegisterSerializer,
     RegistrationSerializer,
     StaffAddressSerializer,
@@ -91,6 +92,7 @@ class TokenView(TokenObtainPairView):
 class TokenRefresh(TokenRefreshView):
     """Exchange a refresh token for a new access token."""
 
+    serializer_class = RefreshSerializer
     authentication_classes = []
 
 
