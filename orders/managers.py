@@ -38,20 +38,20 @@ class OrderQuerySet(models.QuerySet):
         delivery_method: str,
         payment_method: str,
         shipping_address_id: int | None = None,
+        discount_code: str | None = None,
         actor=None,
         idempotency_key: str | None = None,
         request_fingerprint: str = "",
     ):
         """Place an order in one transaction and return `(order, created)`.
 
-        Validates the lines, checks the prices the client saw, takes the stock (all lines or
-        none), computes the totals and writes the first history event. A cash order is
-        confirmed at once; a card order stays pending for the payment worker (order_placed).
+        Validates the lines, checks the prices the client saw, redeems the discount code,
+        takes the stock (all lines or none), computes the totals and writes the first history
+        event. A cash order is confirmed at once; a card order stays pending for the payment worker (order_placed).
         A repeated idempotency key returns the first order with `created=False`, or raises
         IdempotencyKeyReused if the request differed; racing repeats create one order.
         """
-        from catalog.models import Product
-        from orders.models import OrderItem, PaymentMethod, Status
+        from billing.models import DiscountCode
 
         if idempotency_key:
             earlier = self.filter(customer=customer, idempotency_key=idempotency_key).first()
@@ -62,28 +62,51 @@ class OrderQuerySet(models.QuerySet):
         _check_prices(lines, products)
         shipping_address = _shipping_snapshot(customer, delivery_method, shipping_address_id)
         subtotal = sum((products[line.product].price * line.quantity for line in lines), Decimal("0.00"))
+        code = DiscountCode.objects.find_usable(discount_code) if discount_code else None
+        discount = code.discount_for(subtotal) if code else Decimal("0.00")
+
+        try:
+            order = self._create_with_holds(
+                customer=customer,
+                delivery_method=delivery_method,
+                payment_method=payment_method,
+                shipping_address=shipping_address,
+                subtotal=subtotal,
+                discount=discount,
+                total=subtotal - discount,
+                discount_code=code,
+                idempotency_key=idempotency_key or "",
+                request_fingerprint=request_fingerprint,
+                products=products,
+                lines=lines,
+                actor=actor,
+            )
+        except IntegrityError:
+            # A racing request with the same key committed first: everything we did rolled back.
+            earlier = (
+                self.filter(customer=customer, idempotency_key=idempotency_key).first() if idempotency_key else None
+            )
+            if earlier is None:
+                raise
+            return _replay(earlier, request_fingerprint), False
+        return order, True
+
+    place.alters_data = True
+
+    def _create_with_holds(self, *, products, lines, actor, **fields):
+        """Write the order, its lines, its holds (stock, code use) and first event, in one transaction.
+
+        The order row goes in first: a racing request with the same idempotency key waits
+        on it, then fails, before taking any stock or code use.
+        """
+        from billing.models import DiscountCode
+        from catalog.models import Product
+        from orders.models import OrderItem, PaymentMethod, Status
 
         with transaction.atomic(using=self.db):
-            try:
-                with transaction.atomic(using=self.db):
-                    order = self.create(
-                        customer=customer,
-                        delivery_method=delivery_method,
-                        payment_method=payment_method,
-                        shipping_address=shipping_address,
-                        subtotal=subtotal,
-                        discount=Decimal("0.00"),
-                        total=subtotal,
-                        idempotency_key=idempotency_key or "",
-                        request_fingerprint=request_fingerprint,
-                    )
-            except IntegrityError:
-                # A racing request with the same key committed first (we waited on its row).
-                if not idempotency_key:
-                    raise
-                earlier = self.get(customer=customer, idempotency_key=idempotency_key)
-                return _replay(earlier, request_fingerprint), False
-
+            order = self.create(**fields)
+            if order.discount_code is not None:
+                DiscountCode.objects.redeem(order.discount_code)
             OrderItem.objects.bulk_create(
                 OrderItem(
                     order=order,
@@ -99,11 +122,9 @@ class OrderQuerySet(models.QuerySet):
             Product.objects.reserve({line.product: line.quantity for line in lines})
             order.events.create(from_status="", to_status=Status.PENDING, actor=actor, note="Order placed.")
             order_placed.send(sender=self.model, order=order)
-            if payment_method == PaymentMethod.CASH:
+            if order.payment_method == PaymentMethod.CASH:
                 order.transition_to(Status.CONFIRMED, note="Cash order: confirmed at once.")
-        return order, True
-
-    place.alters_data = True
+        return order
 
 
 def _replay(order, request_fingerprint: str):

@@ -85,8 +85,13 @@ class Order(TimeStampedModel):
     subtotal = models.DecimalField(**MONEY, editable=False)
     discount = models.DecimalField(**MONEY, default=0, editable=False)
     total = models.DecimalField(**MONEY, editable=False)
+    discount_code = models.ForeignKey(
+        "billing.DiscountCode", null=True, blank=True, on_delete=models.PROTECT, related_name="orders", editable=False
+    )
     holds_stock = models.BooleanField(
-        default=True, editable=False, help_text="Whether the order's units are still taken from stock."
+        default=True,
+        editable=False,
+        help_text="Whether the order still holds its stock (and its discount code use).",
     )
     idempotency_key = models.CharField(max_length=255, blank=True, editable=False)
     request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
@@ -143,7 +148,7 @@ class Order(TimeStampedModel):
                 changes["holds_stock"] = False
             Order.objects.filter(pk=self.pk).update(**changes)
             if releases:
-                self.release_stock()
+                self.release_holds()
             self.events.create(from_status=previous, to_status=status, actor=actor, note=note)
             for field, value in changes.items():
                 setattr(self, field, value)
@@ -158,10 +163,14 @@ class Order(TimeStampedModel):
 
     cancel.alters_data = True
 
-    def release_stock(self) -> None:
+    def release_holds(self) -> None:
+        """Give back the stock and the discount code use this order took (its transition locks it: once)."""
+        from billing.models import DiscountCode
         from catalog.models import Product
 
         Product.objects.release(dict(self.items.values_list("product_id", "quantity")))
+        if self.discount_code_id:
+            DiscountCode.objects.release(self.discount_code_id)
 
 
 class OrderItem(TimeStampedModel):

@@ -117,6 +117,20 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 
+# --- Payments: gateway, retries, circuit breaker, reconciliation -------------------
+PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="billing.gateway.MockGateway")
+PAYMENT_GATEWAY_OPTIONS = {  # the mock's knobs; a real gateway would take its credentials here
+    "decline_rate": env.float("MOCK_GATEWAY_DECLINE_RATE", default=0.05),
+    "outage_rate": env.float("MOCK_GATEWAY_OUTAGE_RATE", default=0.05),
+    "latency_ms": env.int("MOCK_GATEWAY_LATENCY_MS", default=50),
+}
+PAYMENT_MAX_ATTEMPTS = env.int("PAYMENT_MAX_ATTEMPTS", default=3)  # gateway calls before giving up on outages
+PAYMENT_RETRY_BASE_SECONDS = env.float("PAYMENT_RETRY_BASE_SECONDS", default=2.0)  # backoff: base * 2^n, jittered
+PAYMENT_RETRY_MAX_SECONDS = env.float("PAYMENT_RETRY_MAX_SECONDS", default=60.0)
+PAYMENT_BREAKER_FAIL_MAX = env.int("PAYMENT_BREAKER_FAIL_MAX", default=5)  # consecutive outages that open it
+PAYMENT_BREAKER_RESET_SECONDS = env.int("PAYMENT_BREAKER_RESET_SECONDS", default=60)  # open -> half-open
+PAYMENT_STUCK_AFTER_SECONDS = env.int("PAYMENT_STUCK_AFTER_SECONDS", default=300)  # reconciliation re-queues after
+
 # --- Auth: customers log in with their email; staff with a username in the admin ---
 AUTHENTICATION_BACKENDS = [
     "customers.backends.EmailBackend",

@@ -14,3 +14,7 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# Tests drive the payment worker themselves (or start a real one against Redis): card
+# orders stay pending after placement, on every backend.
+CELERY_TASK_ALWAYS_EAGER = False

@@ -28,6 +28,9 @@ class PlaceOrderSerializer(serializers.Serializer):
     customer = serializers.IntegerField(
         required=False, help_text="Staff only: the customer to order for. Customers always order for themselves."
     )
+    discount_code = serializers.CharField(
+        required=False, allow_blank=True, max_length=40, help_text="A discount code, in any letter case."
+    )
 
     def lines(self) -> list[Line]:
         return [Line(**item) for item in self.validated_data["items"]]
@@ -41,6 +44,7 @@ class OrderItemSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
+    discount_code = serializers.SlugRelatedField(slug_field="code", read_only=True)
     allowed_transitions = serializers.ListField(
         child=serializers.ChoiceField(choices=Status.choices), read_only=True, help_text="Statuses it may move to next."
     )
@@ -50,7 +54,8 @@ class OrderSerializer(serializers.ModelSerializer):
         model = Order
         fields = [
             "id", "number", "customer", "status", "allowed_transitions", "delivery_method", "payment_method",
-            "shipping_address", "items", "subtotal", "discount", "total", "history", "created_at", "updated_at",
+            "shipping_address", "items", "subtotal", "discount_code", "discount", "total", "history",
+            "created_at", "updated_at",
         ]  # fmt: skip
 
     def get_history(self, order: Order) -> str:

@@ -47,7 +47,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     ordering_fields = ["created_at", "total"]
 
     def get_queryset(self):
-        return Order.objects.of(self.request.user).prefetch_related("items")
+        return Order.objects.of(self.request.user).select_related("discount_code").prefetch_related("items")
 
     def get_permissions(self):
         if self.action in ("cancel", "transition"):
@@ -81,6 +81,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             delivery_method=placing.validated_data["delivery_method"],
             payment_method=placing.validated_data["payment_method"],
             shipping_address_id=placing.validated_data.get("shipping_address"),
+            discount_code=placing.validated_data.get("discount_code") or None,
             actor=request.user,
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint(request.data),

@@ -1,0 +1,62 @@
+"""Billing's reactions to orders: open the payment, issue the invoice, refund, email.
+
+Anything leaving the process (a task message, an email) waits for the commit.
+"""
+
+from functools import partial
+
+from django.db import transaction
+
+
+def open_card_payment(sender, order, **kwargs) -> None:
+    """Open a pending payment for a new card order and hand it to the payment worker after commit."""
+    from billing.models import Payment
+    from billing.tasks import charge_order
+    from orders.models import PaymentMethod
+
+    if order.payment_method != PaymentMethod.CARD:
+        return
+    Payment.objects.create(order=order, amount=order.total, method=order.payment_method)
+    transaction.on_commit(partial(charge_order.delay, order.pk))
+
+
+def issue_invoice_on_confirmation(sender, order, previous, **kwargs) -> None:
+    """Issue the invoice in the same transaction that confirms the order."""
+    from billing.models import Invoice
+    from orders.models import Status
+
+    if order.status == Status.CONFIRMED:
+        Invoice.objects.issue_for(order)
+
+
+def refund_on_cancellation(sender, order, previous, **kwargs) -> None:
+    """Refund a captured card payment once its order is cancelled (after commit)."""
+    from billing.models import Payment
+    from billing.tasks import refund_payment
+    from orders.models import Status
+
+    if order.status != Status.CANCELLED:
+        return
+    payment_id = (
+        Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).values_list("pk", flat=True).first()
+    )
+    if payment_id is not None:
+        transaction.on_commit(partial(refund_payment.delay, payment_id))
+
+
+def email_customer_on_outcome(sender, order, previous, **kwargs) -> None:
+    """Email the customer when their order is confirmed or its payment failed (after commit)."""
+    from billing.tasks import send_order_email
+    from orders.models import Status
+
+    if order.status in (Status.CONFIRMED, Status.PAYMENT_FAILED):
+        transaction.on_commit(partial(send_order_email.delay, order.pk, order.status))
+
+
+def connect_receivers() -> None:
+    from orders.signals import order_placed, order_status_changed
+
+    order_placed.connect(open_card_payment, dispatch_uid="billing.open_card_payment")
+    order_status_changed.connect(issue_invoice_on_confirmation, dispatch_uid="billing.issue_invoice")
+    order_status_changed.connect(refund_on_cancellation, dispatch_uid="billing.refund_on_cancellation")
+    order_status_changed.connect(email_customer_on_outcome, dispatch_uid="billing.email_customer")

@@ -1,0 +1,85 @@
+"""Celery tasks: thin wrappers that call the billing functions and schedule what they ask for."""
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from billing import payments
+
+logger = logging.getLogger(__name__)
+
+# A payment message is acknowledged only after the task ran, and re-queued if the worker
+# dies mid-task: at-least-once delivery, made safe by the idempotent steps.
+PAYMENT_TASK = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+
+
+def _eager() -> bool:
+    from config.celery import app
+
+    return bool(app.conf.task_always_eager)
+
+
+def _again(task, args: tuple, step: payments.Next) -> None:
+    """Schedule the task again if the step asks for it.
+
+    In eager mode (the embedded default, no worker) a countdown cannot be honoured, so
+    waits for the breaker are left to reconciliation instead of looping in-process.
+    """
+    if step.retry_in is None or (_eager() and not step.counts_as_attempt):
+        return
+    task.apply_async(args, countdown=step.retry_in)
+
+
+@shared_task(**PAYMENT_TASK)
+def charge_order(order_id: int) -> None:
+    """Charge a card order; retries outages with backoff, waits out an open breaker."""
+    _again(charge_order, (order_id,), payments.process_payment(order_id))
+
+
+@shared_task(**PAYMENT_TASK)
+def refund_payment(payment_id: int) -> None:
+    """Refund a cancelled order's captured payment."""
+    step = payments.refund_payment(payment_id)
+    if step.retry_in is not None and not _eager():
+        refund_payment.apply_async((payment_id,), countdown=step.retry_in)
+
+
+@shared_task(ignore_result=True)
+def reconcile_payments() -> int:
+    """Re-queue card orders stuck in pending or payment_processing; return how many."""
+    from orders.models import Order, PaymentMethod, Status
+
+    stuck_before = timezone.now() - timedelta(seconds=settings.PAYMENT_STUCK_AFTER_SECONDS)
+    stuck = list(
+        Order.objects.filter(
+            payment_method=PaymentMethod.CARD,
+            status__in=[Status.PENDING, Status.PAYMENT_PROCESSING],
+            updated_at__lt=stuck_before,
+        ).values_list("pk", flat=True)
+    )
+    for order_id in stuck:
+        charge_order.delay(order_id)
+    if stuck:
+        logger.info("Re-queued %d stuck card orders: %s", len(stuck), stuck)
+    return len(stuck)
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_order_email(order_id: int, kind: str) -> None:
+    """Email the customer about their order: kind is `confirmed` or `payment_failed`."""
+    from orders.models import Order
+
+    order = Order.objects.select_related("customer").prefetch_related("items").get(pk=order_id)
+    context = {"order": order, "customer": order.customer, "shop_name": settings.SHOP_NAME}
+    send_mail(
+        subject=render_to_string(f"emails/order_{kind}_subject.txt", context).strip(),
+        message=render_to_string(f"emails/order_{kind}.txt", context),
+        html_message=render_to_string(f"emails/order_{kind}.html", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[order.customer.email],
+    )
