@@ -116,6 +116,10 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # with acks_late: a busy worker does not hoard payment messages
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-payments": {"task": "billing.tasks.reconcile_payments", "schedule": 60.0},
+}
 
 # --- Payments: gateway, retries, circuit breaker, reconciliation -------------------
 PAYMENT_GATEWAY = env("PAYMENT_GATEWAY", default="billing.gateway.MockGateway")

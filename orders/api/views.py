@@ -9,6 +9,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from billing.api.serializers import PaymentSerializer
+from billing.models import Payment
 from config.common.permissions import OwnedOrStaffCanChange, OwnedOrStaffModelPermissions
 from config.common.ratelimit import enforce_rate
 from config.common.schema import ErrorSerializer
@@ -132,6 +134,14 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             change.validated_data["status"], actor=request.user, note=change.validated_data.get("note", "")
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data)
+
+    @extend_schema(responses=PaymentSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def payments(self, request, pk=None):
+        """The order's card payment with every gateway attempt (empty for cash orders)."""
+        order = self.get_object()
+        payments = Payment.objects.filter(order=order).prefetch_related("attempts")
+        return Response(PaymentSerializer(payments, many=True).data)
 
     @extend_schema(responses=OrderStatusEventSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
