@@ -9,9 +9,10 @@ from django.db.models.signals import post_save
 from django.urls import reverse
 
 from catalog.cache import CATEGORIES, PRODUCT_LISTS
-from catalog.factories import CategoryFactory, ProductFactory
-from catalog.models import Category, Product
+from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
+from catalog.models import Category, Product, Review
 from config.common.caching import version_key
+from customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -302,6 +303,105 @@ class TestCategoryAdmin:
         assert response.status_code == 200
         assert "protected" in response.content.decode()
         assert Category.objects.filter(pk=category.pk).exists()
+
+
+class TestReviewAdmin:
+    @pytest.mark.parametrize("count", [3, 30])
+    def test_review_changelist_query_count_does_not_grow_with_rows(
+        self, admin_client, django_assert_num_queries, count
+    ):
+        ReviewFactory.create_batch(count)  # each by a customer of its own on a product of its own
+
+        # 1 session, 2 user, 3 count of the filtered rows (no second, unfiltered count),
+        # 4 the page with each product and customer. The rating and product filters query nothing.
+        with django_assert_num_queries(4):
+            response = admin_client.get(changelist_url(Review))
+
+        assert response.status_code == 200
+        assert len(listed(response)) == count
+
+    def test_rating_filter_lists_only_reviews_with_that_rating(self, admin_client):
+        five_stars = ReviewFactory(rating=5)
+        ReviewFactory(rating=4)
+        ReviewFactory(rating=1)
+
+        response = admin_client.get(changelist_url(Review), {"rating": "5"})
+
+        assert listed(response) == [five_stars]
+
+    def test_an_unknown_rating_in_the_url_filters_nothing(self, admin_client):
+        ReviewFactory.create_batch(2)
+
+        response = admin_client.get(changelist_url(Review), {"rating": "many"})
+
+        assert response.status_code == 200
+        assert len(listed(response)) == 2
+
+    def test_search_finds_reviews_by_product_sku(self, admin_client):
+        wanted = ReviewFactory(product=ProductFactory(sku="PHN-000042"))
+        ReviewFactory(product=ProductFactory(sku="LAP-000043"))
+
+        response = admin_client.get(changelist_url(Review), {"q": "phn-000042"})
+
+        assert listed(response) == [wanted]
+
+    def test_search_finds_reviews_by_customer_email(self, admin_client):
+        wanted = ReviewFactory(customer=CustomerFactory(email="ada@example.com"))
+        ReviewFactory(customer=CustomerFactory(email="grace@example.com"))
+
+        response = admin_client.get(changelist_url(Review), {"q": "ada@"})
+
+        assert listed(response) == [wanted]
+
+    def test_product_filter_from_a_link_lists_that_products_reviews_and_names_it(self, admin_client):
+        product = ProductFactory(name="Desk Lamp", sku="HOM-0000001")
+        wanted = ReviewFactory.create_batch(2, product=product)
+        ReviewFactory()
+
+        response = admin_client.get(changelist_url(Review), {"product": product.pk})
+
+        assert set(listed(response)) == set(wanted)
+        changelist = response.context["cl"]
+        product_filter = next(spec for spec in changelist.filter_specs if spec.title == "product")
+        offered = [choice["display"] for choice in product_filter.choices(changelist)]
+        assert offered == ["All", "Desk Lamp (HOM-0000001)"]
+
+    def test_the_sidebar_lists_no_products_until_one_is_chosen(self, admin_client):
+        ReviewFactory.create_batch(3)
+
+        response = admin_client.get(changelist_url(Review))
+
+        assert [spec.title for spec in response.context["cl"].filter_specs] == ["rating", "verified purchase"]
+
+    def test_change_form_shows_verified_purchase_read_only(self, admin_client):
+        review = ReviewFactory()
+
+        response = admin_client.get(reverse("admin:catalog_review_change", args=[review.pk]))
+
+        assert response.status_code == 200
+        assert "verified_purchase" not in response.context["adminform"].form.fields
+        assert "verified_purchase" in response.context["adminform"].readonly_fields
+
+    def test_product_autocomplete_searches_products_by_sku(self, admin_client):
+        wanted = ProductFactory(sku="PHN-000042")
+        ProductFactory(sku="LAP-000043")
+
+        response = admin_client.get(
+            reverse("admin:autocomplete"),
+            {"app_label": "catalog", "model_name": "review", "field_name": "product", "term": "PHN"},
+        )
+
+        assert [result["id"] for result in response.json()["results"]] == [str(wanted.pk)]
+
+    def test_deleting_a_review_refreshes_the_product_rating(self, admin_client):
+        product = ProductFactory()
+        ReviewFactory(product=product, rating=5)
+        removed = ReviewFactory(product=product, rating=1)
+
+        response = admin_client.post(reverse("admin:catalog_review_delete", args=[removed.pk]), {"post": "yes"})
+
+        assert response.status_code == 302
+        assert Product.objects.values_list("rating_average", "rating_count").get(pk=product.pk) == (5, 1)
 
 
 def test_admin_site_names_the_shop(admin_client):

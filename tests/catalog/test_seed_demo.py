@@ -1,14 +1,20 @@
+from collections import Counter
+from decimal import Decimal
 from io import StringIO
 
+import phonenumbers
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db.models import Avg, Count
 
 from catalog.cache import CATEGORIES
 from catalog.factories import ProductFactory
-from catalog.models import Category, Product
+from catalog.models import Category, Product, Review
 from config.common.caching import version_key
+from customers.factories import PASSWORD, CustomerFactory
+from customers.models import Address, Customer
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +68,128 @@ def test_the_same_seed_gives_the_same_catalog():
     assert catalog_snapshot() != first
 
 
+def people_snapshot() -> list[tuple]:
+    customers = Customer.objects.order_by("email").values_list("email", "first_name", "last_name", "phone")
+    addresses = Address.objects.order_by("customer__email", "label").values_list(
+        "customer__email", "label", "line1", "line2", "city", "postal_code", "country", "is_default"
+    )
+    reviews = Review.objects.order_by("customer__email", "product__sku").values_list(
+        "customer__email", "product__sku", "rating", "comment"
+    )
+    return [*customers, *addresses, *reviews]
+
+
+def test_the_same_seed_gives_the_same_customers_addresses_and_reviews():
+    seed("--products", "40", "--customers", "20", "--reviews", "60", "--seed", "42", "--flush")
+    first = people_snapshot()
+
+    seed("--products", "40", "--customers", "20", "--reviews", "60", "--seed", "42", "--flush")
+
+    assert people_snapshot() == first
+    seed("--products", "40", "--customers", "20", "--reviews", "60", "--seed", "43", "--flush")
+    assert people_snapshot() != first
+
+
+class TestSeededCustomers:
+    def test_each_customer_has_a_login_and_one_to_three_addresses_exactly_one_of_them_default(self):
+        output = seed("--products", "20", "--customers", "60", "--reviews", "0", "--seed", "7")
+
+        assert Customer.objects.count() == 60
+        assert "customers: 60/60" in output
+        per_customer = Customer.objects.annotate(
+            addresses_count=Count("addresses"), defaults=Count("addresses__is_default")
+        )
+        assert {customer.addresses_count for customer in per_customer} <= {1, 2, 3}
+        assert Address.objects.filter(is_default=True).count() == 60
+        assert not Customer.objects.exclude(addresses__is_default=True).exists()
+        logins = get_user_model().objects.filter(customer__isnull=False)
+        assert logins.count() == 60
+        assert not logins.filter(is_staff=True).exists()
+        for customer in Customer.objects.select_related("user"):
+            assert (customer.user.username, customer.user.email) == (customer.email.lower(), customer.email)
+            assert (customer.user.first_name, customer.user.last_name) == (customer.first_name, customer.last_name)
+
+    def test_emails_are_unique_and_phones_are_valid_numbers_of_the_customers_country(self):
+        seed("--products", "0", "--customers", "300", "--reviews", "0", "--seed", "7")
+
+        emails = [email.lower() for email in Customer.objects.values_list("email", flat=True)]
+        assert len(set(emails)) == 300
+        for phone, country in Customer.objects.values_list("phone", "addresses__country").filter(
+            addresses__is_default=True
+        ):
+            number = phonenumbers.parse(str(phone))
+            assert phonenumbers.is_valid_number(number), phone
+            assert phonenumbers.region_code_for_number(number) == country, (phone, country)
+
+    def test_addresses_spread_over_several_countries_with_plausible_postal_codes(self):
+        seed("--products", "0", "--customers", "300", "--reviews", "0", "--seed", "7")
+
+        countries = Counter(Address.objects.values_list("country", flat=True))
+        assert set(countries) == {"US", "GB", "DE", "FR", "CA"}
+        assert countries.most_common(1)[0][0] == "US"
+        postcode_shapes = {"US": r"^[0-9]{5}$", "DE": r"^[0-9]{5}$", "FR": r"^[0-9]{5}$"}
+        postcode_shapes |= {"GB": r"^[A-Z]{1,2}[0-9]{1,2} [0-9][A-Z]{2}$", "CA": r"^[A-Z][0-9][A-Z] [0-9][A-Z][0-9]$"}
+        for country, shape in postcode_shapes.items():
+            assert not Address.objects.filter(country=country).exclude(postal_code__regex=shape).exists(), country
+        assert not Address.objects.filter(line1__contains="\n").exists()
+
+    def test_seeded_customers_can_log_in_with_the_printed_password(self, api_client):
+        output = seed("--products", "0", "--customers", "3", "--reviews", "0", "--seed", "7")
+        customer = Customer.objects.order_by("pk").first()
+
+        assert f"Customer login: {customer.email} / {PASSWORD}" in output
+        response = api_client.post("/api/v1/auth/token/", {"email": customer.email, "password": PASSWORD})
+        assert response.status_code == 200, response.content
+        assert response.json()["access"]
+
+    def test_a_second_run_adds_customers_without_clashing_with_existing_emails(self):
+        seed("--products", "0", "--customers", "40", "--reviews", "0", "--seed", "7")
+
+        seed("--products", "0", "--customers", "40", "--reviews", "0", "--seed", "7")
+
+        assert Customer.objects.count() == 80
+        assert len({email.lower() for email in Customer.objects.values_list("email", flat=True)}) == 80
+
+
+class TestSeededReviews:
+    def test_reviews_are_unique_per_customer_and_product_and_only_on_active_products(self):
+        output = seed("--products", "60", "--customers", "30", "--reviews", "400", "--seed", "7")
+
+        assert Review.objects.count() == 400
+        assert "reviews: 400/400" in output
+        pairs = list(Review.objects.values_list("customer", "product"))
+        assert len(set(pairs)) == 400
+        assert not Review.objects.filter(product__is_active=False).exists()
+
+    def test_ratings_lean_positive(self):
+        seed("--products", "60", "--customers", "30", "--reviews", "400", "--seed", "7")
+
+        ratings = Counter(Review.objects.values_list("rating", flat=True))
+        assert set(ratings) <= {1, 2, 3, 4, 5}
+        assert ratings[5] > ratings[4] > ratings[3]
+        assert ratings[4] + ratings[5] > 0.6 * 400
+
+    def test_each_product_shows_the_count_and_average_of_its_reviews(self):
+        seed("--products", "60", "--customers", "30", "--reviews", "400", "--seed", "7")
+
+        expected = {
+            row["pk"]: row
+            for row in Product.objects.values("pk").annotate(count=Count("reviews"), mean=Avg("reviews__rating"))
+        }
+        for pk, average, count in Product.objects.values_list("pk", "rating_average", "rating_count"):
+            assert count == expected[pk]["count"]
+            mean = Decimal(str(expected[pk]["mean"] or 0))
+            assert abs(average - mean) <= Decimal("0.005"), (pk, average, mean)
+        assert Product.objects.filter(rating_count__gt=1).exists()
+
+    def test_reviews_are_capped_at_one_per_customer_and_active_product(self):
+        output = seed("--products", "10", "--customers", "3", "--reviews", "1000", "--seed", "7")
+
+        possible = 3 * Product.objects.active().count()
+        assert Review.objects.count() == possible
+        assert f"reviews: only {possible:,} possible" in output
+
+
 def test_if_empty_leaves_a_catalog_with_products_alone():
     existing = ProductFactory()
 
@@ -89,6 +217,28 @@ def test_flush_replaces_the_catalog_and_invalidates_the_cache(django_capture_on_
     assert not Category.objects.filter(pk=old.category_id).exists()
     assert Product.objects.count() == 20
     assert cache.get(version_key(CATEGORIES)) not in (None, "before")
+
+
+def test_flush_removes_customers_and_their_logins_but_keeps_staff_and_other_users(django_user_model):
+    seed("--products", "20", "--customers", "10", "--reviews", "30")
+    staff_customer = CustomerFactory(user__is_staff=True)  # staff who also shops here keeps the login
+    plain = django_user_model.objects.create_user(username="not-a-customer", password="plain-pass-123")
+
+    output = seed("--products", "5", "--customers", "2", "--reviews", "3", "--flush")
+
+    assert "Flushed the catalog, the customers and their logins." in output
+    assert Customer.objects.count() == 2
+    assert Review.objects.count() == 3
+    assert Address.objects.filter(customer__in=Customer.objects.all()).count() == Address.objects.count()
+    users = django_user_model.objects
+    assert set(users.values_list("username", flat=True)) == {
+        "admin",
+        staff_customer.user.username,
+        plain.username,
+        *Customer.objects.values_list("user__username", flat=True),
+    }
+    assert users.get(username="admin").check_password("admin")
+    assert "Staff login: admin (password unchanged)" in output
 
 
 def test_a_second_run_without_flush_adds_products_under_new_skus():
@@ -126,7 +276,9 @@ def test_the_printed_login_uses_the_configured_admin_path(settings):
     assert "at http://127.0.0.1:8000/back-office/" in seed("--products", "0")
 
 
-@pytest.mark.parametrize("args", [["--products", "-1"], ["--flush", "--if-empty"]])
+@pytest.mark.parametrize(
+    "args", [["--products", "-1"], ["--customers", "-1"], ["--reviews", "-1"], ["--flush", "--if-empty"]]
+)
 def test_nonsense_options_are_refused(args):
     with pytest.raises(CommandError):
         seed(*args)

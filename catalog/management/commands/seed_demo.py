@@ -1,23 +1,30 @@
-"""Fill the database with a demo shop: a category tree, products and a staff login (SPEC §9)."""
+"""Fill the database with a demo shop (SPEC §9): a category tree, products, customers with
+addresses and logins, their reviews, and a staff login."""
 
 import math
 import random
 import time
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
+import factory
 import factory.random
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Max
-from django.db.models.functions import Substr
+from django.db.models.functions import Lower, Substr
 from faker import Faker
 
 from catalog import cache
-from catalog.factories import CategoryFactory, ProductFactory
-from catalog.models import Category, Product
+from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
+from catalog.models import Category, Product, Review
+from customers.factories import PASSWORD as CUSTOMER_PASSWORD
+from customers.factories import AddressFactory, CustomerFactory, UserFactory
+from customers.models import Address, Customer
 
 BATCH_SIZE = 5_000
 DESCRIPTION_POOL = 300
@@ -28,8 +35,21 @@ CENTS = ("99", "99", "95", "49", "00")  # .99 twice: the ending shops use most
 STAFF_USERNAME = "admin"
 STAFF_PASSWORD = "admin"
 
-# Dependents first: PROTECT refuses to delete a row something still points at.
-FLUSH_ORDER = [Product, Category]
+User = get_user_model()
+
+# Dependents first: PROTECT refuses to delete a row something still points at. Of the
+# users, only customers' logins go (see `flushed_rows`), never staff; they go just before
+# the customers naming them, which the foreign-key checks, deferred to commit, allow.
+FLUSH_ORDER = [
+    Review,
+    Address,
+    User.groups.through,
+    User.user_permissions.through,
+    User,
+    Customer,
+    Product,
+    Category,
+]
 
 
 @dataclass(frozen=True)
@@ -142,19 +162,160 @@ DEPARTMENTS = {
 }
 
 
+@dataclass(frozen=True)
+class Region:
+    """Where demo customers live: the Faker locale of their names and streets, real cities
+    with postal-code patterns, and mobile-number patterns that are valid E.164 numbers.
+
+    In a pattern, `#` is any digit, `%` a digit from 2 to 9 and `?` a letter.
+    """
+
+    locale: str
+    weight: int
+    cities: dict[str, tuple[str, ...]]
+    phones: tuple[str, ...]
+    line2: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Names and streets of one region, drawn once: Faker per customer is the slow part of seeding."""
+
+    first_names: list[str]
+    last_names: list[str]
+    streets: list[str]
+
+
+REGIONS = {
+    "US": Region(
+        locale="en_US",
+        weight=40,
+        cities={
+            "New York": ("100##", "112##"),
+            "Chicago": ("606##",),
+            "San Francisco": ("941##",),
+            "Austin": ("787##",),
+            "Seattle": ("981##",),
+            "Boston": ("021##",),
+            "Denver": ("802##",),
+        },
+        phones=("+1212%######", "+1312%######", "+1415%######", "+1512%######", "+1206%######", "+1617%######"),
+        line2=("Apt. ###", "Suite ###", "Unit #?"),
+    ),
+    "GB": Region(
+        locale="en_GB",
+        weight=20,
+        cities={
+            "London": ("SW% #??", "E% #??", "NW% #??"),
+            "Manchester": ("M% #??",),
+            "Birmingham": ("B% #??",),
+            "Leeds": ("LS% #??",),
+            "Bristol": ("BS% #??",),
+            "Edinburgh": ("EH% #??",),
+        },
+        phones=("+44740#######", "+44790#######"),
+        line2=("Flat %", "Flat #?"),
+    ),
+    "DE": Region(
+        locale="de_DE",
+        weight=15,
+        cities={
+            "Berlin": ("10###", "12###", "13###"),
+            "Hamburg": ("20###", "22###"),
+            "München": ("80###", "81###"),
+            "Köln": ("50###", "51###"),
+            "Frankfurt am Main": ("60###",),
+            "Leipzig": ("04###",),
+        },
+        phones=("+49151########", "+49160########", "+49170########", "+49176########"),
+        line2=("%. OG", "Hinterhaus"),
+    ),
+    "FR": Region(
+        locale="fr_FR",
+        weight=15,
+        cities={
+            "Paris": ("7500%", "7501#"),
+            "Lyon": ("6900%",),
+            "Marseille": ("1300%",),
+            "Toulouse": ("310##",),
+            "Bordeaux": ("330##",),
+            "Lille": ("590##",),
+        },
+        phones=("+3361#######", "+3362#######", "+3367#######", "+3375#######", "+3378#######"),
+        line2=("Bâtiment ?", "Appartement ##"),
+    ),
+    "CA": Region(
+        locale="en_CA",
+        weight=10,
+        cities={
+            "Toronto": ("M%? #?#",),
+            "Vancouver": ("V%? #?#",),
+            "Montréal": ("H%? #?#",),
+            "Calgary": ("T%? #?#",),
+            "Ottawa": ("K%? #?#",),
+        },
+        phones=("+1416%######", "+1604%######", "+1514%######", "+1403%######", "+1613%######"),
+        line2=("Unit ###", "Suite ###"),
+    ),
+}
+POSTCODE_LETTERS = "ABEGHJLNPRSTWXYZ"  # used in both British and Canadian postal codes
+EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
+ADDRESSES_PER_CUSTOMER = {1: 60, 2: 30, 3: 10}  # how many addresses: weight
+ADDRESS_LABELS = ("Work", "Parents", "Holiday home", "Office")
+LINE2_SHARE = 0.15
+PEOPLE_POOL = 300  # Faker names and streets per region; combined at random they read as many more
+
+# Reviews lean positive, as in most shops: rating -> weight, and short comments for each.
+RATING_WEIGHTS = {5: 44, 4: 30, 3: 12, 2: 6, 1: 8}
+NO_COMMENT_SHARE = 0.2
+COMMENTS = {
+    5: (
+        "Excellent, exactly as described.",
+        "Love it!",
+        "Great quality for the price.",
+        "Would buy again.",
+        "Fast delivery and works perfectly.",
+        "Best purchase this year.",
+    ),
+    4: (
+        "Very good, minor quibbles.",
+        "Does the job well.",
+        "Good value.",
+        "Happy with it overall.",
+        "Solid, though the packaging could be better.",
+    ),
+    3: ("It's okay.", "Average quality.", "Does what it says, nothing more.", "Decent, but overpriced."),
+    2: ("Disappointing.", "Not as pictured.", "Broke after a few weeks.", "Expected better quality."),
+    1: ("Stopped working after two days.", "Would not recommend.", "Poor quality, returned it.", "Arrived damaged."),
+}
+RATINGS_CHUNK = 900  # products per refresh_ratings call: under SQLite's oldest limit on query parameters
+
+
 class Command(BaseCommand):
-    help = "Fill the database with a demo shop: categories, products and a staff login."
+    help = "Fill the database with a demo shop: categories, products, customers, reviews and a staff login."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--products", type=int, default=200, help="How many products to add (default 200).")
+        parser.add_argument(
+            "--customers", type=int, default=50, help="How many customers (with logins) to add (default 50)."
+        )
+        parser.add_argument(
+            "--reviews",
+            type=int,
+            default=200,
+            help="How many reviews the new customers write (default 200; at most one per customer and product).",
+        )
         parser.add_argument("--seed", type=int, help="Random seed; the same seed gives the same data.")
         emptiness = parser.add_mutually_exclusive_group()
-        emptiness.add_argument("--flush", action="store_true", help="Delete the catalog first.")
+        emptiness.add_argument(
+            "--flush", action="store_true", help="Delete the catalog, the customers and their logins first."
+        )
         emptiness.add_argument("--if-empty", action="store_true", help="Do nothing when any product exists.")
 
     def handle(self, *args, **options) -> None:
-        if options["products"] < 0:
-            raise CommandError("--products cannot be negative.")
+        for count in ("products", "customers", "reviews"):
+            if options[count] < 0:
+                raise CommandError(f"--{count} cannot be negative.")
         if options["if_empty"] and Product.objects.exists():
             self.stdout.write("The catalog already has products; nothing seeded.")
         else:
@@ -175,22 +336,29 @@ class Command(BaseCommand):
                 self.flush()
             shelves = self.seed_categories()
             self.seed_products(options["products"], shelves)
+            customers = self.seed_customers(options["customers"])
+            self.seed_reviews(options["reviews"], customers)
 
         self.stdout.write(
             self.style.SUCCESS(
-                f"Catalog: {Category.objects.count():,} categories, {Product.objects.count():,} products "
-                f"({time.monotonic() - started:.1f} s, seed {seed})."
+                f"Catalog: {Category.objects.count():,} categories, {Product.objects.count():,} products, "
+                f"{Review.objects.count():,} reviews. Customers: {Customer.objects.count():,}, "
+                f"with {Address.objects.count():,} addresses ({time.monotonic() - started:.1f} s, seed {seed})."
             )
         )
+        if customers:
+            self.stdout.write(
+                f"Customer login: {customers[0].email} / {CUSTOMER_PASSWORD} (every seeded customer has this password)"
+            )
 
     def flush(self) -> None:
         """Empty the demo's tables with one DELETE each: per-row delete signals would crawl at 100,000 rows."""
         with connection.cursor() as cursor:
             for model in FLUSH_ORDER:
-                cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
+                cursor.execute(*delete_statement(flushed_rows(model)))
         # The DELETEs sent no signals; category data is in every cached catalog read.
         cache.invalidate_categories()
-        self.stdout.write("Flushed the catalog.")
+        self.stdout.write("Flushed the catalog, the customers and their logins.")
 
     def seed_categories(self) -> list[Shelf]:
         """Create the category tree, reusing categories that exist; return its leaves."""
@@ -262,6 +430,137 @@ class Command(BaseCommand):
         last = demo_skus.aggregate(last=Max(Substr("sku", 5)))["last"]
         return int(last) + 1 if last else 1
 
+    def seed_customers(self, count: int) -> list[Customer]:
+        """Add `count` customers, each with a login and one to three addresses, in bulk inserts."""
+        if not count:
+            return []
+        # Hashing is slow on purpose (about a third of a second), so every login shares one hash.
+        password = make_password(CUSTOMER_PASSWORD)
+        neighbours = {code: self.neighbours(region) for code, region in REGIONS.items()}
+        weights = [region.weight for region in REGIONS.values()]
+        taken = {username.lower() for username in User.objects.values_list("username", flat=True)}
+        taken.update(Customer.objects.values_list(Lower("email"), flat=True))
+        customers = []
+        for start in range(0, count, BATCH_SIZE):
+            batch, addresses = [], []
+            for _ in range(min(BATCH_SIZE, count - start)):
+                code = self.rng.choices(list(REGIONS), weights)[0]
+                customer = self.build_customer(REGIONS[code], neighbours[code], password, taken)
+                batch.append(customer)
+                addresses += self.build_addresses(customer, code, REGIONS[code], neighbours[code])
+            # bulk_create fills in the ids, and each row takes its parent's id when inserted.
+            User.objects.bulk_create([customer.user for customer in batch], batch_size=BATCH_SIZE)
+            customers += Customer.objects.bulk_create(batch, batch_size=BATCH_SIZE)
+            Address.objects.bulk_create(addresses, batch_size=BATCH_SIZE)
+            self.stdout.write(f"customers: {len(customers):,}/{count:,}")
+        return customers
+
+    def neighbours(self, region: Region) -> Neighbours:
+        """Draw a region's pools of names and streets from Faker, seeded from the command's seed."""
+        fake = Faker(region.locale)
+        fake.seed_instance(self.rng.getrandbits(32))
+        return Neighbours(
+            first_names=[fake.first_name() for _ in range(PEOPLE_POOL)],
+            last_names=[fake.last_name() for _ in range(PEOPLE_POOL)],
+            # Some locales put a flat or building on a line of its own; line2 says that here.
+            streets=[fake.street_address().splitlines()[-1] for _ in range(PEOPLE_POOL)],
+        )
+
+    def build_customer(self, region: Region, neighbours: Neighbours, password: str, taken: set[str]) -> Customer:
+        """Return an unsaved customer of this region with an unsaved login whose password hash is `password`."""
+        first_name, last_name = self.rng.choice(neighbours.first_names), self.rng.choice(neighbours.last_names)
+        email = self.email(first_name, last_name, taken)
+        user = UserFactory.build(
+            username=email,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            password=factory.Transformer.Force(password),
+        )
+        return CustomerFactory.build(
+            user=user,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            phone=self.fill(self.rng.choice(region.phones)),
+        )
+
+    def email(self, first_name: str, last_name: str, taken: set[str]) -> str:
+        """Return an email address made from the name that no user or customer has yet."""
+        first, last = ascii_word(first_name), ascii_word(last_name)
+        local = self.rng.choice(
+            (f"{first}.{last}", f"{first}{last}", f"{first[0]}{last}", f"{first}.{last}{self.rng.randint(1, 99)}")
+        )
+        domain = self.rng.choice(EMAIL_DOMAINS)
+        email, number = f"{local}@{domain}", 1
+        while email in taken:
+            number += 1
+            email = f"{local}{number}@{domain}"
+        taken.add(email)
+        return email
+
+    def build_addresses(self, customer: Customer, code: str, region: Region, neighbours: Neighbours) -> list:
+        """Return one to three unsaved addresses in the customer's country; the first, Home, is the default."""
+        rng = self.rng
+        count = rng.choices(list(ADDRESSES_PER_CUSTOMER), list(ADDRESSES_PER_CUSTOMER.values()))[0]
+        labels = ["Home", *rng.sample(ADDRESS_LABELS, count - 1)]
+        addresses = []
+        for label in labels:
+            city, postcodes = rng.choice(list(region.cities.items()))
+            addresses.append(
+                AddressFactory.build(
+                    customer=customer,
+                    label=label,
+                    line1=rng.choice(neighbours.streets),
+                    line2=self.fill(rng.choice(region.line2)) if rng.random() < LINE2_SHARE else "",
+                    city=city,
+                    postal_code=self.fill(rng.choice(postcodes)),
+                    country=code,
+                    is_default=label == "Home",
+                )
+            )
+        return addresses
+
+    def fill(self, pattern: str) -> str:
+        """Return `pattern` with each `#` a digit, each `%` a digit from 2 to 9 and each `?` a letter."""
+        rng = self.rng
+        draws = {"#": lambda: str(rng.randrange(10)), "%": lambda: str(rng.randint(2, 9))}
+        draws["?"] = lambda: rng.choice(POSTCODE_LETTERS)
+        return "".join(draws[char]() if char in draws else char for char in pattern)
+
+    def seed_reviews(self, count: int, customers: list[Customer]) -> None:
+        """Have the new customers review random active products, once per customer and product at most.
+
+        Bulk inserts send no signals, so the reviewed products' ratings are refreshed once at the end.
+        """
+        products = list(Product.objects.active().order_by("pk").only("pk"))
+        possible = len(customers) * len(products)
+        if count > possible:
+            self.stdout.write(f"reviews: only {possible:,} possible (customers x active products)")
+            count = possible
+        if not count:
+            return
+        # Each pick is one (customer, product) pair, so sampling without replacement keeps them unique.
+        picks = self.rng.sample(range(possible), count)
+        for start in range(0, count, BATCH_SIZE):
+            batch = [self.build_review(customers, products, pick) for pick in picks[start : start + BATCH_SIZE]]
+            Review.objects.bulk_create(batch, batch_size=BATCH_SIZE)
+            self.stdout.write(f"reviews: {start + len(batch):,}/{count:,}")
+        reviewed = sorted({products[pick % len(products)].pk for pick in picks})
+        for start in range(0, len(reviewed), RATINGS_CHUNK):
+            Product.objects.refresh_ratings(reviewed[start : start + RATINGS_CHUNK])
+        self.stdout.write(f"ratings: {len(reviewed):,} products")
+
+    def build_review(self, customers: list[Customer], products: list[Product], pick: int) -> Review:
+        """Return the unsaved review of pair number `pick`: rated mostly well, with a short comment or none."""
+        rating = self.rng.choices(list(RATING_WEIGHTS), list(RATING_WEIGHTS.values()))[0]
+        return ReviewFactory.build(
+            customer=customers[pick // len(products)],
+            product=products[pick % len(products)],
+            rating=rating,
+            comment="" if self.rng.random() < NO_COMMENT_SHARE else self.rng.choice(COMMENTS[rating]),
+        )
+
     def seed_staff_login(self) -> bool:
         """Create the demo superuser unless it exists; return whether it was created."""
         users = get_user_model().objects
@@ -269,3 +568,29 @@ class Command(BaseCommand):
             return False
         users.create_superuser(STAFF_USERNAME, f"{STAFF_USERNAME}@example.com", STAFF_PASSWORD)
         return True
+
+
+def ascii_word(text: str) -> str:
+    """Return `text` as lowercase ASCII letters and digits, for an email address ("Jérôme" -> "jerome")."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return "".join(char for char in folded if char.isalnum()) or "customer"
+
+
+def flushed_rows(model):
+    """Return the rows of `model` that --flush deletes: all of them, but of the users only customers' logins."""
+    customer_logins = User._base_manager.filter(customer__isnull=False, is_staff=False, is_superuser=False)
+    if model is User:
+        return customer_logins
+    if model in (User.groups.through, User.user_permissions.through):
+        return model._base_manager.filter(user__in=customer_logins)
+    return model._base_manager.all()
+
+
+def delete_statement(rows) -> tuple[str, tuple]:
+    """Return one DELETE for these rows: no per-row signals, no cascade collection."""
+    quote = connection.ops.quote_name
+    table = quote(rows.model._meta.db_table)
+    if not rows.query.has_filters():
+        return f"DELETE FROM {table}", ()
+    chosen, params = rows.values("pk").query.sql_with_params()
+    return f"DELETE FROM {table} WHERE {quote(rows.model._meta.pk.column)} IN ({chosen})", params

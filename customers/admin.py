@@ -1,0 +1,102 @@
+"""Staff admin for customers and their addresses (SPEC §8).
+
+Deleting a customer closes the account as the API does (`Customer.close_account`): the
+login goes with the profile, and orders protect a customer who has any.
+"""
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.db import router, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django_countries.filters import CountryFilter
+
+from customers.models import Address, Customer
+
+ONE_DEFAULT = "Only one address can be the default."
+
+
+class AddressInlineFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        """Refuse two defaults up front; otherwise the last one saved would silently win."""
+        super().clean()
+        if any(self.errors):
+            return
+        defaults = [
+            form
+            for form in self.forms
+            if form.cleaned_data.get("is_default") and not form.cleaned_data.get("DELETE", False)
+        ]
+        if len(defaults) > 1:
+            raise forms.ValidationError(ONE_DEFAULT, code="one_default")
+
+
+class AddressInline(admin.TabularInline):
+    model = Address
+    formset = AddressInlineFormSet
+    fields = ["label", "line1", "line2", "city", "postal_code", "country", "is_default"]
+    extra = 0
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["full_name", "email", "phone", "address_count", "created_at"]
+    list_filter = ["created_at"]
+    search_fields = ["first_name", "last_name", "email"]
+    autocomplete_fields = ["user"]
+    readonly_fields = ["created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["user", "first_name", "last_name", "email", "phone"]}),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+    inlines = [AddressInline]
+    # Counting every row on each page view is the slow part of a 100,000-row changelist.
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        """Count each customer's addresses in the page query itself (no query per row)."""
+        addresses = Address.objects.filter(customer=OuterRef("pk")).order_by().values("customer")
+        address_count = Subquery(addresses.annotate(count=Count("*")).values("count"))
+        return super().get_queryset(request).annotate(address_count=Coalesce(address_count, 0))
+
+    @admin.display(description="name", ordering="last_name")
+    def full_name(self, customer: Customer) -> str:
+        return customer.full_name
+
+    @admin.display(description="addresses", ordering="address_count")
+    def address_count(self, customer: Customer) -> int:
+        return customer.address_count
+
+    def get_deleted_objects(self, objs, request):
+        """List what closing these accounts deletes, starting from their logins.
+
+        Starting from the logins shows staff that the login goes too, and Django's
+        collector still finds whatever protects the customer (orders). Closing an
+        account needs only the permission to delete customers, as in the API.
+        """
+        logins = get_user_model()._base_manager.filter(customer__in=objs)
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(logins, request)
+        perms_needed.discard(get_user_model()._meta.verbose_name)
+        return deleted, model_count, perms_needed, protected
+
+    def delete_model(self, request, obj: Customer) -> None:
+        """Close the account: the login, the profile and its addresses go together."""
+        obj.close_account()
+
+    def delete_queryset(self, request, queryset) -> None:
+        """Close each selected account, all or none."""
+        with transaction.atomic(using=router.db_for_write(Customer)):
+            for customer in queryset.select_related("user"):
+                customer.close_account()
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    list_display = ["customer", "label", "city", "country", "is_default"]
+    list_filter = [("country", CountryFilter), "is_default"]
+    list_select_related = ["customer"]
+    search_fields = ["line1", "city", "postal_code", "customer__email"]
+    autocomplete_fields = ["customer"]
+    readonly_fields = ["created_at", "updated_at"]
+    show_full_result_count = False

@@ -1,0 +1,310 @@
+"""Staff admin for customers and addresses (SPEC §8): changelists, search, the address inline, closing accounts."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django_countries.filters import CountryFilter
+
+from catalog.factories import ProductFactory, ReviewFactory
+from catalog.models import Product
+from customers.admin import ONE_DEFAULT
+from customers.factories import AddressFactory, CustomerFactory
+from customers.models import Address, Customer
+from orders.managers import Line
+from orders.models import DeliveryMethod, Order, PaymentMethod
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+def changelist_url(model) -> str:
+    return reverse(f"admin:customers_{model._meta.model_name}_changelist")
+
+
+def change_url(customer: Customer) -> str:
+    return reverse("admin:customers_customer_change", args=[customer.pk])
+
+
+def delete_url(customer: Customer) -> str:
+    return reverse("admin:customers_customer_delete", args=[customer.pk])
+
+
+def listed(response) -> list:
+    return list(response.context["cl"].result_list)
+
+
+def change_form_data(customer: Customer, addresses: list[dict]) -> dict:
+    """Return what the change form posts: the profile and the address inline's formset."""
+    data = {
+        "user": customer.user_id,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "email": customer.email,
+        "phone": str(customer.phone),
+        "addresses-TOTAL_FORMS": len(addresses),
+        "addresses-INITIAL_FORMS": sum(1 for address in addresses if address.get("id")),
+        "addresses-MIN_NUM_FORMS": 0,
+        "addresses-MAX_NUM_FORMS": 1000,
+        "_save": "Save",
+    }
+    for number, address in enumerate(addresses):
+        data |= {f"addresses-{number}-{field}": value for field, value in address.items()}
+        data[f"addresses-{number}-customer"] = customer.pk
+    return data
+
+
+def place_order(customer: Customer) -> Order:
+    """Place a pickup order of one unit: an order protects its customer."""
+    order, _created = Order.objects.place(
+        customer=customer,
+        lines=[Line(ProductFactory(stock=5).pk, 1)],
+        delivery_method=DeliveryMethod.PICKUP,
+        payment_method=PaymentMethod.CARD,
+    )
+    return order
+
+
+def inline_row(address: Address, **overrides) -> dict:
+    row = {
+        "id": address.pk,
+        "label": address.label,
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "postal_code": address.postal_code,
+        "country": str(address.country),
+        "is_default": "on" if address.is_default else "",
+    }
+    return {**row, **overrides}
+
+
+class TestCustomerChangelist:
+    @pytest.mark.parametrize("count", [3, 30])
+    def test_customer_changelist_query_count_does_not_grow_with_rows(
+        self, admin_client, django_assert_num_queries, count
+    ):
+        for customer in CustomerFactory.create_batch(count):
+            AddressFactory.create_batch(2, customer=customer)
+
+        # 1 session, 2 user, 3 count of the filtered rows (no second, unfiltered count),
+        # 4 the page with each customer's address count.
+        with django_assert_num_queries(4):
+            response = admin_client.get(changelist_url(Customer))
+
+        assert response.status_code == 200
+        assert [customer.address_count for customer in listed(response)] == [2] * count
+
+    def test_customers_are_listed_by_last_name(self, admin_client):
+        CustomerFactory(first_name="Zoe", last_name="Adams")
+        CustomerFactory(first_name="Adam", last_name="Zimmer")
+
+        response = admin_client.get(changelist_url(Customer), {"o": "1"})  # the name column, ascending
+
+        assert [customer.last_name for customer in listed(response)] == ["Adams", "Zimmer"]
+
+    def test_search_finds_a_customer_by_email(self, admin_client):
+        wanted = CustomerFactory(email="ada@example.com")
+        CustomerFactory(email="grace@example.com")
+
+        response = admin_client.get(changelist_url(Customer), {"q": "ADA@example"})
+
+        assert listed(response) == [wanted]
+
+    def test_search_finds_a_customer_by_last_name(self, admin_client):
+        wanted = CustomerFactory(last_name="Lovelace")
+        CustomerFactory(last_name="Hopper")
+
+        response = admin_client.get(changelist_url(Customer), {"q": "lovel"})
+
+        assert listed(response) == [wanted]
+
+
+class TestCustomerChangeForm:
+    def test_change_page_shows_the_addresses_inline(self, admin_client):
+        customer = CustomerFactory()
+        AddressFactory(customer=customer, line1="12 Analytical Row", is_default=True)
+        AddressFactory(customer=customer, line1="3 Engine Lane")
+
+        response = admin_client.get(change_url(customer))
+
+        assert response.status_code == 200
+        inline = response.context["inline_admin_formsets"][0]
+        assert [form.instance.line1 for form in inline.formset.forms] == ["12 Analytical Row", "3 Engine Lane"]
+        assert "3 Engine Lane" in response.content.decode()
+
+    def test_saving_keeps_the_login_in_step_with_the_profile(self, admin_client):
+        customer = CustomerFactory(email="old@example.com")
+
+        response = admin_client.post(
+            change_url(customer), change_form_data(customer, []) | {"email": "new@example.com", "last_name": "Byron"}
+        )
+
+        assert response.status_code == 302
+        user = User.objects.get(pk=customer.user_id)
+        assert (user.email, user.last_name) == ("new@example.com", "Byron")
+
+    def test_ticking_a_new_default_address_moves_the_default(self, admin_client):
+        customer = CustomerFactory()
+        home = AddressFactory(customer=customer, is_default=True)
+        work = AddressFactory(customer=customer)
+
+        response = admin_client.post(
+            change_url(customer),
+            change_form_data(customer, [inline_row(home, is_default=""), inline_row(work, is_default="on")]),
+        )
+
+        assert response.status_code == 302
+        assert list(customer.addresses.filter(is_default=True)) == [work]
+
+    def test_two_default_addresses_are_a_form_error(self, admin_client):
+        customer = CustomerFactory()
+        home = AddressFactory(customer=customer, is_default=True)
+        work = AddressFactory(customer=customer)
+
+        response = admin_client.post(
+            change_url(customer), change_form_data(customer, [inline_row(home), inline_row(work, is_default="on")])
+        )
+
+        assert response.status_code == 200
+        assert response.context["inline_admin_formsets"][0].formset.non_form_errors() == [ONE_DEFAULT]
+        assert list(customer.addresses.filter(is_default=True)) == [home]
+
+
+class TestClosingAccounts:
+    def test_deleting_a_customer_closes_the_account(self, admin_client):
+        customer = CustomerFactory()
+        AddressFactory.create_batch(2, customer=customer)
+
+        response = admin_client.post(delete_url(customer), {"post": "yes"})
+
+        assert response.status_code == 302
+        assert not Customer.objects.filter(pk=customer.pk).exists()
+        assert not User.objects.filter(pk=customer.user_id).exists()
+        assert not Address.objects.exists()
+
+    def test_the_confirmation_page_lists_the_login_and_the_addresses(self, admin_client):
+        customer = CustomerFactory(email="ada@example.com")
+        AddressFactory(customer=customer, line1="12 Analytical Row")
+
+        response = admin_client.get(delete_url(customer))
+
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "ada@example.com" in page
+        assert "12 Analytical Row" in page
+        assert dict(response.context["model_count"]) == {"users": 1, "customers": 1, "addresses": 1}
+
+    def test_staff_allowed_to_delete_customers_can_close_an_account_without_user_permissions(self, client, staff_user):
+        assert not staff_user.has_perm("auth.delete_user")
+        client.force_login(staff_user)
+        customer = CustomerFactory()
+
+        response = client.post(delete_url(customer), {"post": "yes"})
+
+        assert response.status_code == 302
+        assert not User.objects.filter(pk=customer.user_id).exists()
+
+    def test_staff_without_the_delete_permission_cannot_close_an_account(self, client, staff_without_permissions):
+        staff_without_permissions.user_permissions.set(Permission.objects.filter(codename="view_customer"))
+        client.force_login(staff_without_permissions)
+        customer = CustomerFactory()
+
+        response = client.post(delete_url(customer), {"post": "yes"})
+
+        assert response.status_code == 403
+        assert Customer.objects.filter(pk=customer.pk).exists()
+
+    def test_the_delete_action_closes_every_selected_account(self, admin_client):
+        chosen, kept = CustomerFactory.create_batch(2), CustomerFactory()
+
+        response = admin_client.post(
+            changelist_url(Customer),
+            {"action": "delete_selected", "_selected_action": [customer.pk for customer in chosen], "post": "yes"},
+        )
+
+        assert response.status_code == 302
+        assert list(Customer.objects.all()) == [kept]
+        assert not User.objects.filter(pk__in=[customer.user_id for customer in chosen]).exists()
+
+    def test_closing_an_account_takes_its_reviews_out_of_the_rating(self, admin_client):
+        product = ProductFactory()
+        leaving, staying = CustomerFactory(), CustomerFactory()
+        ReviewFactory(product=product, customer=leaving, rating=1)
+        ReviewFactory(product=product, customer=staying, rating=5)
+
+        admin_client.post(delete_url(leaving), {"post": "yes"})
+
+        rating = Product.objects.values_list("rating_average", "rating_count").get(pk=product.pk)
+        assert rating == (5, 1)
+
+    def test_a_customer_with_orders_is_protected_and_keeps_the_login(self, admin_client):
+        order = place_order(CustomerFactory())
+        customer = order.customer
+
+        response = admin_client.post(delete_url(customer), {"post": "yes"})
+
+        # Django's refusal page; orders are never deleted, so it names the missing permission too.
+        assert response.status_code == 200
+        assert "Cannot delete customer" in response.content.decode()
+        assert [order.number in blocker for blocker in response.context["protected"]] == [True]
+        assert Customer.objects.filter(pk=customer.pk).exists()
+        assert User.objects.filter(pk=customer.user_id).exists()
+
+    def test_the_delete_action_refuses_a_selection_with_a_protected_customer(self, admin_client):
+        ordered, other = place_order(CustomerFactory()).customer, CustomerFactory()
+
+        response = admin_client.post(
+            changelist_url(Customer),
+            {"action": "delete_selected", "_selected_action": [ordered.pk, other.pk], "post": "yes"},
+        )
+
+        assert response.status_code == 200
+        assert "Cannot delete customers" in response.content.decode()
+        assert len(response.context["protected"]) == 1
+        assert Customer.objects.count() == 2
+
+
+class TestAddressAdmin:
+    @pytest.mark.parametrize("count", [3, 30])
+    def test_address_changelist_query_count_does_not_grow_with_rows(
+        self, admin_client, django_assert_num_queries, count
+    ):
+        AddressFactory.create_batch(count, country="DE")
+        AddressFactory(country="FR")
+
+        # 1 session, 2 user, 3 countries in use (country filter), 4 count of the
+        # filtered rows, 5 the page with each customer.
+        with django_assert_num_queries(5):
+            response = admin_client.get(changelist_url(Address))
+
+        assert response.status_code == 200
+        assert len(listed(response)) == count + 1
+
+    def test_country_filter_offers_only_countries_in_use(self, admin_client):
+        AddressFactory(country="DE")
+        french = AddressFactory(country="FR")
+
+        response = admin_client.get(changelist_url(Address), {"country": "FR"})
+
+        assert listed(response) == [french]
+        country_filter = next(spec for spec in response.context["cl"].filter_specs if isinstance(spec, CountryFilter))
+        offered = [choice["display"] for choice in country_filter.choices(response.context["cl"])]
+        assert offered == ["All", "France", "Germany"]
+
+    def test_search_finds_addresses_by_customer_email(self, admin_client):
+        wanted = AddressFactory(customer=CustomerFactory(email="ada@example.com"))
+        AddressFactory(customer=CustomerFactory(email="grace@example.com"))
+
+        response = admin_client.get(changelist_url(Address), {"q": "ada@"})
+
+        assert listed(response) == [wanted]
+
+    def test_search_finds_addresses_by_postal_code(self, admin_client):
+        wanted = AddressFactory(postal_code="SW1A 1AA")
+        AddressFactory(postal_code="10115")
+
+        response = admin_client.get(changelist_url(Address), {"q": "sw1a"})
+
+        assert listed(response) == [wanted]
