@@ -23,10 +23,11 @@ class DiscountCodeQuerySet(models.QuerySet):
         found = self.filter(code__iexact=code.strip()).first()
         if found is None:
             raise InvalidDiscountCode(f"There is no discount code {code.strip()!r}.")
+        now = timezone.now()
+        if not found.is_active or found.valid_from > now or (found.valid_until and found.valid_until <= now):
+            raise InvalidDiscountCode(f"Discount code {found.code} is not valid now.")
         if found.max_uses is not None and found.times_used >= found.max_uses:
             raise InvalidDiscountCode(f"Discount code {found.code} has been used up.")
-        if not self.filter(pk=found.pk).usable().exists():
-            raise InvalidDiscountCode(f"Discount code {found.code} is not valid now.")
         return found
 
     def redeem(self, code) -> None:

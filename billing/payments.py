@@ -150,7 +150,8 @@ def refund_payment(payment_id: int) -> Next:
         except (GatewayUnavailable, pybreaker.CircuitBreakerError) as outage:
             logger.warning("Refund of payment %s postponed: %s", payment.pk, outage)
             return Next(retry_in=max(backoff(1), seconds_until_half_open(breaker)), counts_as_attempt=False)
-        record_attempt(payment, number, PaymentAttempt.Outcome.REFUNDED, started, error=f"Refund {reference}")
+        record_attempt(payment, number, PaymentAttempt.Outcome.REFUNDED, started)
+        logger.info("Refunded payment %s (%s).", payment.pk, reference)
         payment.status = Payment.Status.REFUNDED
         payment.save(update_fields=["status", "updated_at"])
     return DONE

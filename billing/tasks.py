@@ -51,7 +51,8 @@ def refund_payment(payment_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def reconcile_payments() -> int:
-    """Re-queue card orders stuck in pending or payment_processing; return how many."""
+    """Re-queue card orders stuck in pending or payment_processing, and refunds never made; return how many."""
+    from billing.models import Payment
     from orders.models import Order, PaymentMethod, Status
 
     stuck_before = timezone.now() - timedelta(seconds=settings.PAYMENT_STUCK_AFTER_SECONDS)
@@ -62,11 +63,20 @@ def reconcile_payments() -> int:
             updated_at__lt=stuck_before,
         ).values_list("pk", flat=True)
     )
+    unrefunded = list(
+        Payment.objects.filter(
+            status=Payment.Status.SUCCEEDED, order__status=Status.CANCELLED, order__updated_at__lt=stuck_before
+        ).values_list("pk", flat=True)
+    )
     for order_id in stuck:
         charge_order.delay(order_id)
-    if stuck:
-        logger.info("Re-queued %d stuck card orders: %s", len(stuck), stuck)
-    return len(stuck)
+    for payment_id in unrefunded:
+        refund_payment.delay(payment_id)
+    if stuck or unrefunded:
+        logger.info(
+            "Re-queued %d stuck card orders %s and %d refunds %s", len(stuck), stuck, len(unrefunded), unrefunded
+        )
+    return len(stuck) + len(unrefunded)
 
 
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -13,7 +13,9 @@ from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from catalog.exceptions import InsufficientStock
@@ -94,13 +96,21 @@ class ProductAdmin(admin.ModelAdmin):
         return [
             (None, {"fields": PRODUCT_DESCRIPTION}),
             ("Sales", {"fields": sales}),
+            ("Reviews", {"fields": ["reviews_link"]}),
             ("History", {"fields": ["created_at", "updated_at"]}),
         ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return self.readonly_fields
-        return [*self.readonly_fields, "stock"]
+        return [*self.readonly_fields, "stock", "reviews_link"]
+
+    @admin.display(description="reviews")
+    def reviews_link(self, product: Product) -> str:
+        """Link this product's reviews in the review changelist (the count kept on the product)."""
+        url = f"{reverse('admin:catalog_review_changelist')}?product={product.pk}"
+        label = ngettext("%d review", "%d reviews", product.rating_count) % product.rating_count
+        return format_html('<a href="{}">{} →</a>', url, label)
 
     def save_model(self, request, obj, form, change):
         """Save the product, then apply the stock adjustment as a conditional update."""

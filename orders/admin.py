@@ -1,8 +1,11 @@
 """Staff admin for orders (SPEC §8): follow orders and move them along the status machine."""
 
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from billing.models import Invoice, Payment
 from config.common.admin import csv_export_action
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderItem, OrderStatusEvent, Status
@@ -29,6 +32,22 @@ class OrderStatusEventInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+class PaymentInline(admin.StackedInline):
+    model = Payment
+    fields = ["status", "amount", "attempt_count", "gateway_reference", "last_error", "payment_link"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="attempts")
+    def payment_link(self, payment: Payment) -> str:
+        url = reverse("admin:billing_payment_change", args=[payment.pk])
+        return format_html('<a href="{}">Every gateway attempt →</a>', url)
 
 
 def move_to(status: str, description: str):
@@ -64,15 +83,16 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["number", "customer__email", "customer__last_name"]
     autocomplete_fields = ["customer"]
     show_full_result_count = False
-    inlines = [OrderItemInline, OrderStatusEventInline]
+    inlines = [OrderItemInline, OrderStatusEventInline, PaymentInline]
     readonly_fields = [
         "number", "customer", "status", "delivery_method", "payment_method", "shipping_address",
-        "subtotal", "discount", "total", "holds_stock", "idempotency_key", "created_at", "updated_at",
+        "subtotal", "discount_code", "discount", "total", "invoice_link", "holds_stock", "idempotency_key",
+        "created_at", "updated_at",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["number", "customer", "status", "created_at", "updated_at"]}),
         ("Delivery and payment", {"fields": ["delivery_method", "shipping_address", "payment_method"]}),
-        ("Money", {"fields": ["subtotal", "discount", "total"]}),
+        ("Money", {"fields": ["subtotal", "discount_code", "discount", "total", "invoice_link"]}),
         ("Internals", {"classes": ["collapse"], "fields": ["holds_stock", "idempotency_key"]}),
     ]
     actions = [
@@ -95,6 +115,17 @@ class OrderAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    @admin.display(description="invoice")
+    def invoice_link(self, order: Order) -> str:
+        invoice = Invoice.objects.filter(order=order).first()
+        if invoice is None:
+            return "Issued when the order is confirmed."
+        return format_html(
+            '{} · <a href="{}" target="_blank" rel="noopener">Print ↗</a>',
+            invoice.number,
+            reverse("invoice-print", args=[invoice.pk]),
+        )
 
     def has_add_permission(self, request) -> bool:
         """Orders are placed through the API's rules (stock, prices), never typed in."""

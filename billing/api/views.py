@@ -23,7 +23,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return Invoice.objects.of(self.request.user).select_related("order")
 
     @extend_schema(responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="A printable page.")})
-    @action(detail=True, methods=["get"], url_path="print")
+    @action(detail=True, methods=["get"], url_path="print", url_name="print")
     def print_page(self, request, pk=None):
         """The invoice as a printable HTML page."""
         invoice = self.get_object()

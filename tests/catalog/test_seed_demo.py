@@ -1,25 +1,46 @@
 from collections import Counter
 from decimal import Decimal
 from io import StringIO
+from itertools import pairwise
+from types import SimpleNamespace
+from unittest import mock
 
 import phonenumbers
 import pytest
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db import transaction
 from django.db.models import Avg, Count
 
+from billing import tasks
+from billing.models import DiscountCode, Invoice, InvoiceSequence, Payment, PaymentAttempt
 from catalog.cache import CATEGORIES
 from catalog.factories import ProductFactory
 from catalog.models import Category, Product, Review
 from config.common.caching import version_key
 from customers.factories import PASSWORD, CustomerFactory
 from customers.models import Address, Customer
+from orders.models import (
+    PURCHASED,
+    RELEASES_STOCK,
+    TRANSITIONS,
+    DeliveryMethod,
+    Order,
+    OrderItem,
+    OrderStatusEvent,
+    PaymentMethod,
+    Status,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def seed(*args: str) -> str:
+    """Run seed_demo; with no orders unless asked, since most tests are about the rest and orders are per-row work."""
+    if "--orders" not in args:
+        args = (*args, "--orders", "0")
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)
     return out.getvalue()
@@ -226,7 +247,7 @@ def test_flush_removes_customers_and_their_logins_but_keeps_staff_and_other_user
 
     output = seed("--products", "5", "--customers", "2", "--reviews", "3", "--flush")
 
-    assert "Flushed the catalog, the customers and their logins." in output
+    assert "Flushed the orders and billing, the catalog, the customers and their logins." in output
     assert Customer.objects.count() == 2
     assert Review.objects.count() == 3
     assert Address.objects.filter(customer__in=Customer.objects.all()).count() == Address.objects.count()
@@ -277,8 +298,236 @@ def test_the_printed_login_uses_the_configured_admin_path(settings):
 
 
 @pytest.mark.parametrize(
-    "args", [["--products", "-1"], ["--customers", "-1"], ["--reviews", "-1"], ["--flush", "--if-empty"]]
+    "args",
+    [["--products", "-1"], ["--customers", "-1"], ["--reviews", "-1"], ["--orders", "-1"], ["--flush", "--if-empty"]],
 )
 def test_nonsense_options_are_refused(args):
     with pytest.raises(CommandError):
         seed(*args)
+
+
+SHOP = ["--products", "80", "--customers", "40", "--reviews", "100", "--seed", "11", "--flush"]
+DEMO_CODES = {"WELCOME10", "SPRING5", "LOYAL15", "USEDUP", "EXPIRED20", "PAUSED25"}
+
+
+@pytest.fixture(scope="class")
+def seeded_orders(django_db_setup, django_db_blocker):
+    """Seed one shop with 300 orders for the whole class (each test reads it), rolled back afterwards.
+
+    Also returns each product's stock as seeded, before any order took some: the same seed
+    with no orders gives the same catalog.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        seed(*SHOP, "--orders", "0")
+        seeded_stock = dict(Product.objects.values_list("sku", "stock"))
+        output = seed(*SHOP, "--orders", "300")
+        yield SimpleNamespace(stock=seeded_stock, output=output)
+        transaction.set_rollback(True)
+
+
+@pytest.mark.usefixtures("seeded_orders")
+class TestSeededOrders:
+    def test_orders_end_in_every_status_most_of_them_delivered(self, seeded_orders):
+        statuses = Counter(Order.objects.values_list("status", flat=True))
+
+        assert sum(statuses.values()) == 300
+        assert set(statuses) == set(Status.values)
+        assert statuses.most_common(1)[0][0] == Status.DELIVERED
+        assert "orders: 300/300" in seeded_orders.output
+        assert f"Orders: 300 ({statuses[Status.PENDING]} pending, " in seeded_orders.output
+
+    def test_every_status_change_went_through_the_status_machine(self):
+        for order in Order.objects.prefetch_related("events"):
+            steps = [(event.from_status, event.to_status) for event in order.events.all()]
+            assert steps[0] == ("", Status.PENDING), order
+            for step in steps[1:]:
+                assert TRANSITIONS[step](order), (order, step)
+            assert all(before[1] == after[0] for before, after in pairwise(steps)), order
+            assert steps[-1][1] == order.status
+
+    def test_payment_and_delivery_methods_are_mixed_and_home_delivery_goes_to_the_default_address(self):
+        combinations = set(Order.objects.values_list("payment_method", "delivery_method"))
+        assert combinations == {
+            (paid, delivered) for paid in PaymentMethod.values for delivered in DeliveryMethod.values
+        }
+        for order in Order.objects.select_related("customer"):
+            if order.delivery_method == DeliveryMethod.HOME_DELIVERY:
+                home = order.customer.addresses.get(is_default=True)
+                assert (order.shipping_address["line1"], order.shipping_address["city"]) == (home.line1, home.city)
+            else:
+                assert order.shipping_address is None
+        lines = Counter(Order.objects.annotate(lines=Count("items")).values_list("lines", flat=True))
+        assert set(lines) == {1, 2, 3, 4}
+        assert lines[1] > lines[4]
+
+    def test_stock_left_plus_stock_held_by_orders_is_the_stock_seeded(self, seeded_orders):
+        held = Counter()
+        for sku, quantity in OrderItem.objects.filter(order__holds_stock=True).values_list("product__sku", "quantity"):
+            held[sku] += quantity
+
+        stock = dict(Product.objects.values_list("sku", "stock"))
+
+        assert stock.keys() == seeded_orders.stock.keys()
+        for sku, left in stock.items():
+            assert left >= 0, sku
+            assert left + held[sku] == seeded_orders.stock[sku], sku
+        # Cancelled orders and failed payments gave their units back; every other order holds them.
+        assert set(Order.objects.filter(holds_stock=False).values_list("status", flat=True)) == RELEASES_STOCK
+        assert not Order.objects.filter(status__in=RELEASES_STOCK, holds_stock=True).exists()
+
+    def test_orders_confirmed_at_some_point_have_their_invoice_numbered_without_gaps(self):
+        confirmed_once = set(
+            OrderStatusEvent.objects.filter(to_status=Status.CONFIRMED).values_list("order", flat=True)
+        )
+        purchased = set(Order.objects.filter(status__in=PURCHASED).values_list("pk", flat=True))
+
+        invoices = list(Invoice.objects.select_related("order"))
+
+        assert {invoice.order_id for invoice in invoices} == confirmed_once
+        assert purchased <= confirmed_once
+        for invoice in invoices:
+            assert (invoice.subtotal, invoice.discount, invoice.total) == (
+                invoice.order.subtotal,
+                invoice.order.discount,
+                invoice.order.total,
+            )
+        assert sorted(invoice.sequence for invoice in invoices) == list(range(1, len(invoices) + 1))
+
+    def test_card_orders_carry_the_payment_and_attempts_the_worker_would_have_written(self):
+        assert not Payment.objects.filter(order__payment_method=PaymentMethod.CASH).exists()
+        assert Payment.objects.count() == Order.objects.filter(payment_method=PaymentMethod.CARD).count()
+        outcomes = PaymentAttempt.Outcome
+        for payment in Payment.objects.select_related("order").prefetch_related("attempts"):
+            order, attempts = payment.order, [attempt.outcome for attempt in payment.attempts.all()]
+            assert (payment.amount, payment.attempt_count) == (order.total, len(attempts))
+            if order.status in PURCHASED:
+                assert payment.status == Payment.Status.SUCCEEDED
+                assert attempts in ([outcomes.SUCCEEDED], [outcomes.OUTAGE, outcomes.SUCCEEDED])
+                assert payment.gateway_reference.startswith("mock_ch_")
+            elif order.status == Status.PAYMENT_FAILED:
+                assert payment.status == Payment.Status.FAILED
+                assert attempts[-1] in (outcomes.DECLINED, outcomes.OUTAGE) and payment.last_error
+            elif order.status == Status.PAYMENT_PROCESSING:
+                assert payment.status == Payment.Status.PROCESSING
+                assert set(attempts) <= {outcomes.OUTAGE}
+            elif payment.gateway_reference:  # cancelled after the capture: refunded
+                assert (payment.status, attempts[-1]) == (Payment.Status.REFUNDED, outcomes.REFUNDED)
+            else:  # pending, or cancelled before the worker came
+                assert (payment.status, attempts) == (Payment.Status.PENDING, [])
+        statuses = set(Payment.objects.values_list("status", flat=True))
+        assert statuses == set(Payment.Status.values)
+        assert Payment.objects.filter(status=Payment.Status.SUCCEEDED, attempt_count=2).exists()
+        assert PaymentAttempt.objects.filter(outcome=outcomes.DECLINED).exists()
+
+    def test_discount_codes_count_exactly_the_orders_still_holding_them(self):
+        codes = {code.code: code for code in DiscountCode.objects.all()}
+        holding = Counter(
+            Order.objects.filter(holds_stock=True, discount_code__isnull=False).values_list(
+                "discount_code__code", flat=True
+            )
+        )
+
+        assert set(codes) == DEMO_CODES
+        assert {name: code.times_used for name, code in codes.items()} == {name: holding[name] for name in codes}
+        assert codes["USEDUP"].times_used == codes["USEDUP"].max_uses
+        assert codes["EXPIRED20"].times_used == codes["PAUSED25"].times_used == 0
+        assert set(DiscountCode.objects.usable().values_list("code", flat=True)) == {"WELCOME10", "SPRING5", "LOYAL15"}
+        for order in Order.objects.all():
+            assert order.total == order.subtotal - order.discount
+            assert (order.discount > 0) == (order.discount_code_id is not None)
+
+
+def orders_snapshot() -> list[tuple]:
+    """The seeded orders in the order they were placed; their numbers are random by design."""
+    return [
+        (
+            order.status,
+            order.total,
+            order.payment_method,
+            order.delivery_method,
+            order.discount_code.code if order.discount_code else None,
+            tuple((item.sku, item.quantity) for item in order.items.all()),
+        )
+        for order in Order.objects.order_by("pk").select_related("discount_code").prefetch_related("items")
+    ]
+
+
+def test_the_same_seed_gives_the_same_orders():
+    shop = ["--products", "40", "--customers", "15", "--reviews", "0", "--orders", "60", "--flush"]
+    seed(*shop, "--seed", "42")
+    first = orders_snapshot()
+
+    seed(*shop, "--seed", "42")
+
+    assert orders_snapshot() == first
+    assert Counter((status, total) for status, total, *_ in first) == Counter(
+        Order.objects.values_list("status", "total")
+    )
+    seed(*shop, "--seed", "43")
+    assert orders_snapshot() != first
+
+
+def test_seeding_sends_no_charge_refund_or_email(monkeypatch, django_capture_on_commit_callbacks):
+    """The demo writes payments itself; a queued charge would pay a made-up order twice."""
+    sent = {name: mock.Mock() for name in ("charge_order", "refund_payment", "send_order_email")}
+    for name, task in sent.items():
+        monkeypatch.setattr(tasks, name, task)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        seed("--products", "40", "--customers", "15", "--reviews", "0", "--orders", "60", "--seed", "5")
+
+    assert len(callbacks) > 60, "the receivers queued their messages, and the commit ran them"
+    for task in sent.values():
+        task.delay.assert_not_called()
+        task.apply_async.assert_not_called()
+    assert tasks.charge_order is sent["charge_order"], "the tasks are put back afterwards"
+    assert mail.outbox == []
+    assert Payment.objects.filter(status=Payment.Status.SUCCEEDED).exists()
+
+
+def test_flush_removes_orders_and_billing_too():
+    seed("--products", "30", "--customers", "10", "--reviews", "0", "--orders", "40", "--seed", "3")
+    assert Payment.objects.exists() and Invoice.objects.exists() and PaymentAttempt.objects.exists()
+
+    output = seed("--products", "5", "--customers", "2", "--reviews", "0", "--orders", "0", "--flush")
+
+    assert "Flushed the orders and billing, the catalog, the customers and their logins." in output
+    for model in (Order, OrderItem, OrderStatusEvent, Payment, PaymentAttempt, Invoice, InvoiceSequence):
+        assert not model.objects.exists(), model
+    assert set(DiscountCode.objects.values_list("code", flat=True)) == DEMO_CODES  # fresh, unused
+    assert not DiscountCode.objects.filter(times_used__gt=0).exists()
+    assert "Orders: 0 (none)." in output
+
+
+def test_without_discount_codes_orders_are_placed_at_full_price():
+    seed("--products", "30", "--customers", "10", "--reviews", "0", "--orders", "30", "--no-discount-codes")
+
+    assert not DiscountCode.objects.exists()
+    assert Order.objects.count() == 30
+    assert not Order.objects.filter(discount__gt=0).exists()
+
+
+def test_a_run_without_new_customers_has_the_existing_ones_order():
+    seed("--products", "30", "--customers", "10", "--reviews", "0", "--orders", "0", "--seed", "3")
+    customers = set(Customer.objects.values_list("pk", flat=True))
+
+    output = seed("--products", "0", "--customers", "0", "--reviews", "0", "--orders", "20", "--seed", "3")
+
+    assert Order.objects.count() == 20
+    assert set(Order.objects.values_list("customer", flat=True)) <= customers
+    assert set(DiscountCode.objects.values_list("code", flat=True)) == DEMO_CODES, "codes are not added twice"
+    assert "orders: 20/20" in output
+
+
+def test_the_default_run_seeds_a_small_shop_with_orders():
+    call_command("seed_demo", "--if-empty", stdout=StringIO())  # what `make run` does
+
+    assert (Product.objects.count(), Customer.objects.count(), Order.objects.count()) == (200, 50, 100)
+    assert DiscountCode.objects.count() == len(DEMO_CODES)
+
+
+def test_orders_need_customers_and_stock():
+    output = seed("--products", "0", "--customers", "0", "--orders", "10")
+
+    assert not Order.objects.exists()
+    assert "orders: none" in output

@@ -36,7 +36,8 @@ def listed(response) -> list:
 
 
 def change_form_data(customer: Customer, addresses: list[dict]) -> dict:
-    """Return what the change form posts: the profile and the address inline's formset."""
+    """Return what the change form posts: the profile, the address inline's formset, and the
+    management form of the (read-only) orders inline, which the browser posts too."""
     data = {
         "user": customer.user_id,
         "first_name": customer.first_name,
@@ -47,6 +48,8 @@ def change_form_data(customer: Customer, addresses: list[dict]) -> dict:
         "addresses-INITIAL_FORMS": sum(1 for address in addresses if address.get("id")),
         "addresses-MIN_NUM_FORMS": 0,
         "addresses-MAX_NUM_FORMS": 1000,
+        "orders-TOTAL_FORMS": 0,
+        "orders-INITIAL_FORMS": 0,
         "_save": "Save",
     }
     for number, address in enumerate(addresses):
@@ -133,6 +136,46 @@ class TestCustomerChangeForm:
         inline = response.context["inline_admin_formsets"][0]
         assert [form.instance.line1 for form in inline.formset.forms] == ["12 Analytical Row", "3 Engine Lane"]
         assert "3 Engine Lane" in response.content.decode()
+
+    def test_change_page_lists_the_customers_orders_newest_first_with_links(self, admin_client):
+        customer = CustomerFactory()
+        first, second = place_order(customer), place_order(customer)
+        place_order(CustomerFactory())  # someone else's
+
+        response = admin_client.get(change_url(customer))
+
+        assert response.status_code == 200
+        inline = next(
+            formset for formset in response.context["inline_admin_formsets"] if formset.formset.model is Order
+        )
+        assert [form.instance for form in inline.formset.forms] == [second, first]
+        page = response.content.decode()
+        for order in (first, second):
+            assert f'<a href="{reverse("admin:orders_order_change", args=[order.pk])}">{order.number}</a>' in page
+        assert not inline.has_add_permission and not inline.has_delete_permission
+
+    def test_the_orders_inline_shows_only_the_latest_orders(self, admin_client, monkeypatch):
+        monkeypatch.setattr("customers.admin.LATEST_ORDERS", 2)
+        customer = CustomerFactory()
+        orders = [place_order(customer) for _ in range(3)]
+
+        response = admin_client.get(change_url(customer))
+
+        inline = next(
+            formset for formset in response.context["inline_admin_formsets"] if formset.formset.model is Order
+        )
+        assert [form.instance for form in inline.formset.forms] == orders[:0:-1]
+
+    def test_saving_a_customer_with_orders_leaves_the_orders_alone(self, admin_client):
+        order = place_order(CustomerFactory())
+        customer = order.customer
+        data = change_form_data(customer, []) | {"orders-TOTAL_FORMS": 1, "orders-INITIAL_FORMS": 1}
+
+        response = admin_client.post(change_url(customer), data | {"orders-0-id": order.pk, "last_name": "Byron"})
+
+        assert response.status_code == 302
+        assert Customer.objects.get(pk=customer.pk).last_name == "Byron"
+        assert Order.objects.get(pk=order.pk).status == order.status
 
     def test_saving_keeps_the_login_in_step_with_the_profile(self, admin_client):
         customer = CustomerFactory(email="old@example.com")

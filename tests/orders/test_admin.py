@@ -109,5 +109,16 @@ def test_change_page_shows_lines_and_history_but_no_add_or_delete(admin_client):
     body = page.content.decode()
     assert order.items.get().sku in body
     assert "Order placed." in body
+    assert f"{order.invoice.number}" in body and reverse("invoice-print", args=[order.invoice.pk]) in body
     assert admin_client.get(reverse("admin:orders_order_add")).status_code == 403
     assert admin_client.get(reverse("admin:orders_order_delete", args=[order.pk])).status_code == 403
+
+
+def test_change_page_shows_the_card_payment(admin_client):
+    order = place(payment_method="card")
+
+    body = admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+
+    assert "Every gateway attempt" in body
+    assert reverse("admin:billing_payment_change", args=[order.payment.pk]) in body
+    assert "Issued when the order is confirmed." in body

@@ -1,6 +1,8 @@
 """Fill the database with a demo shop (SPEC §9): a category tree, products, customers with
-addresses and logins, their reviews, and a staff login."""
+addresses and logins, their reviews, discount codes, orders in every status with their
+payments and invoices, and a staff login."""
 
+import argparse
 import math
 import random
 import time
@@ -19,12 +21,16 @@ from django.db.models import Max
 from django.db.models.functions import Lower, Substr
 from faker import Faker
 
+from billing.models import DiscountCode, Invoice, InvoiceSequence, Payment, PaymentAttempt
 from catalog import cache
 from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
+from catalog.management.commands import _demo_data as data
+from catalog.management.commands._demo_orders import DemoOrders, orders_summary, worker_messages_held_back
 from catalog.models import Category, Product, Review
 from customers.factories import PASSWORD as CUSTOMER_PASSWORD
 from customers.factories import AddressFactory, CustomerFactory, UserFactory
 from customers.models import Address, Customer
+from orders.models import Order, OrderItem, OrderStatusEvent
 
 BATCH_SIZE = 5_000
 DESCRIPTION_POOL = 300
@@ -32,6 +38,10 @@ SOLD_OUT_SHARE = 0.05
 LOW_STOCK_SHARE = 0.07
 INACTIVE_SHARE = 0.03
 CENTS = ("99", "99", "95", "49", "00")  # .99 twice: the ending shops use most
+LINE2_SHARE = 0.15
+PEOPLE_POOL = 300  # Faker names and streets per region; combined at random they read as many more
+NO_COMMENT_SHARE = 0.2
+RATINGS_CHUNK = 900  # products per refresh_ratings call: under SQLite's oldest limit on query parameters
 STAFF_USERNAME = "admin"
 STAFF_PASSWORD = "admin"
 
@@ -41,6 +51,14 @@ User = get_user_model()
 # users, only customers' logins go (see `flushed_rows`), never staff; they go just before
 # the customers naming them, which the foreign-key checks, deferred to commit, allow.
 FLUSH_ORDER = [
+    PaymentAttempt,
+    Payment,
+    Invoice,
+    InvoiceSequence,
+    OrderStatusEvent,
+    OrderItem,
+    Order,
+    DiscountCode,
     Review,
     Address,
     User.groups.through,
@@ -53,128 +71,12 @@ FLUSH_ORDER = [
 
 
 @dataclass(frozen=True)
-class Department:
-    """A top-level category: its SKU prefix, price range, the words of its product names, and its tree.
-
-    `aisles` maps a sub-category name to its own sub-categories (a dict) or, for a leaf,
-    to the nouns of the products on it.
-    """
-
-    code: str
-    prices: tuple[int, int]
-    brands: tuple[str, ...]
-    adjectives: tuple[str, ...]
-    aisles: dict
-    name_format: str = "{brand} {adjective} {noun}"
-
-
-@dataclass(frozen=True)
 class Shelf:
     """A leaf category and the words its products are named with."""
 
     category: Category
-    department: Department
+    department: data.Department
     nouns: tuple[str, ...]
-
-
-DEPARTMENTS = {
-    "Electronics": Department(
-        code="ELE",
-        prices=(9, 2500),
-        brands=("Voltra", "Nexwave", "Lumio", "Arcton", "Kestrel", "Sonique", "Pixelon", "Zentek"),
-        adjectives=("Wireless", "Pro", "Compact", "Smart", "Portable", "Rugged", "Premium", "Lite", "Max"),
-        aisles={
-            "Phones & Tablets": {
-                "Smartphones": ("Smartphone", "5G Smartphone", "Compact Phone", "Foldable Phone"),
-                "Tablets": ("Tablet", "10-inch Tablet", "Drawing Tablet", "E-Reader"),
-                "Phone Accessories": ("Phone Case", "Screen Protector", "USB-C Charger", "Power Bank", "Car Mount"),
-            },
-            "Computers": {
-                "Laptops": ("Laptop", "Ultrabook", "Gaming Laptop", "Chromebook", "2-in-1 Laptop"),
-                "Monitors": ("27-inch Monitor", "4K Monitor", "Curved Monitor", "Portable Monitor"),
-                "Keyboards & Mice": ("Mechanical Keyboard", "Wireless Mouse", "Trackball", "Keyboard and Mouse Set"),
-            },
-            "Audio": {
-                "Headphones": ("Over-Ear Headphones", "Earbuds", "Noise-Cancelling Headphones", "Sport Earphones"),
-                "Speakers": ("Bluetooth Speaker", "Soundbar", "Bookshelf Speakers", "Smart Speaker"),
-            },
-        },
-    ),
-    "Home & Kitchen": Department(
-        code="HOM",
-        prices=(5, 900),
-        brands=("Hearthly", "Copperleaf", "Nordvik", "Casa Bella", "Oakhurst", "Kitchenry"),
-        adjectives=("Modern", "Classic", "Minimalist", "Scandinavian", "Rustic", "Everyday", "Deluxe"),
-        aisles={
-            "Kitchen": {
-                "Cookware": ("Frying Pan", "Saucepan", "Dutch Oven", "Wok", "Stockpot"),
-                "Small Appliances": ("Blender", "Toaster", "Electric Kettle", "Coffee Maker", "Air Fryer"),
-                "Tableware": ("Dinner Plate Set", "Mug Set", "Glass Tumblers", "Cutlery Set", "Serving Bowl"),
-            },
-            "Furniture": ("Bookshelf", "Side Table", "Desk Chair", "Storage Bench", "Coffee Table"),
-            "Bedding & Bath": ("Duvet Cover", "Pillow Set", "Bath Towel Set", "Throw Blanket", "Bath Mat"),
-            "Lighting": ("Desk Lamp", "Floor Lamp", "LED Strip", "Pendant Light"),
-        },
-    ),
-    "Books": Department(
-        code="BOO",
-        prices=(4, 60),
-        brands=("Paperback", "Hardcover", "Illustrated Edition"),
-        adjectives=("Silent", "Hidden", "Last", "Forgotten", "Golden", "Secret", "Midnight", "Distant", "Winter"),
-        aisles={
-            "Fiction": ("Garden", "River", "Kingdom", "Lighthouse", "Inheritance", "Orchard", "Voyage"),
-            "Mystery & Thriller": ("Alibi", "Witness", "Cipher", "Vanishing", "Verdict", "Stranger"),
-            "Science Fiction & Fantasy": ("Starship", "Dragon", "Colony", "Empire", "Signal", "Gate"),
-            "Non-Fiction": ("Century", "Revolution", "Kitchen", "Mind", "Journey", "Life"),
-            "Children's Books": ("Bear", "Moon", "Adventure", "Treehouse", "Fox", "Balloon"),
-        },
-        name_format="The {adjective} {noun} ({brand})",
-    ),
-    "Sports & Outdoors": Department(
-        code="SPO",
-        prices=(6, 1200),
-        brands=("Summitline", "Trailcraft", "Peakform", "Aeroswift", "Northbound", "Riverstone"),
-        adjectives=("Lightweight", "Pro", "All-Weather", "Trail", "Performance", "Adjustable", "Compact"),
-        aisles={
-            "Fitness": {
-                "Yoga & Pilates": ("Yoga Mat", "Yoga Block", "Resistance Band", "Foam Roller"),
-                "Strength Training": ("Dumbbell Set", "Kettlebell", "Pull-Up Bar", "Weight Bench"),
-            },
-            "Camping & Hiking": {
-                "Tents": ("2-Person Tent", "4-Person Tent", "Ultralight Tent", "Camping Tarp"),
-                "Backpacks": ("Hiking Backpack", "Daypack", "Hydration Pack", "Travel Backpack"),
-            },
-            "Cycling": ("Bike Helmet", "Bike Light Set", "Cycling Gloves", "Bike Lock", "Saddle Bag"),
-        },
-    ),
-    "Clothing": Department(
-        code="CLO",
-        prices=(8, 300),
-        brands=("Threadwell", "Marlowe & Co", "Urbanite", "Fernhill", "Bluecoast", "Kinfolk"),
-        adjectives=("Classic", "Relaxed", "Slim", "Essential", "Vintage", "Lightweight", "Everyday", "Organic"),
-        aisles={
-            "Men's Clothing": ("T-Shirt", "Oxford Shirt", "Chinos", "Hoodie", "Denim Jacket", "Wool Sweater"),
-            "Women's Clothing": ("Blouse", "Midi Dress", "Cardigan", "Jeans", "Trench Coat", "Knit Top"),
-            "Shoes": ("Running Shoes", "Chelsea Boots", "Canvas Sneakers", "Hiking Boots", "Loafers"),
-            "Accessories": ("Leather Belt", "Wool Scarf", "Beanie", "Sunglasses", "Canvas Tote"),
-        },
-    ),
-}
-
-
-@dataclass(frozen=True)
-class Region:
-    """Where demo customers live: the Faker locale of their names and streets, real cities
-    with postal-code patterns, and mobile-number patterns that are valid E.164 numbers.
-
-    In a pattern, `#` is any digit, `%` a digit from 2 to 9 and `?` a letter.
-    """
-
-    locale: str
-    weight: int
-    cities: dict[str, tuple[str, ...]]
-    phones: tuple[str, ...]
-    line2: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -186,113 +88,11 @@ class Neighbours:
     streets: list[str]
 
 
-REGIONS = {
-    "US": Region(
-        locale="en_US",
-        weight=40,
-        cities={
-            "New York": ("100##", "112##"),
-            "Chicago": ("606##",),
-            "San Francisco": ("941##",),
-            "Austin": ("787##",),
-            "Seattle": ("981##",),
-            "Boston": ("021##",),
-            "Denver": ("802##",),
-        },
-        phones=("+1212%######", "+1312%######", "+1415%######", "+1512%######", "+1206%######", "+1617%######"),
-        line2=("Apt. ###", "Suite ###", "Unit #?"),
-    ),
-    "GB": Region(
-        locale="en_GB",
-        weight=20,
-        cities={
-            "London": ("SW% #??", "E% #??", "NW% #??"),
-            "Manchester": ("M% #??",),
-            "Birmingham": ("B% #??",),
-            "Leeds": ("LS% #??",),
-            "Bristol": ("BS% #??",),
-            "Edinburgh": ("EH% #??",),
-        },
-        phones=("+44740#######", "+44790#######"),
-        line2=("Flat %", "Flat #?"),
-    ),
-    "DE": Region(
-        locale="de_DE",
-        weight=15,
-        cities={
-            "Berlin": ("10###", "12###", "13###"),
-            "Hamburg": ("20###", "22###"),
-            "München": ("80###", "81###"),
-            "Köln": ("50###", "51###"),
-            "Frankfurt am Main": ("60###",),
-            "Leipzig": ("04###",),
-        },
-        phones=("+49151########", "+49160########", "+49170########", "+49176########"),
-        line2=("%. OG", "Hinterhaus"),
-    ),
-    "FR": Region(
-        locale="fr_FR",
-        weight=15,
-        cities={
-            "Paris": ("7500%", "7501#"),
-            "Lyon": ("6900%",),
-            "Marseille": ("1300%",),
-            "Toulouse": ("310##",),
-            "Bordeaux": ("330##",),
-            "Lille": ("590##",),
-        },
-        phones=("+3361#######", "+3362#######", "+3367#######", "+3375#######", "+3378#######"),
-        line2=("Bâtiment ?", "Appartement ##"),
-    ),
-    "CA": Region(
-        locale="en_CA",
-        weight=10,
-        cities={
-            "Toronto": ("M%? #?#",),
-            "Vancouver": ("V%? #?#",),
-            "Montréal": ("H%? #?#",),
-            "Calgary": ("T%? #?#",),
-            "Ottawa": ("K%? #?#",),
-        },
-        phones=("+1416%######", "+1604%######", "+1514%######", "+1403%######", "+1613%######"),
-        line2=("Unit ###", "Suite ###"),
-    ),
-}
-POSTCODE_LETTERS = "ABEGHJLNPRSTWXYZ"  # used in both British and Canadian postal codes
-EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
-ADDRESSES_PER_CUSTOMER = {1: 60, 2: 30, 3: 10}  # how many addresses: weight
-ADDRESS_LABELS = ("Work", "Parents", "Holiday home", "Office")
-LINE2_SHARE = 0.15
-PEOPLE_POOL = 300  # Faker names and streets per region; combined at random they read as many more
-
-# Reviews lean positive, as in most shops: rating -> weight, and short comments for each.
-RATING_WEIGHTS = {5: 44, 4: 30, 3: 12, 2: 6, 1: 8}
-NO_COMMENT_SHARE = 0.2
-COMMENTS = {
-    5: (
-        "Excellent, exactly as described.",
-        "Love it!",
-        "Great quality for the price.",
-        "Would buy again.",
-        "Fast delivery and works perfectly.",
-        "Best purchase this year.",
-    ),
-    4: (
-        "Very good, minor quibbles.",
-        "Does the job well.",
-        "Good value.",
-        "Happy with it overall.",
-        "Solid, though the packaging could be better.",
-    ),
-    3: ("It's okay.", "Average quality.", "Does what it says, nothing more.", "Decent, but overpriced."),
-    2: ("Disappointing.", "Not as pictured.", "Broke after a few weeks.", "Expected better quality."),
-    1: ("Stopped working after two days.", "Would not recommend.", "Poor quality, returned it.", "Arrived damaged."),
-}
-RATINGS_CHUNK = 900  # products per refresh_ratings call: under SQLite's oldest limit on query parameters
-
-
 class Command(BaseCommand):
-    help = "Fill the database with a demo shop: categories, products, customers, reviews and a staff login."
+    help = (
+        "Fill the database with a demo shop: categories, products, customers, reviews, discount codes, "
+        "orders with their payments and invoices, and a staff login."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--products", type=int, default=200, help="How many products to add (default 200).")
@@ -305,23 +105,39 @@ class Command(BaseCommand):
             default=200,
             help="How many reviews the new customers write (default 200; at most one per customer and product).",
         )
+        parser.add_argument(
+            "--orders",
+            type=int,
+            default=100,
+            help="How many orders the customers place, ending in every status (default 100; each is placed "
+            "and moved through the real rules, so thousands take a while).",
+        )
+        parser.add_argument(
+            "--discount-codes",
+            action=argparse.BooleanOptionalAction,
+            default=True,
+            help="Add the demo discount codes (WELCOME10, SPRING5, ...) that do not exist yet (default: yes).",
+        )
         parser.add_argument("--seed", type=int, help="Random seed; the same seed gives the same data.")
         emptiness = parser.add_mutually_exclusive_group()
         emptiness.add_argument(
-            "--flush", action="store_true", help="Delete the catalog, the customers and their logins first."
+            "--flush",
+            action="store_true",
+            help="Delete the orders, payments, invoices, discount codes, catalog, customers and their logins first.",
         )
         emptiness.add_argument("--if-empty", action="store_true", help="Do nothing when any product exists.")
 
     def handle(self, *args, **options) -> None:
-        for count in ("products", "customers", "reviews"):
+        for count in ("products", "customers", "reviews", "orders"):
             if options[count] < 0:
                 raise CommandError(f"--{count} cannot be negative.")
+        # First, so that the demo's staff can be the ones who moved the orders along.
+        staff_created = self.seed_staff_login()
         if options["if_empty"] and Product.objects.exists():
             self.stdout.write("The catalog already has products; nothing seeded.")
         else:
             self.seed_shop(options)
         # `make run` prints the login on every start, seeded or not.
-        staff_created = self.seed_staff_login()
         login = f"{STAFF_USERNAME} / {STAFF_PASSWORD}" if staff_created else f"{STAFF_USERNAME} (password unchanged)"
         self.stdout.write(f"Staff login: {login} at http://127.0.0.1:8000/{settings.DJANGO_ADMIN_URL}")
 
@@ -331,13 +147,18 @@ class Command(BaseCommand):
         self.rng = random.Random(seed)
         factory.random.reseed_random(seed)
         started = time.monotonic()
-        with transaction.atomic():
+        with worker_messages_held_back(), transaction.atomic():
             if options["flush"]:
                 self.flush()
             shelves = self.seed_categories()
             self.seed_products(options["products"], shelves)
             customers = self.seed_customers(options["customers"])
             self.seed_reviews(options["reviews"], customers)
+            orders = DemoOrders(self.rng, self.stdout)
+            if options["discount_codes"]:
+                orders.seed_discount_codes()
+            staff = User.objects.filter(username=STAFF_USERNAME, is_staff=True).first()
+            orders.seed_orders(options["orders"], customers, staff)
 
         self.stdout.write(
             self.style.SUCCESS(
@@ -346,6 +167,7 @@ class Command(BaseCommand):
                 f"with {Address.objects.count():,} addresses ({time.monotonic() - started:.1f} s, seed {seed})."
             )
         )
+        self.stdout.write(self.style.SUCCESS(orders_summary()))
         if customers:
             self.stdout.write(
                 f"Customer login: {customers[0].email} / {CUSTOMER_PASSWORD} (every seeded customer has this password)"
@@ -358,17 +180,17 @@ class Command(BaseCommand):
                 cursor.execute(*delete_statement(flushed_rows(model)))
         # The DELETEs sent no signals; category data is in every cached catalog read.
         cache.invalidate_categories()
-        self.stdout.write("Flushed the catalog, the customers and their logins.")
+        self.stdout.write("Flushed the orders and billing, the catalog, the customers and their logins.")
 
     def seed_categories(self) -> list[Shelf]:
         """Create the category tree, reusing categories that exist; return its leaves."""
         shelves = []
-        for name, department in DEPARTMENTS.items():
+        for name, department in data.DEPARTMENTS.items():
             shelves += self.seed_aisles(CategoryFactory(name=name), department, department.aisles)
         self.stdout.write(f"categories: {Category.objects.count():,}")
         return shelves
 
-    def seed_aisles(self, parent: Category, department: Department, aisles: dict) -> list[Shelf]:
+    def seed_aisles(self, parent: Category, department: data.Department, aisles: dict) -> list[Shelf]:
         """Create the sub-categories under `parent`, depth first; return the leaves."""
         shelves = []
         for name, contents in aisles.items():
@@ -436,18 +258,18 @@ class Command(BaseCommand):
             return []
         # Hashing is slow on purpose (about a third of a second), so every login shares one hash.
         password = make_password(CUSTOMER_PASSWORD)
-        neighbours = {code: self.neighbours(region) for code, region in REGIONS.items()}
-        weights = [region.weight for region in REGIONS.values()]
+        neighbours = {code: self.neighbours(region) for code, region in data.REGIONS.items()}
+        weights = [region.weight for region in data.REGIONS.values()]
         taken = {username.lower() for username in User.objects.values_list("username", flat=True)}
         taken.update(Customer.objects.values_list(Lower("email"), flat=True))
         customers = []
         for start in range(0, count, BATCH_SIZE):
             batch, addresses = [], []
             for _ in range(min(BATCH_SIZE, count - start)):
-                code = self.rng.choices(list(REGIONS), weights)[0]
-                customer = self.build_customer(REGIONS[code], neighbours[code], password, taken)
+                code = self.rng.choices(list(data.REGIONS), weights)[0]
+                customer = self.build_customer(data.REGIONS[code], neighbours[code], password, taken)
                 batch.append(customer)
-                addresses += self.build_addresses(customer, code, REGIONS[code], neighbours[code])
+                addresses += self.build_addresses(customer, code, data.REGIONS[code], neighbours[code])
             # bulk_create fills in the ids, and each row takes its parent's id when inserted.
             User.objects.bulk_create([customer.user for customer in batch], batch_size=BATCH_SIZE)
             customers += Customer.objects.bulk_create(batch, batch_size=BATCH_SIZE)
@@ -455,7 +277,7 @@ class Command(BaseCommand):
             self.stdout.write(f"customers: {len(customers):,}/{count:,}")
         return customers
 
-    def neighbours(self, region: Region) -> Neighbours:
+    def neighbours(self, region: data.Region) -> Neighbours:
         """Draw a region's pools of names and streets from Faker, seeded from the command's seed."""
         fake = Faker(region.locale)
         fake.seed_instance(self.rng.getrandbits(32))
@@ -466,7 +288,7 @@ class Command(BaseCommand):
             streets=[fake.street_address().splitlines()[-1] for _ in range(PEOPLE_POOL)],
         )
 
-    def build_customer(self, region: Region, neighbours: Neighbours, password: str, taken: set[str]) -> Customer:
+    def build_customer(self, region: data.Region, neighbours: Neighbours, password: str, taken: set[str]) -> Customer:
         """Return an unsaved customer of this region with an unsaved login whose password hash is `password`."""
         first_name, last_name = self.rng.choice(neighbours.first_names), self.rng.choice(neighbours.last_names)
         email = self.email(first_name, last_name, taken)
@@ -491,7 +313,7 @@ class Command(BaseCommand):
         local = self.rng.choice(
             (f"{first}.{last}", f"{first}{last}", f"{first[0]}{last}", f"{first}.{last}{self.rng.randint(1, 99)}")
         )
-        domain = self.rng.choice(EMAIL_DOMAINS)
+        domain = self.rng.choice(data.EMAIL_DOMAINS)
         email, number = f"{local}@{domain}", 1
         while email in taken:
             number += 1
@@ -499,11 +321,11 @@ class Command(BaseCommand):
         taken.add(email)
         return email
 
-    def build_addresses(self, customer: Customer, code: str, region: Region, neighbours: Neighbours) -> list:
+    def build_addresses(self, customer: Customer, code: str, region: data.Region, neighbours: Neighbours) -> list:
         """Return one to three unsaved addresses in the customer's country; the first, Home, is the default."""
         rng = self.rng
-        count = rng.choices(list(ADDRESSES_PER_CUSTOMER), list(ADDRESSES_PER_CUSTOMER.values()))[0]
-        labels = ["Home", *rng.sample(ADDRESS_LABELS, count - 1)]
+        count = rng.choices(list(data.ADDRESSES_PER_CUSTOMER), list(data.ADDRESSES_PER_CUSTOMER.values()))[0]
+        labels = ["Home", *rng.sample(data.ADDRESS_LABELS, count - 1)]
         addresses = []
         for label in labels:
             city, postcodes = rng.choice(list(region.cities.items()))
@@ -525,7 +347,7 @@ class Command(BaseCommand):
         """Return `pattern` with each `#` a digit, each `%` a digit from 2 to 9 and each `?` a letter."""
         rng = self.rng
         draws = {"#": lambda: str(rng.randrange(10)), "%": lambda: str(rng.randint(2, 9))}
-        draws["?"] = lambda: rng.choice(POSTCODE_LETTERS)
+        draws["?"] = lambda: rng.choice(data.POSTCODE_LETTERS)
         return "".join(draws[char]() if char in draws else char for char in pattern)
 
     def seed_reviews(self, count: int, customers: list[Customer]) -> None:
@@ -553,12 +375,12 @@ class Command(BaseCommand):
 
     def build_review(self, customers: list[Customer], products: list[Product], pick: int) -> Review:
         """Return the unsaved review of pair number `pick`: rated mostly well, with a short comment or none."""
-        rating = self.rng.choices(list(RATING_WEIGHTS), list(RATING_WEIGHTS.values()))[0]
+        rating = self.rng.choices(list(data.RATING_WEIGHTS), list(data.RATING_WEIGHTS.values()))[0]
         return ReviewFactory.build(
             customer=customers[pick // len(products)],
             product=products[pick % len(products)],
             rating=rating,
-            comment="" if self.rng.random() < NO_COMMENT_SHARE else self.rng.choice(COMMENTS[rating]),
+            comment="" if self.rng.random() < NO_COMMENT_SHARE else self.rng.choice(data.COMMENTS[rating]),
         )
 
     def seed_staff_login(self) -> bool:

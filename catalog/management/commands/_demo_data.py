@@ -1,0 +1,270 @@
+"""The words, places and codes the demo shop is made of (used by `seed_demo`).
+
+Tables only: how they are combined lives in the command.
+"""
+
+from dataclasses import dataclass
+
+from orders.models import DeliveryMethod, Status
+
+
+@dataclass(frozen=True)
+class Department:
+    """A top-level category: its SKU prefix, price range, the words of its product names, and its tree.
+
+    `aisles` maps a sub-category name to its own sub-categories (a dict) or, for a leaf,
+    to the nouns of the products on it.
+    """
+
+    code: str
+    prices: tuple[int, int]
+    brands: tuple[str, ...]
+    adjectives: tuple[str, ...]
+    aisles: dict
+    name_format: str = "{brand} {adjective} {noun}"
+
+
+DEPARTMENTS = {
+    "Electronics": Department(
+        code="ELE",
+        prices=(9, 2500),
+        brands=("Voltra", "Nexwave", "Lumio", "Arcton", "Kestrel", "Sonique", "Pixelon", "Zentek"),
+        adjectives=("Wireless", "Pro", "Compact", "Smart", "Portable", "Rugged", "Premium", "Lite", "Max"),
+        aisles={
+            "Phones & Tablets": {
+                "Smartphones": ("Smartphone", "5G Smartphone", "Compact Phone", "Foldable Phone"),
+                "Tablets": ("Tablet", "10-inch Tablet", "Drawing Tablet", "E-Reader"),
+                "Phone Accessories": ("Phone Case", "Screen Protector", "USB-C Charger", "Power Bank", "Car Mount"),
+            },
+            "Computers": {
+                "Laptops": ("Laptop", "Ultrabook", "Gaming Laptop", "Chromebook", "2-in-1 Laptop"),
+                "Monitors": ("27-inch Monitor", "4K Monitor", "Curved Monitor", "Portable Monitor"),
+                "Keyboards & Mice": ("Mechanical Keyboard", "Wireless Mouse", "Trackball", "Keyboard and Mouse Set"),
+            },
+            "Audio": {
+                "Headphones": ("Over-Ear Headphones", "Earbuds", "Noise-Cancelling Headphones", "Sport Earphones"),
+                "Speakers": ("Bluetooth Speaker", "Soundbar", "Bookshelf Speakers", "Smart Speaker"),
+            },
+        },
+    ),
+    "Home & Kitchen": Department(
+        code="HOM",
+        prices=(5, 900),
+        brands=("Hearthly", "Copperleaf", "Nordvik", "Casa Bella", "Oakhurst", "Kitchenry"),
+        adjectives=("Modern", "Classic", "Minimalist", "Scandinavian", "Rustic", "Everyday", "Deluxe"),
+        aisles={
+            "Kitchen": {
+                "Cookware": ("Frying Pan", "Saucepan", "Dutch Oven", "Wok", "Stockpot"),
+                "Small Appliances": ("Blender", "Toaster", "Electric Kettle", "Coffee Maker", "Air Fryer"),
+                "Tableware": ("Dinner Plate Set", "Mug Set", "Glass Tumblers", "Cutlery Set", "Serving Bowl"),
+            },
+            "Furniture": ("Bookshelf", "Side Table", "Desk Chair", "Storage Bench", "Coffee Table"),
+            "Bedding & Bath": ("Duvet Cover", "Pillow Set", "Bath Towel Set", "Throw Blanket", "Bath Mat"),
+            "Lighting": ("Desk Lamp", "Floor Lamp", "LED Strip", "Pendant Light"),
+        },
+    ),
+    "Books": Department(
+        code="BOO",
+        prices=(4, 60),
+        brands=("Paperback", "Hardcover", "Illustrated Edition"),
+        adjectives=("Silent", "Hidden", "Last", "Forgotten", "Golden", "Secret", "Midnight", "Distant", "Winter"),
+        aisles={
+            "Fiction": ("Garden", "River", "Kingdom", "Lighthouse", "Inheritance", "Orchard", "Voyage"),
+            "Mystery & Thriller": ("Alibi", "Witness", "Cipher", "Vanishing", "Verdict", "Stranger"),
+            "Science Fiction & Fantasy": ("Starship", "Dragon", "Colony", "Empire", "Signal", "Gate"),
+            "Non-Fiction": ("Century", "Revolution", "Kitchen", "Mind", "Journey", "Life"),
+            "Children's Books": ("Bear", "Moon", "Adventure", "Treehouse", "Fox", "Balloon"),
+        },
+        name_format="The {adjective} {noun} ({brand})",
+    ),
+    "Sports & Outdoors": Department(
+        code="SPO",
+        prices=(6, 1200),
+        brands=("Summitline", "Trailcraft", "Peakform", "Aeroswift", "Northbound", "Riverstone"),
+        adjectives=("Lightweight", "Pro", "All-Weather", "Trail", "Performance", "Adjustable", "Compact"),
+        aisles={
+            "Fitness": {
+                "Yoga & Pilates": ("Yoga Mat", "Yoga Block", "Resistance Band", "Foam Roller"),
+                "Strength Training": ("Dumbbell Set", "Kettlebell", "Pull-Up Bar", "Weight Bench"),
+            },
+            "Camping & Hiking": {
+                "Tents": ("2-Person Tent", "4-Person Tent", "Ultralight Tent", "Camping Tarp"),
+                "Backpacks": ("Hiking Backpack", "Daypack", "Hydration Pack", "Travel Backpack"),
+            },
+            "Cycling": ("Bike Helmet", "Bike Light Set", "Cycling Gloves", "Bike Lock", "Saddle Bag"),
+        },
+    ),
+    "Clothing": Department(
+        code="CLO",
+        prices=(8, 300),
+        brands=("Threadwell", "Marlowe & Co", "Urbanite", "Fernhill", "Bluecoast", "Kinfolk"),
+        adjectives=("Classic", "Relaxed", "Slim", "Essential", "Vintage", "Lightweight", "Everyday", "Organic"),
+        aisles={
+            "Men's Clothing": ("T-Shirt", "Oxford Shirt", "Chinos", "Hoodie", "Denim Jacket", "Wool Sweater"),
+            "Women's Clothing": ("Blouse", "Midi Dress", "Cardigan", "Jeans", "Trench Coat", "Knit Top"),
+            "Shoes": ("Running Shoes", "Chelsea Boots", "Canvas Sneakers", "Hiking Boots", "Loafers"),
+            "Accessories": ("Leather Belt", "Wool Scarf", "Beanie", "Sunglasses", "Canvas Tote"),
+        },
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where demo customers live: the Faker locale of their names and streets, real cities
+    with postal-code patterns, and mobile-number patterns that are valid E.164 numbers.
+
+    In a pattern, `#` is any digit, `%` a digit from 2 to 9 and `?` a letter.
+    """
+
+    locale: str
+    weight: int
+    cities: dict[str, tuple[str, ...]]
+    phones: tuple[str, ...]
+    line2: tuple[str, ...]
+
+
+REGIONS = {
+    "US": Region(
+        locale="en_US",
+        weight=40,
+        cities={
+            "New York": ("100##", "112##"),
+            "Chicago": ("606##",),
+            "San Francisco": ("941##",),
+            "Austin": ("787##",),
+            "Seattle": ("981##",),
+            "Boston": ("021##",),
+            "Denver": ("802##",),
+        },
+        phones=("+1212%######", "+1312%######", "+1415%######", "+1512%######", "+1206%######", "+1617%######"),
+        line2=("Apt. ###", "Suite ###", "Unit #?"),
+    ),
+    "GB": Region(
+        locale="en_GB",
+        weight=20,
+        cities={
+            "London": ("SW% #??", "E% #??", "NW% #??"),
+            "Manchester": ("M% #??",),
+            "Birmingham": ("B% #??",),
+            "Leeds": ("LS% #??",),
+            "Bristol": ("BS% #??",),
+            "Edinburgh": ("EH% #??",),
+        },
+        phones=("+44740#######", "+44790#######"),
+        line2=("Flat %", "Flat #?"),
+    ),
+    "DE": Region(
+        locale="de_DE",
+        weight=15,
+        cities={
+            "Berlin": ("10###", "12###", "13###"),
+            "Hamburg": ("20###", "22###"),
+            "München": ("80###", "81###"),
+            "Köln": ("50###", "51###"),
+            "Frankfurt am Main": ("60###",),
+            "Leipzig": ("04###",),
+        },
+        phones=("+49151########", "+49160########", "+49170########", "+49176########"),
+        line2=("%. OG", "Hinterhaus"),
+    ),
+    "FR": Region(
+        locale="fr_FR",
+        weight=15,
+        cities={
+            "Paris": ("7500%", "7501#"),
+            "Lyon": ("6900%",),
+            "Marseille": ("1300%",),
+            "Toulouse": ("310##",),
+            "Bordeaux": ("330##",),
+            "Lille": ("590##",),
+        },
+        phones=("+3361#######", "+3362#######", "+3367#######", "+3375#######", "+3378#######"),
+        line2=("Bâtiment ?", "Appartement ##"),
+    ),
+    "CA": Region(
+        locale="en_CA",
+        weight=10,
+        cities={
+            "Toronto": ("M%? #?#",),
+            "Vancouver": ("V%? #?#",),
+            "Montréal": ("H%? #?#",),
+            "Calgary": ("T%? #?#",),
+            "Ottawa": ("K%? #?#",),
+        },
+        phones=("+1416%######", "+1604%######", "+1514%######", "+1403%######", "+1613%######"),
+        line2=("Unit ###", "Suite ###"),
+    ),
+}
+POSTCODE_LETTERS = "ABEGHJLNPRSTWXYZ"  # used in both British and Canadian postal codes
+EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
+ADDRESSES_PER_CUSTOMER = {1: 60, 2: 30, 3: 10}  # how many addresses: weight
+ADDRESS_LABELS = ("Work", "Parents", "Holiday home", "Office")
+
+# Reviews lean positive, as in most shops: rating -> weight, and short comments for each.
+RATING_WEIGHTS = {5: 44, 4: 30, 3: 12, 2: 6, 1: 8}
+COMMENTS = {
+    5: (
+        "Excellent, exactly as described.",
+        "Love it!",
+        "Great quality for the price.",
+        "Would buy again.",
+        "Fast delivery and works perfectly.",
+        "Best purchase this year.",
+    ),
+    4: (
+        "Very good, minor quibbles.",
+        "Does the job well.",
+        "Good value.",
+        "Happy with it overall.",
+        "Solid, though the packaging could be better.",
+    ),
+    3: ("It's okay.", "Average quality.", "Does what it says, nothing more.", "Decent, but overpriced."),
+    2: ("Disappointing.", "Not as pictured.", "Broke after a few weeks.", "Expected better quality."),
+    1: ("Stopped working after two days.", "Would not recommend.", "Poor quality, returned it.", "Arrived damaged."),
+}
+
+
+@dataclass(frozen=True)
+class DemoCode:
+    """A discount code of the demo shop; its dates are days from today."""
+
+    code: str
+    kind: str
+    value: str
+    max_uses: int | None = None
+    starts: int = -90
+    ends: int | None = None
+    is_active: bool = True
+
+
+DISCOUNT_CODES = (
+    DemoCode("WELCOME10", "percent", "10", max_uses=1000),
+    DemoCode("SPRING5", "fixed", "5.00", starts=-30, ends=60),
+    DemoCode("LOYAL15", "percent", "15", max_uses=500, starts=-14, ends=30),
+    DemoCode("USEDUP", "fixed", "10.00", max_uses=3, starts=-60),  # the demo's orders use it up
+    DemoCode("EXPIRED20", "percent", "20", starts=-120, ends=-30),
+    DemoCode("PAUSED25", "percent", "25", max_uses=100, starts=-7, ends=30, is_active=False),
+)
+
+# Where demo orders end up (status: weight): most delivered, as in a shop that has run a while.
+ORDER_OUTCOMES = {
+    Status.DELIVERED: 45,
+    Status.SHIPPED: 10,
+    Status.IN_PROGRESS: 8,
+    Status.CONFIRMED: 8,
+    Status.PENDING: 6,
+    Status.PAYMENT_PROCESSING: 4,
+    Status.PAYMENT_FAILED: 7,
+    Status.CANCELLED: 12,
+}
+CANCELLED_FROM = {Status.PENDING: 3, Status.CONFIRMED: 4, Status.IN_PROGRESS: 2}  # how far it got first
+DELIVERY_METHODS = {DeliveryMethod.HOME_DELIVERY: 60, DeliveryMethod.PICKUP: 25, DeliveryMethod.DRIVE_THRU: 15}
+LINES_PER_ORDER = {1: 50, 2: 28, 3: 14, 4: 8}
+QUANTITIES = {1: 75, 2: 18, 3: 7}
+
+# What the mock gateway says (billing.gateway.MockGateway), and how long it takes, in ms.
+OUTAGE_ERROR = "The mock gateway is having an outage."
+DECLINE_REASON = "Card declined by the issuer."
+ANSWER_MS = (80, 900)
+OUTAGE_MS = (2_000, 5_000)

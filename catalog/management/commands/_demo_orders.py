@@ -1,0 +1,265 @@
+"""Demo orders for `seed_demo`: discount codes, and orders in every status with their payments and invoices.
+
+Every order goes through the real rules: `Order.objects.place` takes the stock and the
+code use and writes the history; `Order.transition_to` moves it along the status machine
+(giving stock back on cancellation or a failed payment); billing's receivers open card
+payments and issue invoices. Only the gateway is played: the demo writes each payment's
+attempts and outcome through `billing.payments`, as the worker does.
+"""
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from billing import payments, tasks
+from billing.models import DiscountCode, Invoice, Payment, PaymentAttempt
+from catalog.management.commands import _demo_data as data
+from catalog.models import Product
+from customers.models import Address, Customer
+from orders.managers import Line
+from orders.models import CUSTOMER_CANCELLABLE, RELEASES_STOCK, DeliveryMethod, Order, PaymentMethod, Status
+
+CARD_SHARE = 0.65
+DISCOUNTED_SHARE = 0.2
+SCARCE_USES = 10  # a code with this few uses left goes only to orders that keep it, so USEDUP ends used up
+OUTAGE_FIRST_SHARE = 0.15  # card payments answered on the second call, after an outage
+WAITING_AFTER_OUTAGE_SHARE = 0.5  # payments still processing that already met an outage
+DECLINED_SHARE = 0.6  # failed payments declined by the issuer; the others ran out of attempts in an outage
+CUSTOMER_CANCELS_SHARE = 0.6  # cancellations made by the customer, while they still may
+PROGRESS_EVERY = 250
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where a demo order ends, how far a cancelled one got first, and how it is paid and delivered."""
+
+    status: str
+    cancelled_from: str | None
+    payment_method: str
+    delivery_method: str
+
+    def route(self) -> list[str]:
+        """Return the statuses the order passes through after it is placed, along the status machine."""
+        if self.status == Status.PAYMENT_FAILED:
+            return [Status.PAYMENT_PROCESSING, Status.PAYMENT_FAILED]
+        # Placing confirms a cash order at once; a card order waits for its payment.
+        way = [Status.PAYMENT_PROCESSING, Status.CONFIRMED] if self.payment_method == PaymentMethod.CARD else []
+        way.append(Status.IN_PROGRESS)
+        if self.delivery_method == DeliveryMethod.HOME_DELIVERY:
+            way.append(Status.SHIPPED)
+        way.append(Status.DELIVERED)
+        last = self.cancelled_from or self.status
+        way = way[: way.index(last) + 1] if last in way else []
+        return [*way, Status.CANCELLED] if self.cancelled_from else way
+
+
+class UnsentTask:
+    """Stands in for a Celery task while the demo is seeded: its messages go nowhere."""
+
+    def delay(self, *args, **kwargs) -> None:
+        pass
+
+    def apply_async(self, *args, **kwargs) -> None:
+        pass
+
+
+@contextmanager
+def worker_messages_held_back():
+    """Keep the charge, refund and email messages that billing's receivers queue from leaving the process.
+
+    The demo plays the payment worker itself, writing each payment's attempts and outcome
+    through `billing.payments`. Sent for real, those messages would charge, refund and
+    email made-up orders a second time (a worker), or right here at commit (eager mode).
+    """
+    held = {name: getattr(tasks, name) for name in ("charge_order", "refund_payment", "send_order_email")}
+    for name in held:
+        setattr(tasks, name, UnsentTask())
+    try:
+        yield
+    finally:
+        for name, task in held.items():
+            setattr(tasks, name, task)
+
+
+class DemoOrders:
+    """Seeds discount codes and orders with the command's random generator, reporting to its output."""
+
+    def __init__(self, rng, stdout) -> None:
+        self.rng = rng
+        self.stdout = stdout
+
+    def seed_discount_codes(self) -> None:
+        """Add the demo's discount codes that no code (in any letter case) has yet."""
+        taken = set(DiscountCode.objects.values_list(Lower("code"), flat=True))
+        now = timezone.now()
+        DiscountCode.objects.bulk_create(
+            DiscountCode(
+                code=demo.code,
+                kind=demo.kind,
+                value=Decimal(demo.value),
+                max_uses=demo.max_uses,
+                valid_from=now + timedelta(days=demo.starts),
+                valid_until=None if demo.ends is None else now + timedelta(days=demo.ends),
+                is_active=demo.is_active,
+            )
+            for demo in data.DISCOUNT_CODES
+            if demo.code.lower() not in taken
+        )
+        self.stdout.write(f"discount codes: {DiscountCode.objects.count():,}")
+
+    def seed_orders(self, count: int, customers: list[Customer], staff) -> None:
+        """Have customers place `count` orders of products in stock and move each to a planned status.
+
+        Per-row work through the real rules, hence the modest default. Card orders left pending
+        or processing wait for the worker like any stuck order: with one running, reconciliation
+        charges them.
+        """
+        homes = dict(Address.objects.filter(is_default=True).values_list("customer_id", "pk"))
+        if not customers:  # no new customers: the ones already here shop
+            customers = list(Customer.objects.select_related("user").order_by("pk"))
+        customers = [customer for customer in customers if customer.pk in homes]
+        stock = dict(Product.objects.in_stock().order_by("pk").values_list("pk", "stock"))
+        if count and not (customers and stock):
+            self.stdout.write("orders: none (no customers with an address, or nothing in stock)")
+        if not (count and customers and stock):
+            return
+        on_shelf = list(stock)
+        uses_left = {
+            code.code: None if code.max_uses is None else code.max_uses - code.times_used
+            for code in DiscountCode.objects.usable().order_by("code")
+        }
+        for number in range(1, count + 1):
+            lines = self.pick_lines(stock, on_shelf)
+            if not lines:
+                self.stdout.write(f"orders: only {number - 1:,} possible (everything sold out)")
+                break
+            plan, customer = self.plan_order(), self.rng.choice(customers)
+            code = self.pick_code(plan, uses_left) if self.rng.random() < DISCOUNTED_SHARE else None
+            self.seed_order(plan, customer, lines, code, homes[customer.pk], staff)
+            if number % PROGRESS_EVERY == 0 or number == count:
+                self.stdout.write(f"orders: {number:,}/{count:,}")
+
+    def plan_order(self) -> Plan:
+        """Draw where an order ends; pending, processing and failed payments need a card, shipping a home."""
+        status = self.weighted(data.ORDER_OUTCOMES)
+        cancelled_from = self.weighted(data.CANCELLED_FROM) if status == Status.CANCELLED else None
+        reached = cancelled_from or status
+        needs_card = reached in (Status.PENDING, Status.PAYMENT_PROCESSING, Status.PAYMENT_FAILED)
+        card = needs_card or self.rng.random() < CARD_SHARE
+        delivery = DeliveryMethod.HOME_DELIVERY if reached == Status.SHIPPED else self.weighted(data.DELIVERY_METHODS)
+        return Plan(status, cancelled_from, PaymentMethod.CARD if card else PaymentMethod.CASH, delivery)
+
+    def pick_lines(self, stock: dict[int, int], on_shelf: list[int]) -> list[Line]:
+        """Return one to four lines of different products in stock, taking their units off `stock`."""
+        lines = []
+        for product in self.rng.sample(on_shelf, min(self.weighted(data.LINES_PER_ORDER), len(on_shelf))):
+            quantity = min(self.weighted(data.QUANTITIES), stock[product])
+            stock[product] -= quantity
+            if not stock[product]:
+                on_shelf.remove(product)
+            lines.append(Line(product=product, quantity=quantity))
+        return lines
+
+    def pick_code(self, plan: Plan, uses_left: dict[str, int | None]) -> str | None:
+        """Return a usable code for this order and count its use; a code nearly used up only for an order keeping it."""
+        scarce = [code for code, left in uses_left.items() if left is not None and 0 < left <= SCARCE_USES]
+        plenty = [code for code, left in uses_left.items() if left is None or left > SCARCE_USES]
+        if scarce and plan.status not in RELEASES_STOCK:
+            code = scarce[0]
+        elif plenty:
+            code = self.rng.choice(plenty)
+        else:
+            return None
+        if uses_left[code] is not None:
+            uses_left[code] -= 1
+        return code
+
+    def seed_order(self, plan: Plan, customer: Customer, lines: list[Line], code, home: int, staff) -> None:
+        """Place one order and walk it to its planned status, playing the payment worker for a card."""
+        home_delivery = plan.delivery_method == DeliveryMethod.HOME_DELIVERY
+        order, _ = Order.objects.place(
+            customer=customer,
+            lines=lines,
+            delivery_method=plan.delivery_method,
+            payment_method=plan.payment_method,
+            shipping_address_id=home if home_delivery else None,
+            discount_code=code,
+            actor=customer.user,
+        )
+        payment = None  # the order_placed receiver opened a pending one for a card
+        for status in plan.route():
+            if status == Status.PAYMENT_PROCESSING:
+                payment = payments.start_payment(order.pk)
+                if plan.status == Status.PAYMENT_PROCESSING and self.rng.random() < WAITING_AFTER_OUTAGE_SHARE:
+                    self.call_gateway(payment, PaymentAttempt.Outcome.OUTAGE, data.OUTAGE_ERROR)
+            elif status == Status.CONFIRMED:
+                self.capture(order, payment)
+            elif status == Status.PAYMENT_FAILED:
+                self.fail(payment)
+            elif status == Status.CANCELLED:
+                self.cancel(order, plan, customer, staff, payment)
+            else:
+                order.transition_to(status, actor=staff)
+
+    def call_gateway(self, payment: Payment, outcome: str, error: str = "") -> None:
+        """Record one gateway call on the payment as the worker does, with a plausible duration."""
+        low, high = data.OUTAGE_MS if outcome == PaymentAttempt.Outcome.OUTAGE else data.ANSWER_MS
+        # record_attempt times the call from `started`: this one started that long ago.
+        started = time.monotonic() - self.rng.randint(low, high) / 1000
+        payments.record_attempt(payment, payment.attempt_count + 1, outcome, started, error=error)
+
+    def capture(self, order: Order, payment: Payment) -> None:
+        """Capture the card payment (sometimes after an outage) and confirm the order, which issues its invoice."""
+        if self.rng.random() < OUTAGE_FIRST_SHARE:
+            self.call_gateway(payment, PaymentAttempt.Outcome.OUTAGE, data.OUTAGE_ERROR)
+        self.call_gateway(payment, PaymentAttempt.Outcome.SUCCEEDED)
+        payment.status = Payment.Status.SUCCEEDED
+        payment.gateway_reference = f"mock_ch_{self.rng.getrandbits(64):016x}"
+        payment.save(update_fields=["status", "gateway_reference", "updated_at"])
+        order.transition_to(Status.CONFIRMED, note=f"Payment captured ({payment.gateway_reference}).")
+
+    def fail(self, payment: Payment) -> None:
+        """Fail the payment, declined or out of attempts in an outage; the order gives its stock back."""
+        if self.rng.random() < DECLINED_SHARE:
+            if self.rng.random() < OUTAGE_FIRST_SHARE:
+                self.call_gateway(payment, PaymentAttempt.Outcome.OUTAGE, data.OUTAGE_ERROR)
+            self.call_gateway(payment, PaymentAttempt.Outcome.DECLINED, data.DECLINE_REASON)
+            reason = data.DECLINE_REASON
+        else:
+            for _ in range(settings.PAYMENT_MAX_ATTEMPTS):
+                self.call_gateway(payment, PaymentAttempt.Outcome.OUTAGE, data.OUTAGE_ERROR)
+            reason = f"Gateway unavailable after {settings.PAYMENT_MAX_ATTEMPTS} attempts: {data.OUTAGE_ERROR}"
+        payments.fail(payment, reason)
+
+    def cancel(self, order: Order, plan: Plan, customer: Customer, staff, payment: Payment | None) -> None:
+        """Cancel as the customer (while they may) or as staff; refund a captured payment as the worker does."""
+        if plan.cancelled_from in CUSTOMER_CANCELLABLE and self.rng.random() < CUSTOMER_CANCELS_SHARE:
+            order.cancel(actor=customer.user, note="Cancelled by the customer.")
+        else:
+            order.transition_to(Status.CANCELLED, actor=staff, note="Cancelled at the customer's request.")
+        if payment is not None and payment.status == Payment.Status.SUCCEEDED:
+            refund = f"mock_re_{self.rng.getrandbits(64):016x}"
+            self.call_gateway(payment, PaymentAttempt.Outcome.REFUNDED, f"Refund {refund}")
+            payment.status = Payment.Status.REFUNDED
+            payment.save(update_fields=["status", "updated_at"])
+
+    def weighted(self, weights: dict):
+        """Return one key of `weights`, drawn in proportion to its value."""
+        return self.rng.choices(list(weights), list(weights.values()))[0]
+
+
+def orders_summary() -> str:
+    """Return a line counting the orders in each status, their payments, invoices and discount codes."""
+    statuses = dict(Order.objects.order_by().values_list("status").annotate(count=Count("pk")))
+    each = ", ".join(f"{statuses[status]:,} {status}" for status in Status.values if status in statuses)
+    return (
+        f"Orders: {sum(statuses.values()):,} ({each or 'none'}). Payments: {Payment.objects.count():,}, "
+        f"invoices: {Invoice.objects.count():,}, discount codes: {DiscountCode.objects.count():,}."
+    )

@@ -1,0 +1,714 @@
+"""The payment worker's steps (SPEC §4 billing), called directly: charge, retry, breaker, refund, reconcile, email."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from decimal import Decimal
+from io import StringIO
+from unittest import mock
+
+import pybreaker
+import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from billing.breaker import BREAKER_NAMESPACE, get_breaker
+from billing.gateway import MockGateway, get_gateway
+from billing.models import DiscountCode, Invoice, Payment, PaymentAttempt
+from billing.payments import DONE, Next, attempt_charge, backoff, process_payment, refund_payment, start_payment
+from billing.tasks import _again, charge_order, reconcile_payments, send_order_email
+from billing.tasks import refund_payment as refund_payment_task
+from catalog.factories import ProductFactory
+from catalog.models import Product
+from config.celery import app
+from customers.factories import CustomerFactory
+from orders.managers import Line
+from orders.models import Order, Status
+from tests.utils import requires_postgresql
+
+pytestmark = pytest.mark.django_db
+
+ALWAYS_CAPTURES = {"decline_rate": 0, "outage_rate": 0, "latency_ms": 0}
+ALWAYS_DECLINES = {"decline_rate": 1, "outage_rate": 0, "latency_ms": 0}
+ALWAYS_DOWN = {"decline_rate": 0, "outage_rate": 1, "latency_ms": 0}
+
+
+def reset_breaker() -> None:
+    """Forget this process's breaker and, on Redis, the state every worker shares."""
+    get_breaker.cache_clear()
+    if django_settings.REDIS_URL:
+        from django_redis import get_redis_connection
+
+        redis = get_redis_connection("default")
+        for key in redis.scan_iter(match=f"{BREAKER_NAMESPACE}:*"):
+            redis.delete(key)
+
+
+def configure(settings, **values) -> None:
+    """Change payment settings for this test; the breaker is rebuilt so it reads them."""
+    for name, value in values.items():
+        setattr(settings, name, value)
+    get_breaker.cache_clear()
+
+
+def card_order(customer, product, quantity: int = 2, **kwargs) -> Order:
+    """Place a card order directly: it waits, pending, for the payment worker."""
+    order, _created = Order.objects.place(
+        customer=customer,
+        lines=[Line(product.pk, quantity)],
+        delivery_method="pickup",
+        payment_method="card",
+        **kwargs,
+    )
+    return order
+
+
+def stock_of(product) -> int:
+    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
+
+
+def status_of(order) -> str:
+    return Order.objects.values_list("status", flat=True).get(pk=order.pk)
+
+
+def outcomes(order) -> list[tuple[int, str]]:
+    return list(PaymentAttempt.objects.filter(payment__order=order).values_list("number", "outcome"))
+
+
+@pytest.fixture(autouse=True)
+def gateway_up(settings):
+    """Start every test with a gateway that always captures at once and a fresh, closed breaker."""
+    configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_CAPTURES)
+    reset_breaker()
+    yield
+    reset_breaker()
+
+
+@pytest.fixture
+def product():
+    return ProductFactory(stock=10, price=Decimal("12.50"))
+
+
+class TestCharging:
+    def test_a_captured_charge_confirms_the_order_and_issues_its_invoice(self, customer, product):
+        order = card_order(customer, product)
+        assert status_of(order) == Status.PENDING
+
+        assert process_payment(order.pk) == DONE
+
+        order.refresh_from_db()
+        payment = order.payment
+        assert order.status == Status.CONFIRMED
+        assert payment.status == Payment.Status.SUCCEEDED
+        assert payment.gateway_reference.startswith("mock_ch_")
+        assert (payment.amount, payment.attempt_count, payment.last_error) == (Decimal("25.00"), 1, "")
+        attempt = payment.attempts.get()
+        assert (attempt.number, attempt.outcome, attempt.error) == (1, PaymentAttempt.Outcome.SUCCEEDED, "")
+        assert attempt.duration_ms >= 0
+        assert Invoice.objects.get(order=order).total == Decimal("25.00")
+        assert list(order.events.values_list("from_status", "to_status", "actor")) == [
+            ("", Status.PENDING, None),
+            (Status.PENDING, Status.PAYMENT_PROCESSING, None),
+            (Status.PAYMENT_PROCESSING, Status.CONFIRMED, None),
+        ]
+        assert stock_of(product) == 8
+        assert MockGateway.captures(payment.idempotency_key) == 1
+
+    def test_a_declined_card_fails_the_payment_at_once_and_gives_back_stock_and_code(self, settings, customer, product):
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DECLINES)
+        code = DiscountCode.objects.create(code="SPRING10", kind=DiscountCode.Kind.PERCENT, value=10, max_uses=5)
+        order = card_order(customer, product, discount_code="spring10")
+        code.refresh_from_db()
+        assert (code.times_used, stock_of(product)) == (1, 8)
+
+        assert process_payment(order.pk) == DONE
+
+        order.refresh_from_db()
+        payment = order.payment
+        assert order.status == Status.PAYMENT_FAILED
+        assert not order.holds_stock
+        assert (payment.status, payment.last_error) == (Payment.Status.FAILED, "Card declined by the issuer.")
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.DECLINED)]
+        assert stock_of(product) == 10
+        code.refresh_from_db()
+        assert code.times_used == 0
+        assert not Invoice.objects.filter(order=order).exists()
+        assert MockGateway.captures(payment.idempotency_key) == 0
+
+    def test_outages_are_retried_with_backoff_until_the_attempts_run_out(self, settings, customer, product):
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_MAX_ATTEMPTS=3)
+        order = card_order(customer, product)
+
+        steps = [process_payment(order.pk) for _ in range(3)]
+
+        assert [step.retry_in is not None and step.retry_in > 0 for step in steps] == [True, True, False]
+        assert all(step.counts_as_attempt for step in steps)
+        assert steps[2] == DONE
+        assert outcomes(order) == [(n, PaymentAttempt.Outcome.OUTAGE) for n in (1, 2, 3)]
+        payment = Payment.objects.get(order=order)
+        assert payment.status == Payment.Status.FAILED
+        assert payment.attempt_count == 3
+        assert payment.last_error.startswith("Gateway unavailable after 3 attempts")
+        assert status_of(order) == Status.PAYMENT_FAILED
+        assert stock_of(product) == 10
+        assert get_breaker().current_state == pybreaker.STATE_CLOSED  # 3 outages are under the 5 that open it
+
+    def test_a_retry_that_succeeds_confirms_the_order_with_the_earlier_outages_on_record(
+        self, settings, customer, product
+    ):
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_MAX_ATTEMPTS=3)
+        order = card_order(customer, product)
+        assert process_payment(order.pk).retry_in > 0
+
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_CAPTURES)
+        assert process_payment(order.pk) == DONE
+
+        assert status_of(order) == Status.CONFIRMED
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.OUTAGE), (2, PaymentAttempt.Outcome.SUCCEEDED)]
+        assert Payment.objects.get(order=order).last_error == ""
+
+
+class TestBackoff:
+    @pytest.mark.parametrize("attempt", [1, 2, 3, 4, 5, 8, 20])
+    def test_backoff_grows_exponentially_up_to_its_cap_with_jitter(self, settings, attempt):
+        configure(settings, PAYMENT_RETRY_BASE_SECONDS=2.0, PAYMENT_RETRY_MAX_SECONDS=60.0)
+        ceiling = min(60.0, 2.0 * 2 ** (attempt - 1))
+
+        samples = [backoff(attempt) for _ in range(200)]
+
+        assert all(ceiling / 2 <= sample <= ceiling for sample in samples)
+        assert len(set(samples)) > 1  # jittered: retries of many orders spread out
+
+    def test_backoff_ceilings_double_until_the_cap(self, settings):
+        configure(settings, PAYMENT_RETRY_BASE_SECONDS=1.0, PAYMENT_RETRY_MAX_SECONDS=10.0)
+
+        highest = [max(backoff(attempt) for _ in range(200)) for attempt in (1, 2, 3, 4, 5)]
+
+        assert highest[0] <= 1.0 < highest[1] <= 2.0 < highest[2] <= 4.0 < highest[3] <= 8.0 < highest[4] <= 10.0
+
+
+class TestIdempotency:
+    def test_processing_a_confirmed_order_again_changes_nothing(self, customer, product):
+        order = card_order(customer, product)
+        process_payment(order.pk)
+        payment = Payment.objects.get(order=order)
+
+        assert process_payment(order.pk) == DONE
+        assert attempt_charge(order.pk) == DONE
+
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
+        assert Payment.objects.get(order=order).updated_at == payment.updated_at
+        assert order.events.count() == 3
+        assert Invoice.objects.filter(order=order).count() == 1
+        assert MockGateway.captures(payment.idempotency_key) == 1
+
+    def test_a_charge_captured_before_the_worker_died_is_not_captured_again(self, customer, product):
+        order = card_order(customer, product)
+        payment = start_payment(order.pk)
+        # The dead worker's call: the gateway captured, the worker never committed its result.
+        first = get_gateway().charge(
+            amount=payment.amount, currency=django_settings.SHOP_CURRENCY, idempotency_key=payment.idempotency_key
+        )
+        assert first.captured
+        assert status_of(order) == Status.PAYMENT_PROCESSING
+
+        assert process_payment(order.pk) == DONE
+
+        payment.refresh_from_db()
+        assert status_of(order) == Status.CONFIRMED
+        assert payment.status == Payment.Status.SUCCEEDED
+        assert payment.gateway_reference == first.reference
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
+        assert MockGateway.captures(payment.idempotency_key) == 1
+
+    def test_a_charge_re_run_after_its_commit_was_lost_captures_once(self, customer, product):
+        order = card_order(customer, product)
+        process_payment(order.pk)
+        payment = Payment.objects.get(order=order)
+        reference = payment.gateway_reference
+        # As if the confirmation had rolled back: the payment and the order are processing again.
+        Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.PROCESSING, gateway_reference="")
+        Order.objects.filter(pk=order.pk).update(status=Status.PAYMENT_PROCESSING)
+
+        assert attempt_charge(order.pk) == DONE
+
+        payment.refresh_from_db()
+        assert payment.status == Payment.Status.SUCCEEDED
+        assert payment.gateway_reference == reference
+        assert status_of(order) == Status.CONFIRMED
+        assert MockGateway.captures(payment.idempotency_key) == 1
+        assert Invoice.objects.filter(order=order).count() == 1
+
+
+class TestBreaker:
+    def test_the_breaker_opens_after_consecutive_outages_and_orders_wait_without_spending_attempts(
+        self, settings, customer, product
+    ):
+        configure(
+            settings,
+            PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN,
+            PAYMENT_MAX_ATTEMPTS=10,
+            PAYMENT_BREAKER_FAIL_MAX=5,
+            # 2 s, not 1: on Redis pybreaker stores opened_at in whole seconds, so a 1 s
+            # timeout could already be over by the time the next call looks.
+            PAYMENT_BREAKER_RESET_SECONDS=2,
+        )
+        first, second = card_order(customer, product, 1), card_order(customer, product, 1)
+
+        for order in (first, first, first, second):
+            assert process_payment(order.pk).counts_as_attempt
+            assert get_breaker().current_state == pybreaker.STATE_CLOSED
+        assert process_payment(second.pk).retry_in > 0  # the fifth consecutive outage: recorded, then it opens
+        assert get_breaker().current_state == pybreaker.STATE_OPEN
+        assert len(outcomes(first)) + len(outcomes(second)) == 5
+
+        waiting = process_payment(first.pk)
+
+        assert waiting.retry_in > 0
+        assert not waiting.counts_as_attempt
+        assert waiting.retry_in <= 2
+        assert outcomes(first) == [(n, PaymentAttempt.Outcome.OUTAGE) for n in (1, 2, 3)]
+        assert status_of(first) == Status.PAYMENT_PROCESSING
+
+        # Half-open after the timeout: a successful trial call closes it.
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_CAPTURES)
+        time.sleep(2.1)
+        assert process_payment(first.pk) == DONE
+        assert get_breaker().current_state == pybreaker.STATE_CLOSED
+        assert status_of(first) == Status.CONFIRMED
+        assert outcomes(first)[-1] == (4, PaymentAttempt.Outcome.SUCCEEDED)
+
+        assert process_payment(second.pk) == DONE
+        assert status_of(second) == Status.CONFIRMED
+
+    def test_a_failed_trial_call_opens_the_breaker_again(self, settings, customer, product):
+        configure(
+            settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_MAX_ATTEMPTS=10, PAYMENT_BREAKER_RESET_SECONDS=60
+        )
+        order = card_order(customer, product)
+        get_breaker().open()
+        get_breaker().reset_timeout = 0  # the timeout is over: the next call is the trial
+
+        assert process_payment(order.pk).counts_as_attempt
+
+        assert get_breaker().current_state == pybreaker.STATE_OPEN
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.OUTAGE)]
+
+    def test_declines_never_open_the_breaker(self, settings, customer, product):
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DECLINES, PAYMENT_BREAKER_FAIL_MAX=2)
+        orders = [card_order(customer, product, 1) for _ in range(4)]
+
+        for order in orders:
+            process_payment(order.pk)
+
+        assert get_breaker().current_state == pybreaker.STATE_CLOSED
+        assert [status_of(order) for order in orders] == [Status.PAYMENT_FAILED] * 4
+
+
+class TestStartPayment:
+    def test_start_payment_leaves_cash_orders_alone(self, customer, product):
+        order, _ = Order.objects.place(
+            customer=customer, lines=[Line(product.pk, 1)], delivery_method="pickup", payment_method="cash"
+        )
+
+        assert start_payment(order.pk) is None
+        assert process_payment(order.pk) == DONE
+
+        assert status_of(order) == Status.CONFIRMED
+        assert not Payment.objects.filter(order=order).exists()
+
+    def test_start_payment_leaves_cancelled_orders_alone(self, customer, product):
+        order = card_order(customer, product)
+        order.cancel(actor=customer.user)
+
+        assert start_payment(order.pk) is None
+        assert process_payment(order.pk) == DONE
+
+        assert status_of(order) == Status.CANCELLED
+        assert Payment.objects.get(order=order).status == Payment.Status.PENDING
+        assert not PaymentAttempt.objects.exists()
+
+    def test_start_payment_twice_returns_the_same_payment(self, customer, product):
+        order = card_order(customer, product)
+
+        first = start_payment(order.pk)
+        second = start_payment(order.pk)
+
+        assert first.pk == second.pk
+        assert second.status == Payment.Status.PROCESSING
+        assert Payment.objects.filter(order=order).count() == 1
+        assert order.events.filter(to_status=Status.PAYMENT_PROCESSING).count() == 1
+        assert status_of(order) == Status.PAYMENT_PROCESSING
+
+
+class TestRefund:
+    @pytest.fixture
+    def cancelled(self, customer, product, staff_user, django_capture_on_commit_callbacks):
+        """A captured card order, then cancelled by staff; return its payment and the refund enqueued."""
+        order = card_order(customer, product)
+        process_payment(order.pk)
+        with (
+            mock.patch.object(refund_payment_task, "delay") as enqueue,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            Order.objects.get(pk=order.pk).cancel(actor=staff_user, note="Out of stock after all.")
+        return Payment.objects.get(order=order), enqueue
+
+    def test_cancelling_a_captured_order_enqueues_its_refund_after_commit(self, cancelled, product):
+        payment, enqueue = cancelled
+
+        enqueue.assert_called_once_with(payment.pk)
+        assert status_of(payment.order) == Status.CANCELLED
+        assert stock_of(product) == 10
+
+    def test_refund_marks_the_payment_refunded_and_records_the_attempt(self, cancelled):
+        payment, _ = cancelled
+
+        assert refund_payment(payment.pk) == DONE
+
+        payment.refresh_from_db()
+        assert payment.status == Payment.Status.REFUNDED
+        assert outcomes(payment.order) == [(1, PaymentAttempt.Outcome.SUCCEEDED), (2, PaymentAttempt.Outcome.REFUNDED)]
+        assert payment.attempts.get(number=2).error == ""  # a refund is not an error
+
+    def test_refunding_twice_refunds_once(self, cancelled):
+        payment, _ = cancelled
+
+        refund_payment(payment.pk)
+        assert refund_payment(payment.pk) == DONE
+
+        assert payment.attempts.filter(outcome=PaymentAttempt.Outcome.REFUNDED).count() == 1
+        assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REFUNDED
+
+    def test_a_refund_during_an_outage_asks_for_a_retry_and_keeps_the_payment_captured(self, settings, cancelled):
+        payment, _ = cancelled
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN)
+
+        step = refund_payment(payment.pk)
+
+        assert step.retry_in > 0
+        payment.refresh_from_db()
+        assert payment.status == Payment.Status.SUCCEEDED
+        assert outcomes(payment.order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
+
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_CAPTURES)
+        assert refund_payment(payment.pk) == DONE
+        assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REFUNDED
+
+    def test_in_eager_mode_a_refund_postponed_by_an_outage_is_retried_by_reconciliation(
+        self, settings, customer, product, staff_user, eager, django_capture_on_commit_callbacks
+    ):
+        """The embedded default has no worker to honour a countdown, so reconciliation must pick the refund up."""
+        settings.PAYMENT_STUCK_AFTER_SECONDS = 300
+        order = card_order(customer, product)
+        process_payment(order.pk)
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN)
+        with django_capture_on_commit_callbacks(execute=True):  # the refund task runs inline, and meets the outage
+            Order.objects.get(pk=order.pk).cancel(actor=staff_user)
+        payment = Payment.objects.get(order=order)
+        assert payment.status == Payment.Status.SUCCEEDED
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_CAPTURES)
+        an_hour_ago = timezone.now() - timedelta(hours=1)
+        Order.objects.filter(pk=order.pk).update(updated_at=an_hour_ago)
+        Payment.objects.filter(pk=payment.pk).update(updated_at=an_hour_ago)
+
+        reconcile_payments()
+
+        assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REFUNDED
+
+    def test_the_refund_task_reschedules_itself_during_an_outage(self, settings, cancelled):
+        payment, _ = cancelled
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN)
+
+        with mock.patch.object(refund_payment_task, "apply_async") as schedule:
+            refund_payment_task(payment.pk)
+
+        schedule.assert_called_once()
+        assert schedule.call_args.args == ((payment.pk,),)
+        assert schedule.call_args.kwargs["countdown"] > 0
+
+
+class TestReconciliation:
+    @pytest.fixture
+    def orders(self, customer, product):
+        """One order in each state reconciliation must tell apart, all but `recent` stale for an hour."""
+        stuck_pending = card_order(customer, product, 1)
+        stuck_processing = card_order(customer, product, 1)
+        start_payment(stuck_processing.pk)
+        confirmed = card_order(customer, product, 1)
+        process_payment(confirmed.pk)
+        cash, _ = Order.objects.place(
+            customer=customer, lines=[Line(product.pk, 1)], delivery_method="pickup", payment_method="cash"
+        )
+        Order.objects.filter(pk=cash.pk).update(status=Status.PENDING)  # even a cash order left pending is not ours
+        recent = card_order(customer, product, 1)
+        stale = [stuck_pending.pk, stuck_processing.pk, confirmed.pk, cash.pk]
+        Order.objects.filter(pk__in=stale).update(updated_at=timezone.now() - timedelta(hours=1))
+        return {"stuck": {stuck_pending.pk, stuck_processing.pk}, "recent": recent.pk}
+
+    def test_reconciliation_re_queues_exactly_the_stuck_card_orders(self, settings, orders):
+        settings.PAYMENT_STUCK_AFTER_SECONDS = 300
+
+        with mock.patch.object(charge_order, "delay") as enqueue:
+            count = reconcile_payments()
+
+        assert count == 2
+        assert {call.args[0] for call in enqueue.call_args_list} == orders["stuck"]
+        assert enqueue.call_count == 2
+
+    def test_the_command_re_queues_them_and_says_how_many(self, settings, orders):
+        settings.PAYMENT_STUCK_AFTER_SECONDS = 300
+        out = StringIO()
+
+        with mock.patch.object(charge_order, "delay") as enqueue:
+            call_command("reconcile_payments", stdout=out)
+
+        assert out.getvalue().strip() == "Re-queued 2 stuck payment(s) and refund(s)."
+        assert {call.args[0] for call in enqueue.call_args_list} == orders["stuck"]
+
+    def test_with_no_timeout_every_unsettled_card_order_is_re_queued(self, settings, orders):
+        settings.PAYMENT_STUCK_AFTER_SECONDS = 0
+
+        with mock.patch.object(charge_order, "delay") as enqueue:
+            assert reconcile_payments() == 3
+
+        assert {call.args[0] for call in enqueue.call_args_list} == orders["stuck"] | {orders["recent"]}
+
+    def test_nothing_stuck_re_queues_nothing(self, customer, product):
+        process_payment(card_order(customer, product).pk)
+        out = StringIO()
+
+        with mock.patch.object(charge_order, "delay") as enqueue:
+            call_command("reconcile_payments", stdout=out)
+
+        enqueue.assert_not_called()
+        assert out.getvalue().strip() == "Re-queued 0 stuck payment(s) and refund(s)."
+
+    def test_a_re_queued_order_is_charged_once(self, customer, product):
+        order = card_order(customer, product)
+        Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+
+        with mock.patch.object(charge_order, "delay", side_effect=lambda pk: charge_order(pk)):
+            assert reconcile_payments() == 1
+            assert reconcile_payments() == 0
+
+        assert status_of(order) == Status.CONFIRMED
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
+
+
+@pytest.fixture
+def eager(monkeypatch):
+    """Run as the embedded default does: Celery eager, no worker to honour a countdown."""
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+
+
+@pytest.fixture
+def not_eager(monkeypatch):
+    monkeypatch.setitem(app.conf, "task_always_eager", False)
+
+
+class TestTaskLayer:
+    @pytest.mark.usefixtures("not_eager")
+    def test_with_a_worker_every_wait_is_scheduled_with_its_countdown(self):
+        task = mock.Mock()
+
+        _again(task, (7,), Next(retry_in=1.5))
+        _again(task, (7,), Next(retry_in=30.0, counts_as_attempt=False))
+        _again(task, (7,), DONE)
+
+        assert task.apply_async.call_args_list == [
+            mock.call((7,), countdown=1.5),
+            mock.call((7,), countdown=30.0),
+        ]
+
+    @pytest.mark.usefixtures("eager")
+    def test_in_eager_mode_breaker_waits_are_left_to_reconciliation(self):
+        task = mock.Mock()
+
+        _again(task, (7,), Next(retry_in=30.0, counts_as_attempt=False))
+        _again(task, (7,), DONE)
+        task.apply_async.assert_not_called()
+
+        _again(task, (7,), Next(retry_in=1.5))  # an outage retry still runs
+        task.apply_async.assert_called_once_with((7,), countdown=1.5)
+
+    @pytest.mark.usefixtures("not_eager")
+    def test_the_charge_task_schedules_an_outage_retry_with_backoff(self, settings, customer, product):
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_RETRY_BASE_SECONDS=4.0)
+        order = card_order(customer, product)
+
+        with mock.patch.object(charge_order, "apply_async") as schedule:
+            charge_order(order.pk)
+
+        schedule.assert_called_once()
+        assert schedule.call_args.args == ((order.pk,),)
+        assert 2.0 <= schedule.call_args.kwargs["countdown"] <= 4.0
+
+    @pytest.mark.usefixtures("not_eager")
+    def test_the_charge_task_waits_for_an_open_breaker_with_a_countdown(self, settings, customer, product):
+        configure(settings, PAYMENT_BREAKER_RESET_SECONDS=60)
+        order = card_order(customer, product)
+        get_breaker().open()
+
+        with mock.patch.object(charge_order, "apply_async") as schedule:
+            charge_order(order.pk)
+
+        schedule.assert_called_once()
+        assert 0 < schedule.call_args.kwargs["countdown"] <= 60
+        assert outcomes(order) == []
+        assert status_of(order) == Status.PAYMENT_PROCESSING
+
+    @pytest.mark.usefixtures("eager")
+    def test_in_eager_mode_the_charge_task_does_not_loop_on_an_open_breaker(self, settings, customer, product):
+        configure(settings, PAYMENT_BREAKER_RESET_SECONDS=60)
+        order = card_order(customer, product)
+        get_breaker().open()
+
+        with mock.patch.object(charge_order, "apply_async") as schedule:
+            charge_order(order.pk)
+
+        schedule.assert_not_called()
+        assert status_of(order) == Status.PAYMENT_PROCESSING  # reconciliation picks it up later
+
+    @pytest.mark.usefixtures("not_eager")
+    def test_the_charge_task_schedules_nothing_once_settled(self, customer, product):
+        order = card_order(customer, product)
+
+        with mock.patch.object(charge_order, "apply_async") as schedule:
+            charge_order(order.pk)
+
+        schedule.assert_not_called()
+        assert status_of(order) == Status.CONFIRMED
+
+
+class TestEmails:
+    def test_the_confirmation_email_names_the_order_and_lists_its_items(self, customer, product, mailoutbox):
+        order = card_order(customer, product)
+        process_payment(order.pk)
+
+        send_order_email(order.pk, "confirmed")
+
+        assert len(mailoutbox) == 1
+        email = mailoutbox[0]
+        assert email.to == [customer.email]
+        assert email.subject == f"{django_settings.SHOP_NAME}: order {order.number} is confirmed"
+        html = email.alternatives[0].content
+        for body in (email.body, html):
+            assert order.number in body
+            assert product.name in body
+            assert product.sku in body
+            assert "25.00" in body
+
+    def test_the_payment_failure_email_names_the_order_and_its_total(self, settings, customer, product, mailoutbox):
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DECLINES)
+        order = card_order(customer, product)
+        process_payment(order.pk)
+
+        send_order_email.apply(args=(order.pk, "payment_failed"))
+
+        assert len(mailoutbox) == 1
+        email = mailoutbox[0]
+        assert email.to == [customer.email]
+        assert email.subject == f"{django_settings.SHOP_NAME}: payment for order {order.number} failed"
+        html = email.alternatives[0].content
+        for body in (email.body, html):
+            assert order.number in body
+            assert "25.00" in body
+
+    @pytest.mark.parametrize(
+        ("options", "kind"), [(ALWAYS_CAPTURES, Status.CONFIRMED), (ALWAYS_DECLINES, Status.PAYMENT_FAILED)]
+    )
+    def test_the_outcome_email_is_enqueued_after_commit(
+        self, settings, customer, product, django_capture_on_commit_callbacks, options, kind
+    ):
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=options)
+        order = card_order(customer, product)
+
+        with (
+            mock.patch.object(send_order_email, "delay") as enqueue,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            process_payment(order.pk)
+            assert not enqueue.called  # nothing leaves the process before the commit
+
+        enqueue.assert_called_once_with(order.pk, kind)
+
+    def test_no_email_is_enqueued_while_the_payment_is_being_retried(
+        self, settings, customer, product, django_capture_on_commit_callbacks
+    ):
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_MAX_ATTEMPTS=3)
+        order = card_order(customer, product)
+
+        with (
+            mock.patch.object(send_order_email, "delay") as enqueue,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            process_payment(order.pk)
+
+        enqueue.assert_not_called()
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_workers_racing_on_one_order_charge_it_once(settings):
+    configure(settings, PAYMENT_GATEWAY_OPTIONS={**ALWAYS_CAPTURES, "latency_ms": 50})
+    product = ProductFactory(stock=10, price=Decimal("12.50"))
+    with mock.patch.object(charge_order, "delay"), mock.patch.object(send_order_email, "delay"):
+        order = card_order(CustomerFactory(), product)
+        start = threading.Barrier(5)
+
+        def worker(_):
+            start.wait()
+            try:
+                return process_payment(order.pk)
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            steps = list(pool.map(worker, range(5)))
+
+    assert steps == [DONE] * 5
+    payment = Payment.objects.get(order=order)
+    assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
+    assert payment.status == Payment.Status.SUCCEEDED
+    assert MockGateway.captures(payment.idempotency_key) == 1
+    assert status_of(order) == Status.CONFIRMED
+    assert Invoice.objects.filter(order=order).count() == 1
+    assert order.events.filter(to_status=Status.PAYMENT_PROCESSING).count() == 1
+    assert order.events.filter(to_status=Status.CONFIRMED).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+class TestBrokerOutageAfterCommit:
+    """The order is committed before its task message is sent: a broker outage then must not turn into a 500."""
+
+    def test_a_card_order_is_still_accepted_when_its_charge_cannot_be_enqueued(self, customer_client, product):
+        with mock.patch.object(charge_order, "delay", side_effect=OperationalError("broker unreachable")):
+            response = customer_client.post(
+                "/api/v1/orders/",
+                {
+                    "items": [{"product": product.pk, "quantity": 2}],
+                    "delivery_method": "pickup",
+                    "payment_method": "card",
+                },
+                format="json",
+            )
+
+        assert response.status_code == 202  # committed: reconciliation charges it later
+        assert Order.objects.get(pk=response.json()["id"]).status == Status.PENDING
+        assert stock_of(product) == 8
+
+    def test_a_cancellation_still_answers_when_its_refund_cannot_be_enqueued(self, staff_client, customer, product):
+        with mock.patch.object(charge_order, "delay"), mock.patch.object(send_order_email, "delay"):
+            order = card_order(customer, product)
+            process_payment(order.pk)
+
+        with mock.patch.object(refund_payment_task, "delay", side_effect=OperationalError("broker unreachable")):
+            response = staff_client.post(f"/api/v1/orders/{order.pk}/cancel/")
+
+        assert response.status_code == 200
+        assert status_of(order) == Status.CANCELLED
