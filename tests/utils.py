@@ -1,7 +1,12 @@
-"""Helpers for tests that need more than fixtures."""
+"""Helpers shared by the tests: the error-body checks, and racing real threads."""
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
@@ -9,3 +14,46 @@ requires_postgresql = pytest.mark.skipif(
     not ON_POSTGRESQL,
     reason="races need PostgreSQL row locks and concurrent connections; SQLite serialises writers",
 )
+
+
+def assert_error(response, status_code: int, code: str) -> dict:
+    """Check the spec's error body: `detail` for humans and a stable `code`; return the body."""
+    assert response.status_code == status_code, response.content
+    body = response.json()
+    assert body["code"] == code
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    return body
+
+
+def assert_validation_error(response, *fields: str) -> dict:
+    """Check a 400 validation_error naming messages for each of `fields`; return the body."""
+    body = assert_error(response, 400, "validation_error")
+    assert set(fields) <= set(body["errors"]), body
+    for field in fields:
+        assert body["errors"][field]
+        assert all(isinstance(message, str) for message in body["errors"][field])
+    return body
+
+
+def race(calls: list[Callable]) -> list:
+    """Run every call in its own thread, all released at the same instant; return their results.
+
+    Each thread has its own database connection, closed when its call ends.
+    """
+    start = threading.Barrier(len(calls))
+
+    def run(call):
+        start.wait()
+        try:
+            return call()
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def race_n(workers: int, act: Callable[[int], object]) -> list:
+    """Race `act(0)` ... `act(workers - 1)`, as `race` does."""
+    return race([lambda i=i: act(i) for i in range(workers)])

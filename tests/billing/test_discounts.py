@@ -1,13 +1,11 @@
 """Discount codes (SPEC §4 billing, §5): the amount off, the rules of use, placement, release, races, the API."""
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.exceptions import InvalidDiscountCode
@@ -18,7 +16,7 @@ from conftest import bearer_client
 from customers.factories import CustomerFactory
 from orders.managers import Line
 from orders.models import Order, Status
-from tests.utils import requires_postgresql
+from tests.utils import assert_error, race, requires_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -63,16 +61,6 @@ def times_used(code: DiscountCode) -> int:
 
 def stock_of(product) -> int:
     return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
-
-
-def assert_error(response, status_code: int, code: str) -> dict:
-    """Check the spec's error body: `detail` for humans and a stable `code`; return the body."""
-    assert response.status_code == status_code, response.content
-    body = response.json()
-    assert body["code"] == code
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
 
 
 @pytest.fixture
@@ -300,21 +288,6 @@ class TestRelease:
 
 
 # --- The race for the last uses (PostgreSQL) -------------------------------------------------
-
-
-def race(calls) -> list:
-    """Run every call in its own thread, all released at the same instant; return their results."""
-    start = threading.Barrier(len(calls))
-
-    def run(call):
-        start.wait()
-        try:
-            return call()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 @requires_postgresql

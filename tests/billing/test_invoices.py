@@ -3,14 +3,12 @@
 Also the order's payments endpoint, which shows what the invoice was paid with.
 """
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 import billing.managers
@@ -21,7 +19,7 @@ from conftest import bearer_client
 from customers.factories import CustomerFactory
 from orders.managers import Line
 from orders.models import Order, Status
-from tests.utils import requires_postgresql
+from tests.utils import assert_error, race, requires_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -63,15 +61,6 @@ def card_order_in_payment_processing(customer, product) -> Order:
 
 def number(sequence: int, year: int | None = None) -> str:
     return f"INV-{year or timezone.now().year}-{sequence:06d}"
-
-
-def assert_error(response, status_code: int, code: str) -> dict:
-    """Check the spec's error body: `detail` for humans and a stable `code`; return the body."""
-    assert response.status_code == status_code, response.content
-    body = response.json()
-    assert body["code"] == code
-    assert body["detail"]
-    return body
 
 
 def result_ids(response) -> list[int]:
@@ -216,21 +205,6 @@ def test_a_rolled_back_confirmation_gives_its_number_to_the_next_invoice(no_back
 
 
 # --- Racing confirmations (PostgreSQL) -------------------------------------------------------
-
-
-def race(calls) -> list:
-    """Run every call in its own thread, all released at the same instant; return their results."""
-    start = threading.Barrier(len(calls))
-
-    def run(call):
-        start.wait()
-        try:
-            return call()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def confirm(order_id: int, *, then_fail: bool = False) -> str:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from catalog.factories import CategoryFactory, ProductFactory
 from catalog.models import Category, Product
+from tests.utils import assert_error, assert_validation_error
 
 pytestmark = pytest.mark.django_db
 
@@ -31,25 +32,6 @@ def adjust_stock_url(pk: int) -> str:
 
 def result_ids(response) -> list[int]:
     return [row["id"] for row in response.json()["results"]]
-
-
-def assert_error(response, status_code: int, code: str) -> dict:
-    """Check the spec's error body: `detail` for humans and a stable `code`; return the body."""
-    assert response.status_code == status_code, response.content
-    body = response.json()
-    assert body["code"] == code
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
-
-
-def assert_validation_error(response, *fields: str) -> dict:
-    body = assert_error(response, 400, "validation_error")
-    assert set(fields) <= set(body["errors"]), body
-    for field in fields:
-        assert body["errors"][field]
-        assert all(isinstance(message, str) for message in body["errors"][field])
-    return body
 
 
 def product_payload(category: Category | int, **overrides) -> dict:

@@ -1,14 +1,11 @@
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from catalog.exceptions import InsufficientStock
 from catalog.factories import CategoryFactory, ProductFactory
 from catalog.models import Category, Product
-from tests.utils import requires_postgresql
+from tests.utils import race_n, requires_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -113,21 +110,6 @@ class TestCategoryTree:
         assert not phones.would_loop(root)
 
 
-def race(workers: int, buy) -> list:
-    """Run `buy(i)` in `workers` threads released at the same instant; return their results."""
-    start = threading.Barrier(workers)
-
-    def run(i):
-        start.wait()
-        try:
-            return buy(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run, range(workers)))
-
-
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
 class TestReserveUnderConcurrency:
@@ -142,7 +124,7 @@ class TestReserveUnderConcurrency:
             except InsufficientStock:
                 return "refused"
 
-        outcomes = race(25, buy)
+        outcomes = race_n(25, buy)
 
         assert outcomes.count("sold") == 10
         assert outcomes.count("refused") == 15
@@ -160,7 +142,7 @@ class TestReserveUnderConcurrency:
             except InsufficientStock:
                 return 0
 
-        sold = sum(race(30, buy))
+        sold = sum(race_n(30, buy))
 
         assert sold <= 20
         assert stock_of(product) == 20 - sold >= 0
@@ -175,5 +157,5 @@ class TestReserveUnderConcurrency:
                 Product.objects.reserve(lines)
             return 1
 
-        assert sum(race(20, buy)) == 20
+        assert sum(race_n(20, buy)) == 20
         assert (stock_of(first), stock_of(second)) == (80, 80)

@@ -1,12 +1,10 @@
 """Reviews (SPEC §4, §5, §6): one per customer and product, ratings kept on the product, the API, the cache."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -15,7 +13,7 @@ from catalog.factories import ProductFactory, ReviewFactory
 from catalog.models import Product, Review
 from conftest import bearer_client
 from customers.factories import CustomerFactory
-from tests.utils import requires_postgresql
+from tests.utils import assert_error, race_n, requires_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -42,16 +40,6 @@ def rating_of(product) -> tuple[Decimal, int]:
 
 def result_ids(response) -> list[int]:
     return [row["id"] for row in response.json()["results"]]
-
-
-def assert_error(response, status_code: int, code: str) -> dict:
-    """Check the spec's error body (`detail` for humans, a stable `code`); return the body."""
-    assert response.status_code == status_code, response.content
-    body = response.json()
-    assert body["code"] == code
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
 
 
 def warm(client, *urls) -> None:
@@ -210,21 +198,6 @@ class TestRatings:
         assert rating_of(product) == (Decimal("4.50"), 2)
 
 
-def race(workers: int, act) -> list:
-    """Run `act(i)` in `workers` threads released at the same instant; return their results."""
-    start = threading.Barrier(workers)
-
-    def run(i):
-        start.wait()
-        try:
-            return act(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run, range(workers)))
-
-
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
 class TestReviewsUnderConcurrency:
@@ -237,7 +210,7 @@ class TestReviewsUnderConcurrency:
                 Review.objects.post(product=product, customer=customers[i], rating=ratings[i])
             return "posted"
 
-        assert race(12, post) == ["posted"] * 12
+        assert race_n(12, post) == ["posted"] * 12
         assert Review.objects.filter(product=product).count() == 12
         assert rating_of(product) == (Decimal("2.75"), 12)
 
@@ -250,7 +223,7 @@ class TestReviewsUnderConcurrency:
             except AlreadyReviewed:
                 return "already_reviewed"
 
-        outcomes = race(5, post)
+        outcomes = race_n(5, post)
 
         assert sorted(outcomes) == ["already_reviewed"] * 4 + ["posted"]
         kept = Review.objects.get(product=product, customer=customer)

@@ -18,6 +18,7 @@ from conftest import bearer_client
 from customers.api.serializers import token_for
 from customers.factories import PASSWORD, CustomerFactory
 from customers.models import Customer
+from tests.utils import assert_error, assert_validation_error
 
 pytestmark = pytest.mark.django_db
 
@@ -29,25 +30,6 @@ REFRESH_URL = "/api/v1/auth/token/refresh/"
 ME_URL = "/api/v1/customers/me/"
 
 GOOD_PASSWORD = "analytical-engine-1843"
-
-
-def assert_error(response, status_code: int, code: str) -> dict:
-    """Check the spec's error body: `detail` for humans and a stable `code`; return the body."""
-    assert response.status_code == status_code, response.content
-    body = response.json()
-    assert body["code"] == code
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
-
-
-def assert_validation_error(response, *fields: str) -> dict:
-    body = assert_error(response, 400, "validation_error")
-    assert set(fields) <= set(body["errors"]), body
-    for field in fields:
-        assert body["errors"][field]
-        assert all(isinstance(message, str) for message in body["errors"][field])
-    return body
 
 
 def registration(**overrides) -> dict:

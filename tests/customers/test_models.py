@@ -1,12 +1,9 @@
 """Customers and addresses at the model layer (SPEC §4): registration, the email key, the default address."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from catalog.factories import ProductFactory
@@ -14,7 +11,7 @@ from customers.factories import PASSWORD, AddressFactory, CustomerFactory, UserF
 from customers.models import Address, Customer
 from orders.managers import Line
 from orders.models import DeliveryMethod, Order, PaymentMethod
-from tests.utils import requires_postgresql
+from tests.utils import race_n, requires_postgresql
 
 User = get_user_model()
 
@@ -304,21 +301,6 @@ class TestDefaultAddress:
         assert Address.objects.filter(is_default=False).count() == 3
 
 
-def race(workers: int, work) -> list:
-    """Run `work(i)` in `workers` threads released at the same instant; return their results."""
-    start = threading.Barrier(workers)
-
-    def run(i):
-        start.wait()
-        try:
-            return work(i)
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(run, range(workers)))
-
-
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
 class TestDefaultAddressUnderConcurrency:
@@ -337,7 +319,7 @@ class TestDefaultAddressUnderConcurrency:
                 return collided
             return address.pk
 
-        outcomes = race(10, save_default)
+        outcomes = race_n(10, save_default)
 
         assert [outcome for outcome in outcomes if isinstance(outcome, Exception)] == []
         assert Address.objects.filter(customer=customer).count() == 11

@@ -14,6 +14,7 @@ from conftest import bearer_client
 from customers.factories import AddressFactory
 from orders.managers import Line
 from orders.models import Order, OrderStatusEvent, Status
+from tests.utils import assert_error, assert_validation_error
 
 pytestmark = pytest.mark.django_db
 
@@ -72,24 +73,6 @@ def stock_of(product) -> int:
 
 def result_ids(response) -> list[int]:
     return [row["id"] for row in response.json()["results"]]
-
-
-def assert_error(response, status_code: int, code: str) -> dict:
-    """Check the spec's error body: `detail` for humans and a stable `code`; return the body."""
-    assert response.status_code == status_code, response.content
-    body = response.json()
-    assert body["code"] == code
-    assert isinstance(body["detail"], str)
-    assert body["detail"]
-    return body
-
-
-def assert_validation_error(response, *fields: str) -> dict:
-    body = assert_error(response, 400, "validation_error")
-    assert set(fields) <= set(body["errors"]), body
-    for field in fields:
-        assert body["errors"][field]
-    return body
 
 
 @pytest.fixture

@@ -1,12 +1,9 @@
 """Orders under concurrency, on PostgreSQL: real threads, real connections, the real API."""
 
 import random
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 
 from catalog.factories import ProductFactory
@@ -14,26 +11,11 @@ from catalog.models import Product
 from conftest import bearer_client
 from customers.factories import CustomerFactory
 from orders.models import Order, Status
-from tests.utils import requires_postgresql
+from tests.utils import race, requires_postgresql
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
 ORDERS = "/api/v1/orders/"
-
-
-def race(calls) -> list:
-    """Run every call in its own thread, all released at the same instant; return their results."""
-    start = threading.Barrier(len(calls))
-
-    def run(call):
-        start.wait()
-        try:
-            return call()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def cash_order(*lines) -> dict:
