@@ -12,23 +12,8 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from billing.models import DiscountCode, Invoice, InvoiceSequence, Payment, PaymentAttempt
-from config.common.admin import csv_export_action
+from config.common.admin import ReadOnlyAdmin, ViewOnlyMixin, csv_export_action
 from orders.models import PaymentMethod
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Show rows to staff who may view them; nobody adds, changes or deletes them here."""
-
-    show_full_result_count = False  # counting every row on each page view is slow at 100,000 rows
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class PaymentMethodFilter(admin.SimpleListFilter):
@@ -50,20 +35,11 @@ class PaymentByMethodFilter(PaymentMethodFilter):
     parameter_name = "method"
 
 
-class PaymentAttemptInline(admin.TabularInline):
+class PaymentAttemptInline(ViewOnlyMixin, admin.TabularInline):
     model = PaymentAttempt
     fields = ["number", "outcome", "error", "duration_ms", "created_at"]
     readonly_fields = fields
     extra = 0
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Payment)

@@ -4,15 +4,11 @@ Stock is never written from a form: the add form takes the initial stock, and th
 change form moves it only through `Product.objects.adjust_stock`, a conditional update.
 """
 
-import csv
-from itertools import chain
-
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
@@ -20,6 +16,7 @@ from django.utils.translation import ngettext
 
 from catalog.exceptions import InsufficientStock
 from catalog.models import Category, Product, Review
+from config.common.admin import csv_export_action
 
 admin.site.site_header = "Shopkeep administration"
 admin.site.site_title = "Shopkeep administration"
@@ -134,33 +131,17 @@ class ProductAdmin(admin.ModelAdmin):
         changed = queryset.set_active(False)
         self.message_user(request, ngettext("%d product deactivated.", "%d products deactivated.", changed) % changed)
 
-    @admin.action(description="Export selected as CSV", permissions=["view"])
-    def export_csv(self, request, queryset):
-        """Stream the rows, so a large selection never sits in memory."""
-        rows = queryset.values_list("sku", "name", "category__name", "price", "stock", "is_active")
-        writer = csv.writer(_Echo())
-        cells = (map(spreadsheet_safe, row) for row in rows.iterator(chunk_size=2000))
-        lines = map(writer.writerow, chain([CSV_COLUMNS], cells))
-        response = StreamingHttpResponse(lines, content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="products-{timezone.now():%Y%m%d-%H%M%S}.csv"'
-        return response
-
-
-CSV_COLUMNS = ["sku", "name", "category", "price", "stock", "is_active"]
-
-
-def spreadsheet_safe(value):
-    """Quote text a spreadsheet would run as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return f"'{value}"
-    return value
-
-
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
+    export_csv = csv_export_action(
+        "products",
+        {
+            "sku": "sku",
+            "name": "name",
+            "category": "category__name",
+            "price": "price",
+            "stock": "stock",
+            "is_active": "is_active",
+        },
+    )
 
 
 @admin.register(Category)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django_countries.filters import CountryFilter
 
+from config.common.admin import ViewOnlyMixin
 from customers.models import Address, Customer
 from orders.models import Order
 
@@ -51,7 +52,7 @@ class LatestOrdersFormSet(forms.BaseInlineFormSet):
         return self._latest
 
 
-class OrderInline(admin.TabularInline):
+class OrderInline(ViewOnlyMixin, admin.TabularInline):
     """The customer's latest orders, newest first, each linking to its own page (where staff move it along)."""
 
     model = Order
@@ -61,15 +62,6 @@ class OrderInline(admin.TabularInline):
     ordering = ["-created_at", "-id"]
     extra = 0
     verbose_name_plural = f"orders (latest {LATEST_ORDERS})"
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="number")
     def order_number(self, order: Order) -> str:

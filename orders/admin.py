@@ -6,43 +6,31 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from billing.models import Invoice, Payment
-from config.common.admin import csv_export_action
+from config.common.admin import ReadOnlyAdmin, ViewOnlyMixin, csv_export_action
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderItem, OrderStatusEvent, Status
 
 
-class OrderItemInline(admin.TabularInline):
+class OrderItemInline(ViewOnlyMixin, admin.TabularInline):
     model = OrderItem
     fields = ["product", "sku", "product_name", "quantity", "unit_price", "line_total"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
-class OrderStatusEventInline(admin.TabularInline):
+class OrderStatusEventInline(ViewOnlyMixin, admin.TabularInline):
     model = OrderStatusEvent
     fields = ["created_at", "from_status", "to_status", "actor", "note"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
     verbose_name_plural = "history"
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-
-class PaymentInline(admin.StackedInline):
+class PaymentInline(ViewOnlyMixin, admin.StackedInline):
     model = Payment
     fields = ["status", "amount", "attempt_count", "gateway_reference", "last_error", "payment_link"]
     readonly_fields = fields
     extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="attempts")
     def payment_link(self, payment: Payment) -> str:
@@ -137,31 +125,15 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderItem)
-class OrderItemAdmin(admin.ModelAdmin):
+class OrderItemAdmin(ReadOnlyAdmin):
     list_display = ["order", "sku", "product_name", "quantity", "unit_price", "line_total"]
     list_select_related = ["order"]
     search_fields = ["order__number", "sku", "product_name"]
-    readonly_fields = [field.name for field in OrderItem._meta.fields]
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(OrderStatusEvent)
-class OrderStatusEventAdmin(admin.ModelAdmin):
+class OrderStatusEventAdmin(ReadOnlyAdmin):
     list_display = ["order", "from_status", "to_status", "actor", "created_at"]
     list_filter = ["to_status", "created_at"]
     list_select_related = ["order", "actor"]
     search_fields = ["order__number"]
-    readonly_fields = [field.name for field in OrderStatusEvent._meta.fields]
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

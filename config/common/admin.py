@@ -4,6 +4,7 @@ import csv
 from collections.abc import Callable, Iterable
 from itertools import chain
 
+from django.contrib import admin
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -41,3 +42,22 @@ def csv_export_action(name: str, columns: dict[str, str]) -> Callable:
     export_csv.short_description = "Export selected as CSV"
     export_csv.allowed_permissions = ("view",)
     return export_csv
+
+
+class ViewOnlyMixin:
+    """For rows only the shop's own rules write (lines, history, payments): staff look, never edit here."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """A changelist and view page for staff who may view the rows; nobody adds, changes or deletes them."""
+
+    show_full_result_count = False  # counting every row on each page view is slow at 100,000 rows
