@@ -1,39 +1,108 @@
-"""Rate limits on top of django-ratelimit's counters (kept in the cache, so shared by all workers)."""
+"""SPEC §7 rate limits: django-ratelimit's counters (in the cache, shared by every worker) as a DRF throttle."""
 
 import logging
+from dataclasses import dataclass
 
+from django.conf import settings
 from django_ratelimit.core import get_usage
-from rest_framework import status
+from rest_framework.exceptions import Throttled
+from rest_framework.throttling import BaseThrottle
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from config.common.errors import DomainError
+from config.common.proxies import client_ip
 
 logger = logging.getLogger(__name__)
 
 
-class RateLimited(DomainError):
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
-    default_detail = "Too many requests; slow down and retry later."
-    default_code = "rate_limited"
+@dataclass(frozen=True)
+class Limit:
+    """One counter: `rate` requests per period for whoever `key` names, counted under `group`."""
+
+    group: str
+    key: str
+    rate: str
 
 
-def enforce_rate(request, *, group: str, key: str, rate: str) -> dict[str, str]:
-    """Count this request against `rate` for `key`; raise RateLimited past it.
+def caller_key(request) -> str | None:
+    """Return "user:<id>" for a signed-in caller, None for an anonymous one.
 
-    Return the X-RateLimit-* headers for the response. If the cache cannot count (Redis
-    down), the request goes through: a limit is never worth an outage.
+    A bearer token's claim names the user without loading it, so a cached read by a
+    signed-in customer still runs no SQL.
     """
+    token = request.auth
+    if token is not None and hasattr(token, "get"):
+        return f"user:{token.get(jwt_settings.USER_ID_CLAIM)}"
+    if request.user.is_authenticated:  # session: the user is already loaded
+        return f"user:{request.user.pk}"
+    return None
+
+
+def limits_for(request, view) -> list[Limit]:
+    """Return the limits this request counts against: anonymous-or-user, plus the view's scope.
+
+    A view opts in to a stricter scope with `throttle_scope` ("auth": per client IP,
+    "orders": per customer), the way DRF's ScopedRateThrottle reads it.
+    """
+    user = caller_key(request)
+    ip = f"ip:{client_ip(request)}"
+    limits = [
+        Limit("api.user", user, settings.RATELIMIT_USER) if user else Limit("api.anon", ip, settings.RATELIMIT_ANON)
+    ]
+    scope = getattr(view, "throttle_scope", None)
+    if scope == "auth":
+        limits.append(Limit("api.auth", ip, settings.RATELIMIT_AUTH))
+    elif scope == "orders":
+        limits.append(Limit("api.orders", user or ip, settings.RATELIMIT_ORDERS))
+    elif scope is not None:
+        raise ValueError(f"Unknown throttle_scope {scope!r} on {type(view).__name__}.")
+    return limits
+
+
+class RateLimitThrottle(BaseThrottle):
+    """Count every API request; refuse with 429 `rate_limited` past any of its limits.
+
+    The figures of the tightest limit go out as X-RateLimit-* headers on the response
+    (through the view's `headers`, which DRF adds to every response it finalizes). When
+    the cache cannot count (Redis down) the request goes through: a limit is never worth
+    an outage.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        tightest = None
+        for limit in limits_for(request, view):
+            usage = count(request, limit)
+            if usage is None:
+                continue
+            if usage["should_limit"]:
+                tightest = usage
+                break
+            if tightest is None or remaining(usage) < remaining(tightest):
+                tightest = usage
+        if tightest is None:
+            return True
+        view.headers.update(
+            {
+                "X-RateLimit-Limit": str(tightest["limit"]),
+                "X-RateLimit-Remaining": str(remaining(tightest)),
+                "X-RateLimit-Reset": str(tightest["time_left"]),
+            }
+        )
+        if tightest["should_limit"]:
+            # The exception handler answers 429 `rate_limited` with Retry-After.
+            raise Throttled(wait=tightest["time_left"], detail="Too many requests; slow down and retry later.")
+        return True
+
+
+def remaining(usage: dict) -> int:
+    return max(0, usage["limit"] - usage["count"])
+
+
+def count(request, limit: Limit) -> dict | None:
+    """Add this request to the limit's counter; return django-ratelimit's usage, or None if not counted."""
     try:
-        usage = get_usage(request, group=group, key=lambda _group, _request: key, rate=rate, increment=True)
+        return get_usage(
+            request, group=limit.group, key=lambda _group, _request: limit.key, rate=limit.rate, increment=True
+        )
     except Exception:  # any cache failure: fail open
-        logger.warning("Rate limit %s not counted: cache unavailable.", group, exc_info=True)
-        return {}
-    if not usage:  # RATELIMIT_FAIL_OPEN: the cache could not count
-        return {}
-    headers = {
-        "X-RateLimit-Limit": str(usage["limit"]),
-        "X-RateLimit-Remaining": str(max(0, usage["limit"] - usage["count"])),
-        "X-RateLimit-Reset": str(usage["time_left"]),
-    }
-    if usage["should_limit"]:
-        raise RateLimited(headers={**headers, "Retry-After": str(usage["time_left"])})
-    return headers
+        logger.warning("Rate limit %s not counted: cache unavailable.", limit.group, exc_info=True)
+        return None

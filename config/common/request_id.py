@@ -1,4 +1,4 @@
-"""A request id on every log line: taken from X-Request-ID or made up, returned, and carried into tasks.
+"""A request id on every log line: a trusted proxy's X-Request-ID or a new one, returned, and carried into tasks.
 
 The id lives in a context variable: the middleware sets it for a request, Celery's publish
 hook copies it into the task message's headers, and the prerun hook restores it in the
@@ -10,6 +10,8 @@ import re
 import uuid
 from contextvars import ContextVar
 
+from config.common.proxies import is_trusted_proxy
+
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 HEADER = "X-Request-ID"
@@ -19,14 +21,20 @@ ACCEPTABLE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 class RequestIdMiddleware:
-    """Give each request an id (the caller's X-Request-ID if well-formed) and return it."""
+    """Give each request an id and return it.
+
+    The X-Request-ID of a trusted proxy (which made or passed on the id for its own logs)
+    is kept when well-formed; anyone else's is replaced, so a client cannot plant ids
+    that collide with other requests' log lines.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         given = request.headers.get(HEADER, "")
-        token = request_id.set(given if ACCEPTABLE.match(given) else uuid.uuid4().hex)
+        trusted = given and ACCEPTABLE.match(given) and is_trusted_proxy(request.META.get("REMOTE_ADDR", ""))
+        token = request_id.set(given if trusted else uuid.uuid4().hex)
         try:
             response = self.get_response(request)
             response[HEADER] = request_id.get()

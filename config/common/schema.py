@@ -70,7 +70,7 @@ RATE_LIMITED = error_response(
     ErrorSerializer,
     "Too many requests; retry after `Retry-After` seconds.",
     "rate_limited",
-    "Request was throttled.",
+    "Too many requests; slow down and retry later.",
 )
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -103,6 +103,8 @@ class AutoSchema(SpectacularAutoSchema):
             errors["404"] = NOT_FOUND
         if self.method == "DELETE":
             errors["409"] = CONFLICT
+        if self.view.get_throttles():
+            errors["429"] = RATE_LIMITED
         return errors
 
     def _is_public(self) -> bool:

@@ -36,6 +36,7 @@ class RegisterView(generics.CreateAPIView):
     serializer_class = RegisterSerializer
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_scope = "auth"
 
     @extend_schema(
         responses={201: RegistrationSerializer},
@@ -87,6 +88,7 @@ class TokenView(TokenObtainPairView):
 
     serializer_class = EmailTokenObtainPairSerializer
     authentication_classes = []
+    throttle_scope = "auth"
 
 
 class TokenRefresh(TokenRefreshView):
@@ -94,6 +96,7 @@ class TokenRefresh(TokenRefreshView):
 
     serializer_class = RefreshSerializer
     authentication_classes = []
+    throttle_scope = "auth"
 
 
 class CustomerViewSet(

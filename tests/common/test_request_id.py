@@ -19,13 +19,26 @@ def test_a_request_gets_an_id_and_returns_it(client):
     assert len(answered["X-Request-ID"]) == 32
 
 
-def test_a_well_formed_caller_id_is_kept_and_a_hostile_one_replaced(client):
+def test_a_trusted_proxys_well_formed_id_is_kept_and_a_hostile_one_replaced(client, settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.0/8"]  # the test client's REMOTE_ADDR is 127.0.0.1
+
     kept = client.get("/api/v1/nope/", HTTP_X_REQUEST_ID="edge-7f3a.1")
     replaced = client.get("/api/v1/nope/", HTTP_X_REQUEST_ID="bad id\nwith newline")
 
     assert kept["X-Request-ID"] == "edge-7f3a.1"
     assert replaced["X-Request-ID"] != "bad id\nwith newline"
     assert len(replaced["X-Request-ID"]) == 32
+
+
+def test_an_untrusted_callers_id_is_replaced(client, settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+
+    direct = client.get("/api/v1/nope/", HTTP_X_REQUEST_ID="edge-7f3a.1")
+    via_proxy = client.get("/api/v1/nope/", HTTP_X_REQUEST_ID="edge-7f3a.1", REMOTE_ADDR="10.1.2.3")
+
+    assert direct["X-Request-ID"] != "edge-7f3a.1"
+    assert len(direct["X-Request-ID"]) == 32
+    assert via_proxy["X-Request-ID"] == "edge-7f3a.1"
 
 
 def test_log_records_carry_the_current_request_id():

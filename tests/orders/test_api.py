@@ -3,9 +3,7 @@
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from types import SimpleNamespace
 
-import django_ratelimit.core
 import pytest
 
 from catalog.factories import ProductFactory
@@ -587,13 +585,6 @@ class TestHistory:
 
 
 # --- Rate limit ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def frozen_ratelimit_clock(monkeypatch):
-    """Stop django-ratelimit's clock, so that a window boundary cannot fall mid-test and reset the count."""
-    now = django_ratelimit.core.time.time()
-    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: now))
 
 
 class TestRateLimit:

@@ -1,0 +1,167 @@
+"""SPEC §7 rate limits on every API endpoint: keys, scopes, headers, trusted proxies, failing open."""
+
+import pytest
+from django.conf import settings as django_settings
+from rest_framework.test import APIClient
+
+from catalog.factories import ProductFactory
+from conftest import bearer_client
+from customers.factories import PASSWORD
+from tests.utils import assert_error
+
+PRODUCTS = "/api/v1/products/"
+TOKEN = "/api/v1/auth/token/"
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_ratelimit_clock")]
+
+
+def remaining(responses) -> list[str]:
+    return [response["X-RateLimit-Remaining"] for response in responses]
+
+
+def test_anonymous_requests_are_limited_per_client_ip(settings):
+    settings.RATELIMIT_ANON = "3/m"
+    client = APIClient()
+
+    allowed = [client.get(PRODUCTS) for _ in range(3)]
+    limited = client.get(PRODUCTS)
+    other_ip = client.get(PRODUCTS, REMOTE_ADDR="198.51.100.20")
+
+    assert [response.status_code for response in allowed] == [200, 200, 200]
+    assert [response["X-RateLimit-Limit"] for response in allowed] == ["3", "3", "3"]
+    assert remaining(allowed) == ["2", "1", "0"]
+    assert all(0 < int(response["X-RateLimit-Reset"]) <= 60 for response in allowed)
+    body = assert_error(limited, 429, "rate_limited")
+    assert "slow down" in body["detail"]
+    assert limited["Retry-After"] == limited["X-RateLimit-Reset"]
+    assert (limited["X-RateLimit-Limit"], limited["X-RateLimit-Remaining"]) == ("3", "0")
+    assert (other_ip.status_code, other_ip["X-RateLimit-Remaining"]) == (200, "2")
+
+
+def test_signed_in_requests_are_limited_per_user_not_per_ip(settings, customer, other_customer):
+    settings.RATELIMIT_ANON = "1/m"
+    settings.RATELIMIT_USER = "2/m"
+    mine, theirs = bearer_client(customer.user), bearer_client(other_customer.user)
+
+    first, second, third = (mine.get(PRODUCTS) for _ in range(3))
+    other_user = theirs.get(PRODUCTS)  # same IP, another user: a counter of its own
+    anonymous = APIClient().get(PRODUCTS)  # same IP, no login: the anonymous counter is untouched
+
+    assert (first.status_code, first["X-RateLimit-Limit"], first["X-RateLimit-Remaining"]) == (200, "2", "1")
+    assert second.status_code == 200
+    assert_error(third, 429, "rate_limited")
+    assert (other_user.status_code, other_user["X-RateLimit-Remaining"]) == (200, "1")
+    assert (anonymous.status_code, anonymous["X-RateLimit-Limit"], anonymous["X-RateLimit-Remaining"]) == (
+        200,
+        "1",
+        "0",
+    )
+
+
+def test_cache_hits_count_too(settings, api_client):
+    settings.RATELIMIT_ANON = "2/m"
+
+    miss, hit, limited = (api_client.get(PRODUCTS) for _ in range(3))
+
+    assert (miss["X-Cache"], hit["X-Cache"]) == ("MISS", "HIT")
+    assert remaining([miss, hit]) == ["1", "0"]
+    assert_error(limited, 429, "rate_limited")
+
+
+def test_every_answer_of_a_limited_endpoint_carries_the_headers(settings, api_client, customer_client):
+    settings.RATELIMIT_ANON = "10/m"
+    settings.RATELIMIT_USER = "10/m"
+
+    not_found = api_client.get(f"{PRODUCTS}999999/")
+    invalid = api_client.get(PRODUCTS, {"min_price": "cheap"})
+    refused = customer_client.post(PRODUCTS, {}, format="json")  # a customer may not write the catalog
+
+    assert not_found.status_code == 404
+    assert invalid.status_code == 400
+    assert refused.status_code == 403
+    assert remaining([not_found, invalid]) == ["9", "8"]
+    assert "X-RateLimit-Limit" not in refused  # refused before counting: permissions come first in DRF
+
+
+def test_sign_in_is_limited_per_ip_whatever_the_outcome(settings, api_client, customer):
+    settings.RATELIMIT_AUTH = "2/m"
+
+    wrong = api_client.post(TOKEN, {"email": customer.user.email, "password": "guess"}, format="json")
+    right = api_client.post(TOKEN, {"email": customer.user.email, "password": PASSWORD}, format="json")
+    limited = api_client.post(TOKEN, {"email": customer.user.email, "password": PASSWORD}, format="json")
+    register = api_client.post("/api/v1/auth/register/", {}, format="json")  # same budget: sign-in as a whole
+
+    assert (wrong.status_code, right.status_code) == (401, 200)
+    assert (wrong["X-RateLimit-Limit"], right["X-RateLimit-Remaining"]) == ("2", "0")
+    assert_error(limited, 429, "rate_limited")
+    assert_error(register, 429, "rate_limited")
+    assert api_client.post(TOKEN, {}, format="json", REMOTE_ADDR="198.51.100.30").status_code == 400
+
+
+def test_a_forged_forwarded_for_from_an_untrusted_client_does_not_change_the_key(settings, api_client):
+    settings.RATELIMIT_ANON = "2/m"
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]  # the test client (127.0.0.1) is not one of them
+
+    answers = [api_client.get(PRODUCTS, HTTP_X_FORWARDED_FOR=f"198.51.100.{n}") for n in range(3)]
+
+    assert [response.status_code for response in answers] == [200, 200, 429]
+
+
+def test_through_a_trusted_proxy_the_real_client_ip_is_the_key(settings, api_client):
+    settings.RATELIMIT_ANON = "2/m"
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+
+    def via_proxy(forwarded_for: str):
+        return api_client.get(PRODUCTS, REMOTE_ADDR="10.0.0.5", HTTP_X_FORWARDED_FOR=forwarded_for)
+
+    first_client = [via_proxy("198.51.100.7") for _ in range(3)]
+    second_client = via_proxy("198.51.100.8")
+    # The client wrote the leftmost hop itself; the proxy appended the address it saw.
+    forged = via_proxy("203.0.113.1, 198.51.100.7")
+    through_two_proxies = via_proxy("198.51.100.8, 10.0.0.9")
+
+    assert [response.status_code for response in first_client] == [200, 200, 429]
+    assert (second_client.status_code, second_client["X-RateLimit-Remaining"]) == (200, "1")
+    assert forged.status_code == 429
+    assert (through_two_proxies.status_code, through_two_proxies["X-RateLimit-Remaining"]) == (200, "0")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/health/live/", "/api/schema/", "/api/docs/", "/api/redoc/", f"/{django_settings.DJANGO_ADMIN_URL}login/"],
+)
+def test_health_docs_and_admin_are_not_limited(settings, client, path):
+    settings.RATELIMIT_ANON = "1/m"
+
+    answers = [client.get(path) for _ in range(3)]
+
+    assert [response.status_code for response in answers] == [200, 200, 200]
+    assert all("X-RateLimit-Limit" not in response for response in answers)
+
+
+def test_requests_go_through_unlimited_when_the_cache_cannot_count(settings, api_client):
+    """A real django-redis client pointed at a port where nothing listens: Redis is down."""
+    settings.RATELIMIT_ANON = "1/m"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.1, "SOCKET_TIMEOUT": 0.1},
+        }
+    }
+    ProductFactory()
+
+    answers = [api_client.get(PRODUCTS) for _ in range(3)]
+
+    assert [response.status_code for response in answers] == [200, 200, 200]
+    assert all("X-RateLimit-Limit" not in response for response in answers)
+
+
+@pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL; CI runs it against Redis")
+def test_counters_live_in_redis_shared_by_every_worker(api_client):
+    from django_redis import get_redis_connection
+
+    api_client.get(PRODUCTS)
+
+    keys = get_redis_connection("default").keys("*rl:*")
+    assert len(keys) == 1
