@@ -1,5 +1,6 @@
 """The circuit breaker around the payment gateway, its state shared by every worker through Redis."""
 
+import logging
 from datetime import UTC, datetime
 from functools import cache as memoize
 
@@ -7,6 +8,8 @@ import pybreaker
 from django.conf import settings
 
 from billing.gateway import GatewayUnavailable
+
+logger = logging.getLogger(__name__)
 
 BREAKER_NAMESPACE = "shopkeep:payment-gateway"
 
@@ -51,3 +54,15 @@ def seconds_until_half_open(breaker: pybreaker.CircuitBreaker) -> float:
         opened_at = opened_at.replace(tzinfo=UTC)
     elapsed = (datetime.now(UTC) - opened_at).total_seconds()
     return max(0.0, breaker.reset_timeout - elapsed)
+
+
+def breaker_state() -> str:
+    """Return the gateway breaker's state ("closed", "open", "half-open"), or "unknown" if unreadable.
+
+    For health, metrics and the admin dashboard, which must answer even while Redis is down.
+    """
+    try:
+        return get_breaker().current_state
+    except Exception:  # Redis unreachable: say so rather than fail the page that asked
+        logger.warning("Payment breaker state unreadable.", exc_info=True)
+        return "unknown"

@@ -36,7 +36,7 @@ class StockLevelFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "low":
-            return queryset.low_stock(settings.LOW_STOCK_THRESHOLD)
+            return queryset.low_stock()
         if self.value() == "sold_out":
             return queryset.low_stock(0)
         return queryset

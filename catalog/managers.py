@@ -6,6 +6,7 @@ announce themselves with `products_changed` / `categories_changed` for the cache
 
 from collections.abc import Mapping
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import Avg, Count, DecimalField, F, OuterRef, Subquery
 from django.db.models.functions import Cast, Coalesce, Round
@@ -57,8 +58,10 @@ class ProductQuerySet(models.QuerySet):
         """Products that can be ordered now."""
         return self.filter(is_active=True, stock__gt=0)
 
-    def low_stock(self, threshold: int):
-        """Products with `threshold` units or fewer left."""
+    def low_stock(self, threshold: int | None = None):
+        """Products with `threshold` units or fewer left (by default LOW_STOCK_THRESHOLD)."""
+        if threshold is None:
+            threshold = settings.LOW_STOCK_THRESHOLD
         return self.filter(stock__lte=threshold)
 
     def reserve(self, quantities: Mapping[int, int]) -> None:

@@ -40,8 +40,36 @@ accesslog = "-"
 errorlog = "-"
 # One knob for the whole process: the same LOG_LEVEL the Django settings read.
 loglevel = env("LOG_LEVEL", default="info")
+# The same LOG_FORMAT too: JSON lines (production's default), with the request id on
+# each access line, or gunicorn's own plain lines.
+if env("LOG_FORMAT", default="json") == "json":
+    logger_class = "config.common.logs.GunicornJsonLogger"
 
 # --- Proxy ------------------------------------------------------------------------
-# Trust X-Forwarded-* only from these addresses (the TLS-terminating proxy); "*" only
-# when nothing but the proxy can reach gunicorn.
-forwarded_allow_ips = env("FORWARDED_ALLOW_IPS", default="127.0.0.1")
+# Trust X-Forwarded-Proto only from the proxies Django trusts for X-Forwarded-For (the
+# TLS-terminating proxy): one list, TRUSTED_PROXIES, for both. Unset: none.
+forwarded_allow_ips = env("TRUSTED_PROXIES", default="")
+
+# --- Prometheus metrics (config/common/metrics.py) ------------------------------------
+# Each worker writes its samples to files in this directory and a scrape answered by any
+# worker sums them all. Set here, in the master, so every worker inherits it before it
+# imports prometheus_client; unset, a directory of this run's own, in RAM when possible.
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = env(
+    "PROMETHEUS_MULTIPROC_DIR", default=os.path.join(worker_tmp_dir or "/tmp", f"shopkeep-prometheus-{os.getpid()}")
+)
+
+
+def on_starting(server):
+    """Create the metrics directory empty: files from an earlier run would add its counts again."""
+    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):  # prometheus_client's files only: the directory may hold others
+            os.remove(os.path.join(path, name))
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live-gauge files; its counters and histograms stay in the sum."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

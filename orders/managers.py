@@ -2,10 +2,15 @@
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from config.common.metrics import ORDERS_PLACED
 from orders.exceptions import IdempotencyKeyReused, InvalidOrder, PriceChanged
 from orders.signals import order_placed
 
@@ -23,6 +28,24 @@ class OrderQuerySet(models.QuerySet):
     def of(self, user):
         """Orders the user may see: all for staff, their own for a customer."""
         return self if user.is_staff else self.filter(customer__user_id=user.pk)
+
+    def placed_on(self, day: date):
+        """Orders created on `day`, midnight to midnight in the current time zone."""
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        return self.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+
+    def sales(self) -> dict:
+        """Return how many orders these are and their revenue, in one query.
+
+        Revenue is the sum of the totals of those confirmed or further along (PURCHASED):
+        pending orders have not paid yet, cancelled and failed ones never will.
+        """
+        from orders.models import PURCHASED
+
+        return self.aggregate(
+            orders=Count("pk"),
+            revenue=Coalesce(Sum("total", filter=Q(status__in=PURCHASED)), Decimal("0.00")),
+        )
 
     def has_bought(self, customer_id: int, product_id: int) -> bool:
         """Return whether the customer has a confirmed (or later) order with this product."""
@@ -122,6 +145,7 @@ class OrderQuerySet(models.QuerySet):
             Product.objects.reserve({line.product: line.quantity for line in lines})
             order.events.create(from_status="", to_status=Status.PENDING, actor=actor, note="Order placed.")
             order_placed.send(sender=self.model, order=order)
+            transaction.on_commit(ORDERS_PLACED.labels(order.payment_method).inc, using=self.db)
             if order.payment_method == PaymentMethod.CASH:
                 order.transition_to(Status.CONFIRMED, note="Cash order: confirmed at once.")
         return order

@@ -1,11 +1,17 @@
 """The deployment files agree with the settings: compose, Dockerfile, .env.example, gunicorn, check --deploy."""
 
+import json
 import os
 import re
 import runpy
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
@@ -260,7 +266,8 @@ def gunicorn_settings(monkeypatch, **env) -> dict:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    return runpy.run_path(str(GUNICORN_CONF))
+    with mock.patch.dict(os.environ):  # the config exports PROMETHEUS_MULTIPROC_DIR: keep it out of this process
+        return runpy.run_path(str(GUNICORN_CONF))
 
 
 def test_gunicorn_defaults(monkeypatch):
@@ -268,7 +275,8 @@ def test_gunicorn_defaults(monkeypatch):
     assert conf["bind"] == "0.0.0.0:8000"
     assert conf["workers"] == 2 * os.cpu_count() + 1
     assert (conf["threads"], conf["worker_class"]) == (1, "sync")
-    assert conf["forwarded_allow_ips"] == "127.0.0.1"
+    assert conf["forwarded_allow_ips"] == ""  # no proxy trusted until TRUSTED_PROXIES names one
+    assert conf["logger_class"] == "config.common.logs.GunicornJsonLogger"
     assert conf["max_requests"] > 0
     assert conf["max_requests_jitter"] > 0
     assert (conf["accesslog"], conf["errorlog"]) == ("-", "-")
@@ -282,6 +290,61 @@ def test_gunicorn_reads_the_environment_and_threads_switch_to_gthread(monkeypatc
     assert conf["workers"] == 4
     assert (conf["threads"], conf["worker_class"]) == (8, "gthread")
     assert conf["timeout"] == 60
+
+
+def test_gunicorn_trusts_the_proxies_django_trusts_and_logs_plain_lines_on_request(monkeypatch):
+    conf = gunicorn_settings(monkeypatch, TRUSTED_PROXIES="10.0.0.0/8,192.0.2.1", LOG_FORMAT="plain")
+    assert conf["forwarded_allow_ips"] == "10.0.0.0/8,192.0.2.1"
+    assert "logger_class" not in conf
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_gunicorn_serves_with_json_access_lines_carrying_the_request_id(tmp_path):
+    """Start the real thing with the project's config; its access lines are JSON with the app's request id."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key not in variables_read()}
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="gunicorn-smoke-test-only-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="1",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
+    )
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", str(GUNICORN_CONF), "config.wsgi:application"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{LIVE_PATH}", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/nowhere/?password=hunter2", timeout=5)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "gunicorn.access" and line["path"] == "/api/v1/nowhere/"]
+    assert len(access) == 1, output
+    assert (access[0]["status"], access[0]["method"]) == (404, "GET")
+    assert access[0]["request_id"] == missing.value.headers["X-Request-ID"]
+    assert "hunter2" not in output
+    assert any(line["logger"] == "gunicorn.error" for line in lines)  # gunicorn's own lines are JSON too
 
 
 # --- production settings, in a fresh interpreter ------------------------------------
@@ -326,3 +389,41 @@ def test_production_passes_check_deploy():
         ALLOWED_HOSTS="example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_redirects_plain_http_and_trusts_the_proxys_https_header():
+    result = run_production(
+        "import django; django.setup(); from django.test import Client; c = Client();"
+        "plain = c.get('/api/v1/nowhere/', HTTP_HOST='shop.example.com');"
+        "proxied = c.get('/api/v1/nowhere/', HTTP_HOST='shop.example.com', HTTP_X_FORWARDED_PROTO='https');"
+        "probe = c.get('/health/live/');"
+        "print(plain.status_code, plain['Location'], proxied.status_code, proxied['Strict-Transport-Security'],"
+        " probe.status_code, sep='|')",
+        SECRET_KEY=DEPLOY_SECRET_KEY,
+        ALLOWED_HOSTS="shop.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("|") == [
+        "301",
+        "https://shop.example.com/api/v1/nowhere/",
+        "404",
+        "max-age=31536000; includeSubDomains; preload",
+        "200",  # probes come over plain HTTP from inside the network
+    ]
+
+
+def test_admin_lives_at_django_admin_url_and_cors_follows_settings():
+    result = run_production(
+        "import django; django.setup(); from django.urls import reverse; from django.test import Client;"
+        "c = Client(HTTP_HOST='shop.example.com', HTTP_X_FORWARDED_PROTO='https');"
+        "ok = c.get('/api/v1/nowhere/', HTTP_ORIGIN='https://store.example.com');"
+        "other = c.get('/api/v1/nowhere/', HTTP_ORIGIN='https://evil.example.net');"
+        "allow = 'Access-Control-Allow-Origin';"
+        "print(reverse('admin:index'), ok.get(allow), other.get(allow))",
+        SECRET_KEY=DEPLOY_SECRET_KEY,
+        ALLOWED_HOSTS="shop.example.com",
+        DJANGO_ADMIN_URL="back-office/",
+        CORS_ALLOWED_ORIGINS="https://store.example.com",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["/back-office/", "https://store.example.com", "None"]

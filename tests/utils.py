@@ -57,3 +57,16 @@ def race(calls: list[Callable]) -> list:
 def race_n(workers: int, act: Callable[[int], object]) -> list:
     """Race `act(0)` ... `act(workers - 1)`, as `race` does."""
     return race([lambda i=i: act(i) for i in range(workers)])
+
+
+def reset_breaker() -> None:
+    """Forget this process's payment breaker and, on Redis, the state every worker shares."""
+    from billing.breaker import BREAKER_NAMESPACE, get_breaker
+
+    get_breaker.cache_clear()
+    if settings.REDIS_URL:
+        from django_redis import get_redis_connection
+
+        redis = get_redis_connection("default")
+        for key in redis.scan_iter(match=f"{BREAKER_NAMESPACE}:*"):
+            redis.delete(key)

@@ -23,6 +23,7 @@ from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 
 from config.common.authentication import is_staff_request
+from config.common.metrics import CACHE_REQUESTS
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ class CachedReadMixin:
 
     def cached(self, respond: Callable, request, *args, **kwargs):
         if not self.is_cacheable(request):
+            CACHE_REQUESTS.labels(self.basename, "bypass").inc()
             response = respond(request, *args, **kwargs)
             response[CACHE_STATUS_HEADER] = "BYPASS"
             return response
@@ -105,7 +107,9 @@ class CachedReadMixin:
         stamps = tuple(found.get(stamp_key) for stamp_key in stamp_keys)
         entry = found.get(key)
         if isinstance(entry, CachedResponse) and entry.stamps == stamps:
+            CACHE_REQUESTS.labels(self.basename, "hit").inc()
             return entry.to_response(request, "HIT")
+        CACHE_REQUESTS.labels(self.basename, "miss").inc()
 
         # Stamps are read before the rows: a write committing meanwhile bumps them past this entry.
         stamps = tuple(stamp or stamp_first(stamp_key) for stamp_key, stamp in zip(stamp_keys, stamps, strict=True))

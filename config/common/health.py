@@ -1,21 +1,107 @@
-"""Liveness, answered before host validation so probes can call the app by IP address."""
+"""Liveness and readiness probes (SPEC §5), answered before host validation.
 
+Orchestrators call the app by IP address (http://10.0.3.7:8000/health/ready/), which
+production ALLOWED_HOSTS rightly refuse, so these two paths are answered by the first
+middleware, ahead of host checks, sessions and rate limits.
+
+- live: the process answers. Nothing else is checked: restarting the web container
+  cannot fix a database outage.
+- ready: the dependencies, each with its own verdict. The database is essential (503
+  "down": take this instance out of rotation); Redis, the broker and the payment
+  gateway are not (200 "degraded": reads fall back to the database, counters fail
+  open, payments wait), so an outage of theirs must not empty the load balancer.
+"""
+
+import time
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
 from django.http import JsonResponse
 
+from billing.breaker import breaker_state, get_breaker, seconds_until_half_open
+
 LIVE_PATH = "/health/live/"
+READY_PATH = "/health/ready/"
 
 
-class LivenessMiddleware:
-    """Answer GET /health/live/ before any other middleware looks at the Host header.
-
-    A container health check calls http://127.0.0.1:8000/, which production ALLOWED_HOSTS
-    rightly refuse; liveness says only that the process answers, so it needs no host.
-    """
+class HealthCheckMiddleware:
+    """Answer GET /health/live/ and /health/ready/ before any other middleware runs."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path == LIVE_PATH and request.method in ("GET", "HEAD"):
-            return JsonResponse({"status": "ok"})
+        if request.method in ("GET", "HEAD"):
+            if request.path == LIVE_PATH:
+                return JsonResponse({"status": "ok"})
+            if request.path == READY_PATH:
+                return readiness()
         return self.get_response(request)
+
+
+def readiness() -> JsonResponse:
+    """Check every dependency; answer 200 ok, 200 degraded, or 503 down when the database is."""
+    checks = {
+        "database": timed(check_database),
+        "cache": timed(check_cache),
+        "broker": timed(check_broker),
+        "payment_gateway": check_payment_gateway(),
+    }
+    if checks["database"]["status"] != "ok":
+        overall, status_code = "down", 503
+    elif all(check["status"] in ("ok", "skipped") for check in checks.values()):
+        overall, status_code = "ok", 200
+    else:
+        overall, status_code = "degraded", 200
+    response = JsonResponse({"status": overall, "checks": checks}, status=status_code)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def timed(check: Callable[[], dict]) -> dict:
+    """Run a check; add its latency, and turn any exception into "down" naming the error class."""
+    started = time.perf_counter()
+    try:
+        result = check()
+    except Exception as error:  # noqa: BLE001 - a probe reports any failure in its answer
+        result = {"status": "down", "error": type(error).__name__}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def check_database() -> dict:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"status": "ok"}
+
+
+def check_cache() -> dict:
+    """Write and read back a value: django-redis swallows outages, so only a round trip tells."""
+    value = uuid.uuid4().hex
+    cache.set("health:probe", value, timeout=10)
+    if cache.get("health:probe") != value:
+        return {"status": "down", "error": "CacheUnavailable"}
+    return {"status": "ok"}
+
+
+def check_broker() -> dict:
+    from config.celery import app
+
+    if app.conf.task_always_eager:
+        return {"status": "skipped", "detail": "Eager mode: tasks run in the web process."}
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=settings.HEALTH_BROKER_TIMEOUT)
+    return {"status": "ok"}
+
+
+def check_payment_gateway() -> dict:
+    """Report the gateway breaker: open means card payments wait until it half-opens."""
+    state = breaker_state()
+    check = {"status": "ok" if state == "closed" else "degraded", "breaker": state}
+    if state == "open":
+        check["retry_in_seconds"] = round(seconds_until_half_open(get_breaker()))
+    return check

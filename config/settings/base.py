@@ -20,7 +20,7 @@ DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.ShopAdminConfig",  # django.contrib.admin, with the staff dashboard on its index
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -42,7 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "config.common.health.LivenessMiddleware",
+    "config.common.health.HealthCheckMiddleware",
+    "config.common.metrics.PrometheusMiddleware",
     "config.common.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -79,6 +80,9 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database that does not answer must fail a request (and the readiness probe) in
+    # seconds, not hang a worker until gunicorn kills it.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DB_CONNECT_TIMEOUT", default=5)
 
 # --- Cache: REDIS_URL (django-redis) or local memory ------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -105,9 +109,28 @@ CATALOG_CACHE_TTL_PRODUCTS = env.int("CATALOG_CACHE_TTL_PRODUCTS", default=300)
 CATALOG_CACHE_TTL_CATEGORIES = env.int("CATALOG_CACHE_TTL_CATEGORIES", default=3600)
 
 # --- Rate limits (django-ratelimit; counters in the cache, shared by all workers) ---
+# Rates are count/period (s, m, h, d). Every API request counts against the anonymous or
+# the user limit; sign-in and order placement also count against their own.
+RATELIMIT_ANON = env("RATELIMIT_ANON", default="100/m")  # per client IP, without a login
+RATELIMIT_USER = env("RATELIMIT_USER", default="1000/m")  # per signed-in user
+RATELIMIT_AUTH = env("RATELIMIT_AUTH", default="10/m")  # register, token, refresh: per client IP
+RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="30/m")  # order placements per customer
 # A limit is never worth an outage: when the cache cannot count, requests go through.
 RATELIMIT_FAIL_OPEN = True
-RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="30/m")  # order placements per customer
+# Proxies (IPs or CIDR networks) whose X-Forwarded-For names the client, and whose
+# X-Request-ID is kept. Anyone else is the client, whatever headers it sends.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
+# --- Metrics (Prometheus) -----------------------------------------------------
+# GET /metrics answers clients at these addresses or CIDR networks (Prometheus scrapes
+# by pod IP: list its network); a bad entry stops the app at startup.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+# Or any client sending "Authorization: Bearer <token>" with this token; empty: no token is accepted.
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
+# --- Health: GET /health/live/ and /health/ready/ (config/common/health.py) ---
+# Seconds the readiness probe waits for the broker before calling it down.
+HEALTH_BROKER_TIMEOUT = env.float("HEALTH_BROKER_TIMEOUT", default=2.0)
 
 # --- Celery: Redis broker, or eager in-process on the embedded default -----
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
@@ -182,6 +205,8 @@ STORAGES = {
 
 # --- Admin ------------------------------------------------------------------
 DJANGO_ADMIN_URL = env("DJANGO_ADMIN_URL", default="admin/")
+# Seconds the admin index dashboard's figures are reused before being counted again.
+ADMIN_DASHBOARD_CACHE_SECONDS = env.int("ADMIN_DASHBOARD_CACHE_SECONDS", default=30)
 
 # --- CORS: storefront origins allowed to call the API ------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -196,6 +221,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["config.common.permissions.StaffModelPermissionsOrReadOnly"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.common.ratelimit.RateLimitThrottle"],
     "DEFAULT_PAGINATION_CLASS": "config.common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
@@ -229,14 +255,22 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.Status"},
 }
 
-# --- Logging: readable lines; production switches to JSON later -------------
+# --- Logging: readable lines in development, JSON lines in production -------------
+# Every line carries the request id (the task's enqueuing request's, in the worker) and
+# is scrubbed of passwords and tokens (config/common/logs.py).
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "plain" or "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "config.common.request_id.RequestIdFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
+    "formatters": {
+        "plain": {"()": "config.common.logs.PlainFormatter"},
+        "json": {"()": "config.common.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django_redis": {"level": "WARNING"}},
 }
+# The worker logs through the handlers above, not Celery's own, so its lines match.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False

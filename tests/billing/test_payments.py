@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from billing.breaker import BREAKER_NAMESPACE, get_breaker
+from billing.breaker import get_breaker
 from billing.gateway import MockGateway, get_gateway
 from billing.models import DiscountCode, Invoice, Payment, PaymentAttempt
 from billing.payments import DONE, Next, attempt_charge, backoff, process_payment, refund_payment, start_payment
@@ -28,24 +28,13 @@ from config.celery import app
 from customers.factories import CustomerFactory
 from orders.managers import Line
 from orders.models import Order, Status
-from tests.utils import requires_postgresql
+from tests.utils import requires_postgresql, reset_breaker
 
 pytestmark = pytest.mark.django_db
 
 ALWAYS_CAPTURES = {"decline_rate": 0, "outage_rate": 0, "latency_ms": 0}
 ALWAYS_DECLINES = {"decline_rate": 1, "outage_rate": 0, "latency_ms": 0}
 ALWAYS_DOWN = {"decline_rate": 0, "outage_rate": 1, "latency_ms": 0}
-
-
-def reset_breaker() -> None:
-    """Forget this process's breaker and, on Redis, the state every worker shares."""
-    get_breaker.cache_clear()
-    if django_settings.REDIS_URL:
-        from django_redis import get_redis_connection
-
-        redis = get_redis_connection("default")
-        for key in redis.scan_iter(match=f"{BREAKER_NAMESPACE}:*"):
-            redis.delete(key)
 
 
 def configure(settings, **values) -> None:

@@ -1,3 +1,57 @@
+"""Liveness and readiness (SPEC §5), with each dependency taken down for real."""
+
+import pytest
+from django.db import connection
+from django.db.utils import load_backend
+
+from billing.breaker import get_breaker
+from config.celery import app as celery_app
+from tests.utils import reset_breaker
+
+READY = "/health/ready/"
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def closed_breaker():
+    reset_breaker()
+    yield
+    reset_breaker()
+
+
+@pytest.fixture
+def cache_down(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": DEAD_REDIS,
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.1, "SOCKET_TIMEOUT": 0.1},
+        }
+    }
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    monkeypatch.setitem(celery_app.conf, "broker_url", DEAD_REDIS)
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+
+
+@pytest.fixture
+def database_down(monkeypatch):
+    """A real connection to a database that cannot be reached, in place of the default one."""
+    dead = dict(connection.settings_dict)
+    if connection.vendor == "postgresql":
+        dead.update(HOST="127.0.0.1", PORT=1)
+    else:
+        dead.update(NAME="/nonexistent/directory/db.sqlite3")
+    wrapper = load_backend(dead["ENGINE"]).DatabaseWrapper(dead, alias="unreachable")
+    monkeypatch.setattr("config.common.health.connection", wrapper)
+    yield
+    wrapper.close()
+
+
 def test_liveness_answers_whatever_the_host(client, settings):
     settings.ALLOWED_HOSTS = ["shop.example.com"]
 
@@ -6,3 +60,81 @@ def test_liveness_answers_whatever_the_host(client, settings):
 
     assert (live.status_code, live.json()) == (200, {"status": "ok"})
     assert other.status_code == 400  # every other path still validates the host
+
+
+def test_liveness_does_not_look_at_the_database(client, database_down):
+    assert client.get("/health/live/").status_code == 200
+
+
+def test_ready_when_every_dependency_answers(client, monkeypatch):
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+
+    response = client.get(READY)
+
+    body = response.json()
+    assert (response.status_code, body["status"]) == (200, "ok")
+    assert {name: check["status"] for name, check in body["checks"].items()} == {
+        "database": "ok",
+        "cache": "ok",
+        "broker": "ok",
+        "payment_gateway": "ok",
+    }
+    assert body["checks"]["database"]["latency_ms"] >= 0
+    assert body["checks"]["payment_gateway"]["breaker"] == "closed"
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_ready_answers_whatever_the_host(client, settings):
+    settings.ALLOWED_HOSTS = ["shop.example.com"]
+
+    assert client.get(READY, HTTP_HOST="10.0.3.7:8000").status_code == 200
+
+
+def test_in_eager_mode_the_broker_is_skipped_not_down(client, monkeypatch):
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+
+    body = client.get(READY).json()
+
+    assert body["checks"]["broker"]["status"] == "skipped"
+    assert body["status"] == "ok"
+
+
+def test_cache_down_is_degraded_not_unready(client, cache_down):
+    response = client.get(READY)
+
+    body = response.json()
+    assert (response.status_code, body["status"]) == (200, "degraded")
+    assert body["checks"]["cache"]["status"] == "down"
+    assert body["checks"]["database"]["status"] == "ok"
+
+
+def test_broker_down_is_degraded_not_unready(client, broker_down):
+    response = client.get(READY)
+
+    body = response.json()
+    assert (response.status_code, body["status"]) == (200, "degraded")
+    assert body["checks"]["broker"]["status"] == "down"
+    assert body["checks"]["broker"]["error"]
+
+
+def test_an_open_breaker_is_degraded_and_says_when_it_retries(client, settings):
+    settings.PAYMENT_BREAKER_RESET_SECONDS = 60
+    reset_breaker()
+    get_breaker().open()
+
+    response = client.get(READY)
+
+    check = response.json()["checks"]["payment_gateway"]
+    assert (response.status_code, response.json()["status"]) == (200, "degraded")
+    assert (check["status"], check["breaker"]) == ("degraded", "open")
+    assert 0 < check["retry_in_seconds"] <= 60
+
+
+def test_database_down_is_503(client, database_down):
+    response = client.get(READY)
+
+    body = response.json()
+    assert (response.status_code, body["status"]) == (503, "down")
+    assert body["checks"]["database"]["status"] == "down"
+    assert body["checks"]["database"]["error"] == "OperationalError"
+    assert body["checks"]["cache"]["status"] == "ok"  # the others are still reported

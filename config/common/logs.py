@@ -1,0 +1,113 @@
+"""Log lines for people (development) and for log pipelines (production: one JSON object per line).
+
+Both formatters scrub secrets from the finished line, whatever produced it: passwords
+and tokens in key=value or JSON pairs, bearer tokens, JWTs, and credentials inside URLs
+(a DATABASE_URL in an error message, say). Scrubbing the finished line also covers
+exception text and extra fields, which no per-call discipline could promise.
+"""
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+
+from gunicorn.glogging import Logger as GunicornLogger
+
+REDACTED = "[redacted]"
+
+SECRET_NAMES = r"(?:password|passwd|secret|token|access|refresh|api[_-]?key|authorization|card[_-]?number|cvc|cvv)"
+SECRET_PATTERNS = [
+    (re.compile(r"(\bBearer\s+)[\w.~+/=-]+", re.IGNORECASE), rf"\1{REDACTED}"),
+    # "password": "hunter2" (JSON), 'password': 'hunter2' (a dict's repr), password=hunter2 (text)
+    (re.compile(rf'("[\w-]*{SECRET_NAMES}[\w-]*"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE), rf'\1"{REDACTED}"'),
+    (re.compile(rf"('[\w-]*{SECRET_NAMES}[\w-]*'\s*:\s*)'[^']*'", re.IGNORECASE), rf"\1'{REDACTED}'"),
+    (
+        re.compile(
+            rf"(\b[\w-]*{SECRET_NAMES}[\w-]*\b\s*[=:]\s*)(?!\s|\"|'|Bearer\b|{re.escape(REDACTED)})[^\s,;&'\"]+",
+            re.IGNORECASE,
+        ),
+        rf"\1{REDACTED}",
+    ),
+    (re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+"), REDACTED),  # a JWT anywhere
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@", re.IGNORECASE), rf"\1{REDACTED}@"),  # scheme://user:pw@
+]
+
+# Attributes every LogRecord has; anything else on a record came in through `extra=`.
+STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+
+
+def redact(text: str) -> str:
+    """Return `text` with every recognisable secret replaced by [redacted]."""
+    for pattern, replacement in SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class PlainFormatter(logging.Formatter):
+    """Readable lines: time, level, request id, logger, message."""
+
+    def __init__(self, fmt=None, datefmt=None, style="%", **kwargs):
+        super().__init__(
+            fmt or "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s", datefmt, style, **kwargs
+        )
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, request_id, message, extras, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        entry.update(
+            (name, value)
+            for name, value in vars(record).items()
+            if name not in STANDARD_ATTRIBUTES and not name.startswith("_")
+        )
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
+        return redact(json.dumps(entry, default=str))
+
+
+class GunicornJsonLogger(GunicornLogger):
+    """gunicorn's logger with JSON lines: its own error log, and one access line per request.
+
+    The access line carries the request id the app put in X-Request-ID, so a request's
+    access line and app lines share it.
+    """
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+
+    def access(self, resp, req, environ, request_time) -> None:
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": "gunicorn.access",
+            "request_id": atoms.get("{x-request-id}o", "-"),
+            "message": f"{atoms['r']} {atoms['s']}",
+            "remote_addr": atoms["h"],
+            "method": atoms["m"],
+            "path": atoms["U"],
+            "query": atoms["q"],
+            "status": int(atoms["s"]),
+            "bytes": atoms["B"],
+            "duration_ms": round(atoms["D"] / 1000, 1),
+            "user_agent": atoms["a"],
+            "referer": atoms["f"],
+        }
+        self.access_log.info(redact(json.dumps(entry)))

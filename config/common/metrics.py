@@ -1,0 +1,171 @@
+"""Prometheus metrics (SPEC §10): what is measured, and the middleware that serves /metrics.
+
+Requests, orders placed and cache lookups are counted by the web process that sees them.
+Payments and the gateway breaker are settled in Celery workers, which Prometheus does not
+scrape, so `BillingCollector` reads them from the database and Redis at scrape time.
+
+Under gunicorn, PROMETHEUS_MULTIPROC_DIR (set in config/gunicorn.conf.py) makes every worker
+write its samples to files there, and a scrape answered by any worker sums them all.
+"""
+
+import hmac
+import ipaddress
+import logging
+import os
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DatabaseError
+from django.db.models import Count
+from django.http import HttpResponse, JsonResponse
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+logger = logging.getLogger(__name__)
+
+METRICS_PATHS = frozenset({"/metrics", "/metrics/"})
+HEALTH_PREFIX = "/health/"
+# Any other method is labelled "other": a client must not be able to invent label values.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+BREAKER_STATES = ("closed", "open", "half-open", "unknown")
+FORBIDDEN = {"detail": "Metrics need an allowed client address or the metrics token.", "code": "permission_denied"}
+
+HTTP_REQUESTS = Counter(
+    "shopkeep_http_requests_total",
+    "HTTP requests answered, by URL pattern name (unresolved when none matched), method and status.",
+    ["view", "method", "status"],
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "shopkeep_http_request_duration_seconds",
+    "Time from this middleware to the response, by URL pattern name and method.",
+    ["view", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+ORDERS_PLACED = Counter(
+    "shopkeep_orders_placed_total",
+    "New orders committed (idempotent replays excluded), by payment method.",
+    ["payment_method"],
+)
+CACHE_REQUESTS = Counter(
+    "shopkeep_cache_requests_total",
+    "Catalog reads by cache outcome (hit, miss, bypass), by viewset basename.",
+    ["namespace", "result"],
+)
+
+
+class BillingCollector:
+    """Report payments by status and the gateway breaker's state, read when Prometheus scrapes."""
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        # Registration calls this rather than collect(): importing the module must not query.
+        return [self.payments_family(), self.breaker_family()]
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        """Yield payments by status (skipped while the database is down) and the breaker state."""
+        from billing.breaker import breaker_state
+        from billing.models import Payment
+
+        try:
+            counts = dict(Payment.objects.order_by().values_list("status").annotate(Count("pk")))
+        except DatabaseError:
+            logger.warning("Payments left out of /metrics: the database is unavailable.", exc_info=True)
+        else:
+            payments = self.payments_family()
+            for status in Payment.Status.values:
+                payments.add_metric([status], counts.get(status, 0))
+            yield payments
+
+        current = breaker_state()
+        breaker = self.breaker_family()
+        for state in BREAKER_STATES:
+            breaker.add_metric([state], 1 if state == current else 0)
+        yield breaker
+
+    @staticmethod
+    def payments_family() -> GaugeMetricFamily:
+        """Return the empty payments-by-status family."""
+        return GaugeMetricFamily("shopkeep_payments", "Card payments by status.", labels=["status"])
+
+    @staticmethod
+    def breaker_family() -> GaugeMetricFamily:
+        """Return the empty breaker-state family."""
+        return GaugeMetricFamily(
+            "shopkeep_payment_breaker_state",
+            "Payment gateway circuit breaker: 1 for its current state, 0 for the others.",
+            labels=["state"],
+        )
+
+
+BILLING_COLLECTOR = BillingCollector()
+REGISTRY.register(BILLING_COLLECTOR)
+
+
+def scrape_registry() -> CollectorRegistry:
+    """Return what /metrics reports: every worker's files under gunicorn, else this process."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(BILLING_COLLECTOR)
+    return registry
+
+
+def allowed_networks(entries: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """Parse METRICS_ALLOWED_IPS (addresses or CIDR networks); refuse a bad entry at startup."""
+    try:
+        return [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()]
+    except ValueError as error:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {error}") from error
+
+
+class PrometheusMiddleware:
+    """Answer GET /metrics before any other middleware looks at the Host header; time every other request.
+
+    Prometheus scrapes by pod IP, which ALLOWED_HOSTS rightly refuses, so the scrape is
+    answered here and guarded by client address or bearer token instead.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.networks = allowed_networks(settings.METRICS_ALLOWED_IPS)
+        self.token = settings.METRICS_TOKEN.encode()
+
+    def __call__(self, request):
+        if request.path in METRICS_PATHS and request.method in ("GET", "HEAD"):
+            return self.metrics(request)
+        if request.path in METRICS_PATHS or request.path.startswith(HEALTH_PREFIX):
+            return self.get_response(request)
+
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        match = request.resolver_match
+        view = match.view_name if match is not None else "unresolved"
+        method = request.method if request.method in KNOWN_METHODS else "other"
+        HTTP_REQUESTS.labels(view, method, str(response.status_code)).inc()
+        HTTP_REQUEST_DURATION.labels(view, method).observe(elapsed)
+        return response
+
+    def metrics(self, request) -> HttpResponse:
+        """Serve the exposition to an allowed client; refuse anyone else with 403."""
+        if not self.allows(request):
+            return JsonResponse(FORBIDDEN, status=403)
+        return HttpResponse(generate_latest(scrape_registry()), content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+    def allows(self, request) -> bool:
+        """Return whether the client's address is allowed or it sent the metrics token."""
+        try:
+            address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        except ValueError:
+            address = None
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped  # an IPv4 client of a server bound to [::]
+        if address is not None and any(address in network for network in self.networks):
+            return True
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if not self.token or scheme.lower() != "bearer":
+            return False
+        return hmac.compare_digest(token.strip().encode(), self.token)
