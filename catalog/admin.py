@@ -18,10 +18,6 @@ from catalog.exceptions import InsufficientStock
 from catalog.models import Category, Product, Review
 from config.common.admin import csv_export_action
 
-admin.site.site_header = "Shopkeep administration"
-admin.site.site_title = "Shopkeep administration"
-
-
 PRODUCT_DESCRIPTION = ["sku", "name", "slug", "category", "description", "image"]
 
 

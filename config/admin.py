@@ -6,6 +6,7 @@ from config.dashboard import dashboard
 
 
 class ShopAdminSite(admin.AdminSite):
+    site_header = site_title = "Shopkeep administration"
     index_template = "admin/dashboard_index.html"
 
     def index(self, request, extra_context=None):
