@@ -128,9 +128,17 @@ def test_through_a_trusted_proxy_the_real_client_ip_is_the_key(settings, api_cli
 
 @pytest.mark.parametrize(
     "path",
-    ["/health/live/", "/api/schema/", "/api/docs/", "/api/redoc/", f"/{django_settings.DJANGO_ADMIN_URL}login/"],
+    [
+        "/health/live/",
+        "/health/ready/",
+        "/metrics",
+        "/api/schema/",
+        "/api/docs/",
+        "/api/redoc/",
+        f"/{django_settings.DJANGO_ADMIN_URL}login/",
+    ],
 )
-def test_health_docs_and_admin_are_not_limited(settings, client, path):
+def test_health_metrics_docs_and_admin_are_not_limited(settings, client, path):
     settings.RATELIMIT_ANON = "1/m"
 
     answers = [client.get(path) for _ in range(3)]
