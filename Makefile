@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test lint format schema check-deploy worker beat clean
+.PHONY: install run serve test lint format schema check-deploy worker beat bench clean
 
 # Reinstall only when the pinned requirements change.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -51,6 +51,10 @@ worker: install
 
 beat: install
 	$(BIN)/celery -A config beat --loglevel INFO
+
+## bench: load benchmark on the local PostgreSQL and Redis with wrk (about 10 min); see bench/README.md
+bench: install
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

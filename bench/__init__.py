@@ -1,0 +1,1 @@
+"""Load benchmark of Shopkeep: `make bench` (see bench/README.md)."""

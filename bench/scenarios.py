@@ -1,0 +1,117 @@
+"""What the bench measures: the scenarios, in the order they run, and the targets."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str  # also the request builder in bench/lua/shop.lua
+    title: str
+    what: str  # for bench/README.md
+    read: bool = False  # shown as a fraction of the ceiling
+    needs_worker: bool = False
+
+
+CEILING = Scenario(
+    "ceiling",
+    "ceiling: bare view, one Redis GET",
+    "A plain Django view on a second gunicorn (same config, production settings and middleware) "
+    "answering the exact bytes of the cached product list page 1 from one django-redis GET.",
+)
+
+SCENARIOS = [
+    Scenario(
+        "product_list",
+        "product list, page 1 (cached)",
+        "Anonymous `GET /api/v1/products/`: the page every storefront opens with. Served from the cache.",
+        read=True,
+    ),
+    Scenario(
+        "filtered_list",
+        "product list, filter mix (cache miss)",
+        "Anonymous product lists with a storefront's filters: category (with sub-categories) + ordering + "
+        "page 1-3 (35 %), price range + ordering (25 %), category slug + in stock + max price (20 %), "
+        "search (10 %), in stock + min price + ordering + page 1-5 (10 %); `page_size` 10-50 at random, "
+        "so almost every request is a new cache key (the X-Cache column shows it).",
+        read=True,
+    ),
+    Scenario(
+        "product_detail",
+        "product detail, random id (cached)",
+        "Anonymous `GET /api/v1/products/{id}/`, id uniform over the popular set (2,000 products); "
+        "the warm-up requests each of them once, so this measures cached detail reads.",
+        read=True,
+    ),
+    Scenario(
+        "category_list",
+        "category list (cached)",
+        "Anonymous `GET /api/v1/categories/`. Served from the cache.",
+        read=True,
+    ),
+    Scenario(
+        "own_orders",
+        "customer's own order list",
+        "`GET /api/v1/orders/` with a random customer's bearer token (not cached: database and serializer).",
+        read=True,
+    ),
+    Scenario(
+        "order_cash",
+        "place order, cash (201)",
+        "`POST /api/v1/orders/` by a random customer: 1-3 random popular products (stock 1,000,000), "
+        "1-2 units each, with `unit_price`, home delivery to their default address, cash; confirmed "
+        "at once, so each order also takes the next invoice number. A new `Idempotency-Key` per POST.",
+    ),
+    Scenario(
+        "order_hot",
+        "place order, one hot product",
+        "Every connection buys 1 unit of the same product (cash): all orders contend for one stock "
+        "row. Checked after each run: stock before - units on the orders placed == stock after, never "
+        "negative.",
+    ),
+    Scenario(
+        "order_card",
+        "place order, card (202, worker on)",
+        "As the cash scenario but paid by card: `202 Accepted`, the payment is queued to the Celery "
+        "worker (running during this scenario only), which charges the mock gateway.",
+        needs_worker=True,
+    ),
+    Scenario(
+        "mixed",
+        "mixed storefront load",
+        "40 % product list (pages 1-5, cached), 25 % product detail, 15 % category list, 10 % own "
+        "orders, 10 % cash order placement, all at once.",
+    ),
+]
+
+SELLOUT = Scenario(
+    "order_sellout",
+    "sell-out check",
+    "After the hot product: a product with 100 units, bought 1 unit at a time by 64 connections "
+    "for 5 s. Exactly 100 units must end up on orders, the rest be refused with 409 "
+    "insufficient_stock, and the stock end at 0.",
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal for one scenario at one concurrency; `None` means the criterion does not apply."""
+
+    scenario: str
+    connections: int
+    min_ceiling_share: float | None = None
+    min_rps: float | None = None  # for order scenarios: successful orders per second
+    max_p99_ms: float | None = None
+    no_5xx: bool = False
+    no_socket_errors: bool = False
+    no_oversell: bool = False
+
+
+TARGETS = [
+    Target("product_list", 64, min_ceiling_share=0.75, max_p99_ms=40),
+    Target("product_detail", 64, min_ceiling_share=0.75, max_p99_ms=40),
+    Target("category_list", 64, min_ceiling_share=0.75, max_p99_ms=40),
+    Target("filtered_list", 64, min_rps=600, max_p99_ms=150),
+    Target("order_cash", 64, min_rps=300, max_p99_ms=100, no_5xx=True),
+    Target("order_hot", 64, min_rps=200, no_5xx=True, no_oversell=True),
+    Target("mixed", 256, max_p99_ms=250, no_5xx=True, no_socket_errors=True),
+]
