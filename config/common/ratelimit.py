@@ -4,7 +4,11 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache, caches
+from django_ratelimit import core as ratelimit
 from django_ratelimit.core import get_usage
+from django_redis import get_redis_connection
+from django_redis.cache import RedisCache
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -100,9 +104,36 @@ def remaining(usage: dict) -> int:
 def count(request, limit: Limit) -> dict | None:
     """Add this request to the limit's counter; return django-ratelimit's usage, or None if not counted."""
     try:
+        if isinstance(caches["default"], RedisCache):  # the alias, not the `cache` proxy
+            return count_in_redis(limit)
         return get_usage(
             request, group=limit.group, key=lambda _group, _request: limit.key, rate=limit.rate, increment=True
         )
     except Exception:  # any cache failure: fail open
         logger.warning("Rate limit %s not counted: cache unavailable.", limit.group, exc_info=True)
         return None
+
+
+# Add one to a window's counter and, when the counter is new, give it its lifetime.
+COUNT_SCRIPT = (
+    "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+)
+
+
+def count_in_redis(limit: Limit) -> dict:
+    """Count as django-ratelimit's `get_usage` does, in one Redis round trip instead of two.
+
+    Same fixed window, same key and lifetime (its helpers compute them; the version is
+    pinned), but one script call instead of `cache.add` then `cache.incr`. On a cached
+    read the counter was a third of the request's time.
+    """
+    allowed, period = ratelimit._split_rate(limit.rate)
+    window = ratelimit._get_window(limit.key, period)
+    key = cache.make_key(ratelimit._make_cache_key(limit.group, window, limit.rate, limit.key, ratelimit.ALL))
+    counted = get_redis_connection("default").eval(COUNT_SCRIPT, 1, key, period + ratelimit.EXPIRATION_FUDGE)
+    return {
+        "count": counted,
+        "limit": allowed,
+        "should_limit": counted > allowed,
+        "time_left": window - int(ratelimit.time.time()),
+    }
