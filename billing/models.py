@@ -69,6 +69,9 @@ class Payment(TimeStampedModel):
         FAILED = "failed"
         REFUNDED = "refunded"
 
+    # Statuses the gateway has yet to settle: not charged yet, or being charged.
+    AWAITING_GATEWAY = (Status.PENDING, Status.PROCESSING)
+
     order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="payment")
     amount = models.DecimalField(**MONEY)
     method = models.CharField(max_length=10)

@@ -23,8 +23,6 @@ from billing.models import Payment
 from catalog.models import Product
 from orders.models import PURCHASED, Order
 
-# Payments the gateway has yet to settle: not charged yet, or being charged.
-AWAITING_GATEWAY = (Payment.Status.PENDING, Payment.Status.PROCESSING)
 LOW_STOCK_LISTED = 10
 
 # The permission that shows each panel (the gateway's state goes with payments).
@@ -57,7 +55,7 @@ def dashboard(request, site_name: str = "admin") -> dict:
             "revenue_url": changelist("orders_order", status__in=",".join(sorted(PURCHASED)), **today),
         }
     if "payments" in figures:
-        awaiting_url = changelist("billing_payment", status__in=",".join(AWAITING_GATEWAY))
+        awaiting_url = changelist("billing_payment", status__in=",".join(Payment.AWAITING_GATEWAY))
         panels["payments"] = {
             **figures["payments"],
             "awaiting_url": awaiting_url,
@@ -99,7 +97,7 @@ def count_orders(day: date) -> dict:
 def count_payments(day: date) -> dict:
     """Count the payments awaiting the gateway, and those opened on `day` that failed (one query)."""
     start = timezone.make_aware(datetime.combine(day, time.min))
-    awaiting = Q(status__in=AWAITING_GATEWAY)
+    awaiting = Q(status__in=Payment.AWAITING_GATEWAY)
     failed = Q(status=Payment.Status.FAILED, created_at__gte=start, created_at__lt=start + timedelta(days=1))
     # Filtering first keeps the scan to the counted rows, on the (status, created_at) index.
     counts = Payment.objects.filter(awaiting | failed).aggregate(
