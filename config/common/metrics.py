@@ -9,20 +9,20 @@ write its samples to files there, and a scrape answered by any worker sums them 
 """
 
 import hmac
-import ipaddress
 import logging
 import os
 import time
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError
 from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+from config.common.proxies import in_networks, parse_networks
 
 logger = logging.getLogger(__name__)
 
@@ -113,14 +113,6 @@ def scrape_registry() -> CollectorRegistry:
     return registry
 
 
-def allowed_networks(entries: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """Parse METRICS_ALLOWED_IPS (addresses or CIDR networks); refuse a bad entry at startup."""
-    try:
-        return [ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip()]
-    except ValueError as error:
-        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {error}") from error
-
-
 class PrometheusMiddleware:
     """Answer GET /metrics before any other middleware looks at the Host header; time every other request.
 
@@ -130,7 +122,7 @@ class PrometheusMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.networks = allowed_networks(settings.METRICS_ALLOWED_IPS)
+        self.networks = parse_networks("METRICS_ALLOWED_IPS", settings.METRICS_ALLOWED_IPS)
         self.token = settings.METRICS_TOKEN.encode()
 
     def __call__(self, request):
@@ -157,13 +149,7 @@ class PrometheusMiddleware:
 
     def allows(self, request) -> bool:
         """Return whether the client's address is allowed or it sent the metrics token."""
-        try:
-            address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
-        except ValueError:
-            address = None
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped  # an IPv4 client of a server bound to [::]
-        if address is not None and any(address in network for network in self.networks):
+        if in_networks(request.META.get("REMOTE_ADDR", ""), self.networks):
             return True
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if not self.token or scheme.lower() != "bearer":

@@ -10,7 +10,7 @@ import re
 import uuid
 from contextvars import ContextVar
 
-from config.common.proxies import is_trusted_proxy
+from config.common.proxies import is_trusted_proxy, trusted_proxies
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -30,6 +30,7 @@ class RequestIdMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
+        trusted_proxies()  # a bad TRUSTED_PROXIES entry stops the app here, not on every request
 
     def __call__(self, request):
         given = request.headers.get(HEADER, "")

@@ -1,9 +1,13 @@
 import logging
 from types import SimpleNamespace
 
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
 from config.common.request_id import (
     TASK_HEADER,
     RequestIdFilter,
+    RequestIdMiddleware,
     add_request_id_to_task,
     forget_request_id_after_task,
     request_id,
@@ -94,3 +98,10 @@ def test_an_eager_task_keeps_the_request_id_and_leaves_it_in_place():
         request_id.reset(token)
 
     assert (during, after) == ("req-7", "req-7")
+
+
+def test_a_bad_trusted_proxy_entry_stops_the_app_at_startup(settings):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8", "not-a-network"]
+
+    with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXIES"):
+        RequestIdMiddleware(lambda request: None)
