@@ -10,8 +10,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 # --- HTTPS behind a TLS-terminating proxy ---------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-# Health checks come over plain HTTP from the orchestrator, inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^health/"]
+# Probes and scrapes come over plain HTTP from inside the network: /health/* and
+# /metrics are answered by the first middlewares, before this redirect (config/common).
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
