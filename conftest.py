@@ -25,6 +25,14 @@ def frozen_ratelimit_clock(monkeypatch):
 
 
 @pytest.fixture
+def redis_down(settings):
+    """Point the cache at a Redis that does not answer (a real django-redis client, a closed port)."""
+    from tests.utils import UNREACHABLE_REDIS_CACHE
+
+    settings.CACHES = {"default": UNREACHABLE_REDIS_CACHE}
+
+
+@pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
 

@@ -8,6 +8,14 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: Redis is down
+# The production cache settings (errors ignored, short timeouts) pointed at that address.
+UNREACHABLE_REDIS_CACHE = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    "LOCATION": UNREACHABLE_REDIS_URL,
+    "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.1, "SOCKET_TIMEOUT": 0.1},
+}
+
 ON_POSTGRESQL = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 
 requires_postgresql = pytest.mark.skipif(

@@ -10,6 +10,7 @@ from catalog.api.serializers import CategorySerializer, ProductSerializer
 from catalog.factories import CategoryFactory, ProductFactory
 from catalog.models import Category, Product
 from config.common.caching import version_key
+from tests.utils import UNREACHABLE_REDIS_CACHE
 
 pytestmark = pytest.mark.django_db
 
@@ -242,21 +243,14 @@ class TestSettings:
         warm(api_client, CATEGORIES)  # categories keep their own TTL
 
 
-CLOSED_PORT_REDIS = {
-    "BACKEND": "django_redis.cache.RedisCache",
-    "LOCATION": "redis://127.0.0.1:1/0",
-    "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-}
-
-
 class TestCacheOutage:
     @pytest.mark.parametrize("ignore_exceptions", [True, False], ids=["redis-ignoring", "redis-raising"])
     def test_reads_and_writes_work_with_redis_down(
         self, api_client, staff_client, product, ignore_exceptions, django_capture_on_commit_callbacks
     ):
         down = {
-            **CLOSED_PORT_REDIS,
-            "OPTIONS": {**CLOSED_PORT_REDIS["OPTIONS"], "IGNORE_EXCEPTIONS": ignore_exceptions},
+            **UNREACHABLE_REDIS_CACHE,
+            "OPTIONS": {**UNREACHABLE_REDIS_CACHE["OPTIONS"], "IGNORE_EXCEPTIONS": ignore_exceptions},
         }
         with override_settings(CACHES={"default": down}):
             for _ in range(2):

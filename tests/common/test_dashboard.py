@@ -20,7 +20,7 @@ from config.dashboard import LOW_STOCK_LISTED
 from customers.factories import CustomerFactory
 from orders.managers import Line
 from orders.models import Order, Status
-from tests.utils import reset_breaker
+from tests.utils import UNREACHABLE_REDIS_CACHE, reset_breaker
 
 pytestmark = pytest.mark.django_db
 
@@ -257,14 +257,8 @@ class TestQueries:
 
     def test_an_unreachable_cache_does_not_break_the_index(self, admin_client):
         place()
-        unreachable = {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
-            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25},
-        }
-
         # The session lives in the database, so only the dashboard's cache calls meet the outage.
-        with override_settings(CACHES={"default": unreachable}):
+        with override_settings(CACHES={"default": UNREACHABLE_REDIS_CACHE}):
             assert dashboard_of(admin_client)["orders"]["orders"] == 1
 
 

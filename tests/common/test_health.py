@@ -6,10 +6,9 @@ from django.db.utils import load_backend
 
 from billing.breaker import get_breaker
 from config.celery import app as celery_app
-from tests.utils import reset_breaker
+from tests.utils import UNREACHABLE_REDIS_URL, reset_breaker
 
 READY = "/health/ready/"
-DEAD_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 pytestmark = pytest.mark.django_db
 
@@ -22,19 +21,8 @@ def closed_breaker():
 
 
 @pytest.fixture
-def cache_down(settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": DEAD_REDIS,
-            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.1, "SOCKET_TIMEOUT": 0.1},
-        }
-    }
-
-
-@pytest.fixture
 def broker_down(monkeypatch):
-    monkeypatch.setitem(celery_app.conf, "broker_url", DEAD_REDIS)
+    monkeypatch.setitem(celery_app.conf, "broker_url", UNREACHABLE_REDIS_URL)
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
 
 
@@ -99,7 +87,7 @@ def test_in_eager_mode_the_broker_is_skipped_not_down(client, monkeypatch):
     assert body["status"] == "ok"
 
 
-def test_cache_down_is_degraded_not_unready(client, cache_down):
+def test_cache_down_is_degraded_not_unready(client, redis_down):
     response = client.get(READY)
 
     body = response.json()
