@@ -9,7 +9,7 @@ open breaker must show the moment it opens.
 
 import math
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -21,6 +21,7 @@ from django.utils import timezone
 from billing.breaker import breaker_state, get_breaker, seconds_until_half_open
 from billing.models import Payment
 from catalog.models import Product
+from config.common.models import created_on
 from orders.models import PURCHASED, Order
 
 LOW_STOCK_LISTED = 10
@@ -36,10 +37,9 @@ PANEL_PERMISSIONS = {
 def dashboard(request, site_name: str = "admin") -> dict:
     """Return the panels `request.user` may see, each with links to the changelist rows it counts."""
     visible = [panel for panel, permission in PANEL_PERMISSIONS.items() if request.user.has_perm(permission)]
-    start = _start_of_today()
-    figures = dashboard_figures(visible, start.date())
-    # The very parameters of the changelists' own "Today" date filter, so the sidebar shows it chosen.
-    today = {"created_at__gte": start, "created_at__lt": start + timedelta(days=1)}
+    day = timezone.localdate()
+    figures = dashboard_figures(visible, day)
+    today = created_on(day)
 
     def changelist(model: str, **query) -> str:
         return f"{reverse(f'{site_name}:{model}_changelist')}?{urlencode(query)}"
@@ -96,9 +96,8 @@ def count_orders(day: date) -> dict:
 
 def count_payments(day: date) -> dict:
     """Count the payments awaiting the gateway, and those opened on `day` that failed (one query)."""
-    start = timezone.make_aware(datetime.combine(day, time.min))
     awaiting = Q(status__in=Payment.AWAITING_GATEWAY)
-    failed = Q(status=Payment.Status.FAILED, created_at__gte=start, created_at__lt=start + timedelta(days=1))
+    failed = Q(status=Payment.Status.FAILED, **created_on(day))
     # Filtering first keeps the scan to the counted rows, on the (status, created_at) index.
     counts = Payment.objects.filter(awaiting | failed).aggregate(
         awaiting=Count("pk", filter=awaiting), failed=Count("pk", filter=failed)
@@ -118,11 +117,6 @@ COUNTERS: dict[str, Callable[[date], dict]] = {
     "payments": count_payments,
     "low_stock": count_low_stock,
 }
-
-
-def _start_of_today() -> datetime:
-    """Return midnight today in the current time zone, as the admin's "Today" date filter computes it."""
-    return timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _gateway(awaiting_url: str) -> dict:

@@ -2,15 +2,15 @@
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from config.common.metrics import ORDERS_PLACED
+from config.common.models import created_on
 from orders.exceptions import IdempotencyKeyReused, InvalidOrder, PriceChanged
 from orders.signals import order_placed
 
@@ -31,8 +31,7 @@ class OrderQuerySet(models.QuerySet):
 
     def placed_on(self, day: date):
         """Orders created on `day`, midnight to midnight in the current time zone."""
-        start = timezone.make_aware(datetime.combine(day, time.min))
-        return self.filter(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+        return self.filter(**created_on(day))
 
     def sales(self) -> dict:
         """Return how many orders these are and their revenue, in one query.
