@@ -78,3 +78,26 @@ def reset_breaker() -> None:
         redis = get_redis_connection("default")
         for key in redis.scan_iter(match=f"{BREAKER_NAMESPACE}:*"):
             redis.delete(key)
+
+
+def stock_of(product) -> int:
+    """Return the product's stock as the database holds it now."""
+    from catalog.models import Product
+
+    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
+
+
+def place(customer, *lines, payment: str = "cash", discount_code: str | None = None):
+    """Place a pickup order directly through the manager (setup); a cash order is confirmed at once."""
+    from orders.managers import Line
+    from orders.models import Order
+
+    order, _created = Order.objects.place(
+        customer=customer,
+        lines=[Line(product.pk, quantity) for product, quantity in lines],
+        delivery_method="pickup",
+        payment_method=payment,
+        discount_code=discount_code,
+        actor=customer.user,
+    )
+    return order

@@ -11,12 +11,10 @@ from django.utils import timezone
 from billing.exceptions import InvalidDiscountCode
 from billing.models import DiscountCode
 from catalog.factories import ProductFactory
-from catalog.models import Product
 from conftest import bearer_client
 from customers.factories import CustomerFactory
-from orders.managers import Line
 from orders.models import Order, Status
-from tests.utils import assert_error, race, requires_postgresql
+from tests.utils import assert_error, place, race, requires_postgresql, stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -42,25 +40,8 @@ def order_body(*lines, payment: str = "cash", **extra) -> dict:
     }
 
 
-def place(customer, *lines, payment: str = "cash", discount_code: str | None = None) -> Order:
-    """Place an order directly through the manager (setup)."""
-    order, _created = Order.objects.place(
-        customer=customer,
-        lines=[Line(product.pk, quantity) for product, quantity in lines],
-        delivery_method="pickup",
-        payment_method=payment,
-        discount_code=discount_code,
-        actor=customer.user,
-    )
-    return order
-
-
 def times_used(code: DiscountCode) -> int:
     return DiscountCode.objects.values_list("times_used", flat=True).get(pk=code.pk)
-
-
-def stock_of(product) -> int:
-    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
 
 
 @pytest.fixture

@@ -17,9 +17,8 @@ from billing.payments import process_payment
 from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import CustomerFactory
-from orders.managers import Line
 from orders.models import Order, Status
-from tests.utils import assert_error, race, requires_postgresql
+from tests.utils import assert_error, place, race, requires_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -38,19 +37,6 @@ def print_url(invoice) -> str:
 
 def payments_url(order) -> str:
     return f"{ORDERS}{order.pk}/payments/"
-
-
-def place(customer, *lines, payment: str = "cash", discount_code: str | None = None) -> Order:
-    """Place an order directly through the manager (setup); a cash order is confirmed at once."""
-    order, _created = Order.objects.place(
-        customer=customer,
-        lines=[Line(product.pk, quantity) for product, quantity in lines],
-        delivery_method="pickup",
-        payment_method=payment,
-        discount_code=discount_code,
-        actor=customer.user,
-    )
-    return order
 
 
 def card_order_in_payment_processing(customer, product) -> Order:

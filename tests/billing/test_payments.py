@@ -23,12 +23,11 @@ from billing.payments import DONE, Next, attempt_charge, backoff, process_paymen
 from billing.tasks import _again, charge_order, reconcile_payments, send_order_email
 from billing.tasks import refund_payment as refund_payment_task
 from catalog.factories import ProductFactory
-from catalog.models import Product
 from config.celery import app
 from customers.factories import CustomerFactory
 from orders.managers import Line
 from orders.models import Order, Status
-from tests.utils import requires_postgresql, reset_breaker
+from tests.utils import requires_postgresql, reset_breaker, stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -54,10 +53,6 @@ def card_order(customer, product, quantity: int = 2, **kwargs) -> Order:
         **kwargs,
     )
     return order
-
-
-def stock_of(product) -> int:
-    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
 
 
 def status_of(order) -> str:

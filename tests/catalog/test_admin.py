@@ -13,6 +13,7 @@ from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
 from catalog.models import Category, Product, Review
 from config.common.caching import version_key
 from customers.factories import CustomerFactory
+from tests.utils import stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -46,10 +47,6 @@ def run_action(client, model, action: str, objects):
         changelist_url(model),
         {"action": action, "_selected_action": [obj.pk for obj in objects], "index": 0},
     )
-
-
-def stock_of(product: Product) -> int:
-    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
 
 
 def messages_of(response) -> list[str]:

@@ -5,13 +5,9 @@ from django.db.models import F
 from catalog.exceptions import InsufficientStock
 from catalog.factories import CategoryFactory, ProductFactory
 from catalog.models import Category, Product
-from tests.utils import race_n, requires_postgresql
+from tests.utils import race_n, requires_postgresql, stock_of
 
 pytestmark = pytest.mark.django_db
-
-
-def stock_of(product) -> int:
-    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
 
 
 class TestReserve:

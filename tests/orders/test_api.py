@@ -7,12 +7,11 @@ from decimal import Decimal
 import pytest
 
 from catalog.factories import ProductFactory
-from catalog.models import Product
 from conftest import bearer_client
 from customers.factories import AddressFactory
 from orders.managers import Line
 from orders.models import Order, OrderStatusEvent, Status
-from tests.utils import assert_error, assert_validation_error
+from tests.utils import assert_error, assert_validation_error, stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -63,10 +62,6 @@ def place(customer, *lines, payment: str = "card", delivery: str = "pickup") -> 
 def set_status(order, status: str) -> None:
     """Put the order straight into `status` (test setup; the app never does this)."""
     Order.objects.filter(pk=order.pk).update(status=status)
-
-
-def stock_of(product) -> int:
-    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
 
 
 def result_ids(response) -> list[int]:

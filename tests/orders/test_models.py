@@ -16,6 +16,7 @@ from orders.exceptions import IdempotencyKeyReused, InvalidOrder, InvalidTransit
 from orders.managers import Line
 from orders.models import Order, OrderItem, OrderStatusEvent, Status, new_order_number
 from orders.signals import order_placed, order_status_changed
+from tests.utils import stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -77,10 +78,6 @@ def order_in(status: str, *, customer=None, product=None, payment=CARD, delivery
     Order.objects.filter(pk=order.pk).update(status=status, holds_stock=status not in RELEASED)
     order.refresh_from_db()
     return order
-
-
-def stock_of(product) -> int:
-    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
 
 
 def events_of(order) -> list[tuple]:

@@ -7,11 +7,10 @@ import pytest
 from django.db.models import Sum
 
 from catalog.factories import ProductFactory
-from catalog.models import Product
 from conftest import bearer_client
 from customers.factories import CustomerFactory
 from orders.models import Order, Status
-from tests.utils import race, requires_postgresql
+from tests.utils import race, requires_postgresql, stock_of
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]
 
@@ -24,10 +23,6 @@ def cash_order(*lines) -> dict:
         "delivery_method": "pickup",
         "payment_method": "cash",
     }
-
-
-def stock_of(product) -> int:
-    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
 
 
 def test_fifty_buyers_for_ten_units_sell_exactly_ten():
