@@ -332,8 +332,12 @@ def test_gunicorn_serves_with_json_access_lines_carrying_the_request_id(tmp_path
                 break
             except OSError:
                 time.sleep(0.1)
+        nowhere = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/nowhere/?password=hunter2",
+            headers={"Referer": "https://shop.example/reset?access_token=abc123", "User-Agent": "Bearer xyz789"},
+        )
         with pytest.raises(urllib.error.HTTPError) as missing:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/nowhere/?password=hunter2", timeout=5)
+            urllib.request.urlopen(nowhere, timeout=5)
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)
@@ -343,7 +347,8 @@ def test_gunicorn_serves_with_json_access_lines_carrying_the_request_id(tmp_path
     assert len(access) == 1, output
     assert (access[0]["status"], access[0]["method"]) == (404, "GET")
     assert access[0]["request_id"] == missing.value.headers["X-Request-ID"]
-    assert "hunter2" not in output
+    assert not [secret for secret in ("hunter2", "abc123", "xyz789") if secret in output], output
+    assert "[redacted]" in access[0]["query"] and "[redacted]" in access[0]["referer"]
     assert any(line["logger"] == "gunicorn.error" for line in lines)  # gunicorn's own lines are JSON too
 
 

@@ -31,6 +31,9 @@ SECRET_PATTERNS = [
     (re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]+"), REDACTED),  # a JWT anywhere
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@", re.IGNORECASE), rf"\1{REDACTED}@"),  # scheme://user:pw@
 ]
+# What every pattern above needs somewhere in the text: one quick scan spares most lines
+# the six full ones (a tenth of a cached read's time went to scrubbing its access line).
+SECRET_HINT = re.compile(rf"{SECRET_NAMES}|bearer|eyJ|://", re.IGNORECASE)
 
 # Attributes every LogRecord has; anything else on a record came in through `extra=`.
 STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
@@ -38,6 +41,8 @@ STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctim
 
 def redact(text: str) -> str:
     """Return `text` with every recognisable secret replaced by [redacted]."""
+    if not SECRET_HINT.search(text):
+        return text
     for pattern, replacement in SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
@@ -78,6 +83,10 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(entry, default=str))
 
 
+# The access line's fields that come from the request.
+CLIENT_FIELDS = ("request_id", "message", "path", "query", "user_agent", "referer")
+
+
 class GunicornJsonLogger(GunicornLogger):
     """gunicorn's logger with JSON lines: its own error log, and one access line per request.
 
@@ -110,4 +119,8 @@ class GunicornJsonLogger(GunicornLogger):
             "user_agent": atoms["a"],
             "referer": atoms["f"],
         }
-        self.access_log.info(redact(json.dumps(entry)))
+        # Only what the client sent can carry a secret; the rest is ours (and "gunicorn.access"
+        # would send every line through the full scrub).
+        for field in CLIENT_FIELDS:
+            entry[field] = redact(entry[field])
+        self.access_log.info(json.dumps(entry))
