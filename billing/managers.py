@@ -1,6 +1,6 @@
 """Billing rules: redeeming discount codes within their limits, numbering invoices without gaps."""
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -59,8 +59,10 @@ class InvoiceQuerySet(models.QuerySet):
     def issue_for(self, order):
         """Issue the order's invoice with the next number of the year; return the existing one if issued.
 
-        The year's sequence row is locked until the surrounding transaction commits, so
-        racing confirmations take numbers one after another: no gaps, no duplicates.
+        Taking the number locks the year's sequence row until the surrounding transaction
+        commits, so racing confirmations take numbers one after another: no gaps, no
+        duplicates. Called outside a transaction, it opens one: a failed invoice gives its
+        number back.
         """
         from billing.models import InvoiceSequence
 
@@ -68,15 +70,13 @@ class InvoiceQuerySet(models.QuerySet):
         if existing is not None:
             return existing
         issued_at = timezone.now()
-        with transaction.atomic(using=self.db):
-            InvoiceSequence.objects.get_or_create(year=issued_at.year)
-            sequence = InvoiceSequence.objects.select_for_update().get(year=issued_at.year)
-            sequence.last_number += 1
-            sequence.save(update_fields=["last_number"])
+        # No savepoint of its own: a failure here fails the confirmation that issues it.
+        with transaction.atomic(using=self.db, savepoint=False):
+            number = InvoiceSequence.objects.using(self.db).take_next(issued_at.year)
             return self.create(
-                number=f"INV-{issued_at.year}-{sequence.last_number:06d}",
+                number=f"INV-{issued_at.year}-{number:06d}",
                 year=issued_at.year,
-                sequence=sequence.last_number,
+                sequence=number,
                 order=order,
                 issued_at=issued_at,
                 subtotal=order.subtotal,
@@ -88,5 +88,32 @@ class InvoiceQuerySet(models.QuerySet):
     issue_for.alters_data = True
 
 
+class InvoiceSequenceQuerySet(models.QuerySet):
+    def take_next(self, year: int) -> int:
+        """Return the year's next invoice number, starting the year at 1.
+
+        One statement (an upsert) creates or increments the row and locks it until the
+        transaction ends; a racing caller waits on the lock, then increments the committed
+        value. The ORM has no UPDATE ... RETURNING, hence the SQL (PostgreSQL and SQLite
+        both speak it).
+        """
+        connection = connections[self.db]
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        year_column, last_column = (
+            connection.ops.quote_name(self.model._meta.get_field(name).column) for name in ("year", "last_number")
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({year_column}, {last_column}) VALUES (%s, 1) "
+                f"ON CONFLICT ({year_column}) DO UPDATE SET {last_column} = {table}.{last_column} + 1 "
+                f"RETURNING {last_column}",
+                [year],
+            )
+            return cursor.fetchone()[0]
+
+    take_next.alters_data = True
+
+
 DiscountCodeManager = models.Manager.from_queryset(DiscountCodeQuerySet)
 InvoiceManager = models.Manager.from_queryset(InvoiceQuerySet)
+InvoiceSequenceManager = models.Manager.from_queryset(InvoiceSequenceQuerySet)

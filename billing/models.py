@@ -6,7 +6,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from billing.managers import DiscountCodeManager, InvoiceManager
+from billing.managers import DiscountCodeManager, InvoiceManager, InvoiceSequenceManager
 from config.common.models import TimeStampedModel
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -125,6 +125,8 @@ class InvoiceSequence(models.Model):
 
     year = models.PositiveIntegerField(primary_key=True)
     last_number = models.PositiveIntegerField(default=0)
+
+    objects = InvoiceSequenceManager()
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last_number}"
