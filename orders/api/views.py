@@ -88,9 +88,9 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             idempotency_key=idempotency_key,
             request_fingerprint=fingerprint(request.data),
         )
-        order = self.get_queryset().get(pk=order.pk)
         headers = {"Location": reverse("order-detail", args=[order.pk], request=request)}
-        if not created:
+        if not created:  # a replay answers with the order as stored; a new one is in hand already
+            order = self.get_queryset().get(pk=order.pk)
             headers["Idempotent-Replayed"] = "true"
         code = status.HTTP_202_ACCEPTED if order.payment_method == PaymentMethod.CARD else status.HTTP_201_CREATED
         return Response(self.get_serializer(order).data, status=code, headers=headers)

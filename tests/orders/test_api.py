@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from billing.models import DiscountCode
 from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import AddressFactory
@@ -103,6 +104,26 @@ class TestPlace:
         assert response.status_code == 201, response.content
         assert response.json()["status"] == "confirmed"
         assert Order.objects.get().status == Status.CONFIRMED
+
+    @pytest.mark.parametrize("payment", ["cash", "card"])
+    def test_the_answer_is_the_order_as_stored(self, customer_client, product, address, payment):
+        """The new order is answered from memory, not read back: it must match a later read."""
+        DiscountCode.objects.create(code="TENOFF", kind=DiscountCode.Kind.PERCENT, value=Decimal("10"))
+        spoons = ProductFactory(name="Spoon", sku="SPN-1", price=Decimal("0.10"), stock=10)
+        body = payload(
+            (product, 3),
+            (spoons, 7),
+            payment=payment,
+            delivery="home_delivery",
+            shipping_address=address.pk,
+            discount_code="tenoff",
+        )
+
+        placed = customer_client.post(ORDERS, body, format="json")
+        stored = customer_client.get(placed["Location"])
+
+        assert placed.status_code in (201, 202), placed.content
+        assert placed.json() == stored.json()
 
     def test_the_body_has_the_lines_the_money_the_history_and_the_address_copy(
         self, customer_client, customer, product, address
