@@ -4,7 +4,8 @@ Each cached response is stored with the version stamps of the *scopes* it was bu
 from (for example "all categories" or "product 7"). A write bumps the stamp of the
 scopes it touched, so every entry built under the old stamp stops matching: exact,
 cheap invalidation with no key scans. A hit is one cache round trip (one MGET of the
-entry and its stamps) and touches neither the database nor a serializer.
+entry and its stamps, pipelined on Redis with the rate-limit counters) and touches
+neither the database nor a serializer.
 
 A cache outage never fails a request: every cache call here degrades to a miss.
 """
@@ -22,6 +23,7 @@ from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 
+from config.common import ratelimit
 from config.common.authentication import is_staff_request
 from config.common.metrics import CACHE_REQUESTS
 
@@ -103,7 +105,11 @@ class CachedReadMixin:
 
         key = self.response_cache_key(request)
         stamp_keys = [version_key(scope) for scope in self.cache_scopes()]
-        found = _quietly(cache.get_many, [key, *stamp_keys], default={})
+        if self.counts_with_read:
+            usages, found = ratelimit.count_and_read(request, self, [key, *stamp_keys])
+            ratelimit.judge(self, usages)
+        else:
+            found = _quietly(cache.get_many, [key, *stamp_keys], default={})
         stamps = tuple(found.get(stamp_key) for stamp_key in stamp_keys)
         entry = found.get(key)
         if isinstance(entry, CachedResponse) and entry.stamps == stamps:
@@ -120,6 +126,22 @@ class CachedReadMixin:
         if None not in stamps:
             _quietly(cache.set, key, entry, timeout=getattr(settings, self.cache_ttl_setting))
         return entry.to_response(request, "MISS")
+
+    counts_with_read = False
+
+    def check_throttles(self, request):
+        """On Redis, a cacheable read counts its rate limits in its cache read's round trip.
+
+        DRF throttles before the handler runs; `cached` counts instead, before it answers.
+        Only for the project's own throttle, whose counters it knows how to pipeline.
+        """
+        self.counts_with_read = (
+            self.is_cacheable(request)
+            and ratelimit.counts_in_redis()
+            and [type(throttle) for throttle in self.get_throttles()] == [ratelimit.RateLimitThrottle]
+        )
+        if not self.counts_with_read:
+            super().check_throttles(request)
 
     def is_cacheable(self, request) -> bool:
         return (

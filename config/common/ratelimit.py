@@ -72,39 +72,46 @@ class RateLimitThrottle(BaseThrottle):
     """
 
     def allow_request(self, request, view) -> bool:
-        tightest = None
+        usages = []
         for limit in limits_for(request, view):
-            usage = count(request, limit)
-            if usage is None:
-                continue
-            if usage["should_limit"]:
-                tightest = usage
-                break
-            if tightest is None or remaining(usage) < remaining(tightest):
-                tightest = usage
-        if tightest is None:
-            return True
-        view.headers.update(
-            {
-                "X-RateLimit-Limit": str(tightest["limit"]),
-                "X-RateLimit-Remaining": str(remaining(tightest)),
-                "X-RateLimit-Reset": str(tightest["time_left"]),
-            }
-        )
-        if tightest["should_limit"]:
-            # The exception handler answers 429 `rate_limited` with Retry-After.
-            raise Throttled(wait=tightest["time_left"], detail="Too many requests; slow down and retry later.")
+            usages.append(count(request, limit))
+            if usages[-1] is not None and usages[-1]["should_limit"]:
+                break  # refused already: the other counters need not count it
+        return judge(view, usages)
+
+
+def judge(view, usages: list[dict | None]) -> bool:
+    """Put the tightest counted limit's figures on the view's headers; raise Throttled past it."""
+    counted = [usage for usage in usages if usage is not None]
+    if not counted:
         return True
+    over = [usage for usage in counted if usage["should_limit"]]
+    tightest = over[0] if over else min(counted, key=remaining)
+    view.headers.update(
+        {
+            "X-RateLimit-Limit": str(tightest["limit"]),
+            "X-RateLimit-Remaining": str(remaining(tightest)),
+            "X-RateLimit-Reset": str(tightest["time_left"]),
+        }
+    )
+    if tightest["should_limit"]:
+        # The exception handler answers 429 `rate_limited` with Retry-After.
+        raise Throttled(wait=tightest["time_left"], detail="Too many requests; slow down and retry later.")
+    return True
 
 
 def remaining(usage: dict) -> int:
     return max(0, usage["limit"] - usage["count"])
 
 
+def counts_in_redis() -> bool:
+    return isinstance(caches["default"], RedisCache)  # the alias, not the `cache` proxy
+
+
 def count(request, limit: Limit) -> dict | None:
     """Add this request to the limit's counter; return django-ratelimit's usage, or None if not counted."""
     try:
-        if isinstance(caches["default"], RedisCache):  # the alias, not the `cache` proxy
+        if counts_in_redis():
             return count_in_redis(limit)
         return get_usage(
             request, group=limit.group, key=lambda _group, _request: limit.key, rate=limit.rate, increment=True
@@ -114,26 +121,68 @@ def count(request, limit: Limit) -> dict | None:
         return None
 
 
+def count_in_redis(limit: Limit) -> dict:
+    """Count as django-ratelimit's `get_usage` does, in one Redis round trip instead of two."""
+    counter = RedisCounter.of(limit)
+    return counter.usage(get_redis_connection("default").eval(*counter.script_args()))
+
+
+def count_and_read(request, view, keys: list[str]) -> tuple[list[dict | None], dict]:
+    """Count the request's limits and read `keys` from the cache in one Redis round trip.
+
+    For a cached read (config.common.caching), whose answer is then that one round trip.
+    Returns the usages, for `judge`, and the keys found. Needs the cache to be Redis; on
+    any Redis failure nothing is counted (fail open) and nothing is found (a miss).
+    """
+    counters = [RedisCounter.of(limit) for limit in limits_for(request, view)]
+    client = caches["default"].client
+    try:
+        pipeline = get_redis_connection("default").pipeline(transaction=False)
+        for counter in counters:
+            pipeline.eval(*counter.script_args())
+        pipeline.mget([client.make_key(key) for key in keys])
+        *counted, values = pipeline.execute()
+    except Exception:
+        logger.warning("Rate limits not counted, cache not read: cache unavailable.", exc_info=True)
+        return [None] * len(counters), {}
+    found = {key: client.decode(value) for key, value in zip(keys, values, strict=True) if value is not None}
+    return [counter.usage(n) for counter, n in zip(counters, counted, strict=True)], found
+
+
 # Add one to a window's counter and, when the counter is new, give it its lifetime.
 COUNT_SCRIPT = (
     "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
 )
 
 
-def count_in_redis(limit: Limit) -> dict:
-    """Count as django-ratelimit's `get_usage` does, in one Redis round trip instead of two.
+@dataclass(frozen=True)
+class RedisCounter:
+    """django-ratelimit's fixed-window counter for one limit, counted by one script call.
 
-    Same fixed window, same key and lifetime (its helpers compute them; the version is
-    pinned), but one script call instead of `cache.add` then `cache.incr`. On a cached
-    read the counter was a third of the request's time.
+    Same key, window and lifetime as its `get_usage` (its helpers compute them; the
+    version is pinned), but one round trip instead of `cache.add` then `cache.incr`.
     """
-    allowed, period = ratelimit._split_rate(limit.rate)
-    window = ratelimit._get_window(limit.key, period)
-    key = cache.make_key(ratelimit._make_cache_key(limit.group, window, limit.rate, limit.key, ratelimit.ALL))
-    counted = get_redis_connection("default").eval(COUNT_SCRIPT, 1, key, period + ratelimit.EXPIRATION_FUDGE)
-    return {
-        "count": counted,
-        "limit": allowed,
-        "should_limit": counted > allowed,
-        "time_left": window - int(ratelimit.time.time()),
-    }
+
+    key: str
+    allowed: int
+    lifetime: int
+    window: int
+
+    @classmethod
+    def of(cls, limit: Limit) -> "RedisCounter":
+        allowed, period = ratelimit._split_rate(limit.rate)
+        window = ratelimit._get_window(limit.key, period)
+        key = cache.make_key(ratelimit._make_cache_key(limit.group, window, limit.rate, limit.key, ratelimit.ALL))
+        return cls(key=key, allowed=allowed, lifetime=period + ratelimit.EXPIRATION_FUDGE, window=window)
+
+    def script_args(self) -> tuple:
+        return COUNT_SCRIPT, 1, self.key, self.lifetime
+
+    def usage(self, counted: int) -> dict:
+        """The usage dict `get_usage` returns, for `counted` requests in the window."""
+        return {
+            "count": counted,
+            "limit": self.allowed,
+            "should_limit": counted > self.allowed,
+            "time_left": self.window - int(ratelimit.time.time()),
+        }

@@ -5,6 +5,7 @@ from django.conf import settings as django_settings
 from django.test import RequestFactory
 from django_ratelimit.core import get_usage
 from django_redis import get_redis_connection
+from redis.connection import AbstractConnection
 from rest_framework.test import APIClient
 
 from catalog.factories import ProductFactory
@@ -169,17 +170,43 @@ def test_counters_live_in_redis_shared_by_every_worker(api_client):
     assert len(keys) == 1
 
 
+@pytest.fixture
+def redis_round_trips(monkeypatch) -> list[bytes]:
+    """Record every message sent to Redis: one per round trip (a pipeline sends its commands as one)."""
+    sent = []
+    send = AbstractConnection.send_packed_command
+
+    def record(connection, command, check_health=True):
+        sent.append(command)
+        return send(connection, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", record)
+    return sent
+
+
 @pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL; CI runs it against Redis")
-def test_on_redis_requests_are_counted_in_one_round_trip(api_client, monkeypatch):
-    calls = []
-    monkeypatch.setattr(
-        "config.common.ratelimit.count_in_redis", lambda limit: calls.append(limit) or count_in_redis(limit)
-    )
+def test_on_redis_requests_are_counted_in_one_round_trip(customer_client, redis_round_trips):
+    response = customer_client.get("/api/v1/orders/")  # not a cached read
 
-    response = api_client.get(PRODUCTS)
+    assert response.status_code == 200
+    assert len(redis_round_trips) == 1
+    assert response["X-RateLimit-Remaining"] == "999"
 
-    assert [limit.group for limit in calls] == ["api.anon"]
-    assert response["X-RateLimit-Remaining"] == "99"
+
+@pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL; CI runs it against Redis")
+def test_on_redis_a_cache_hit_counts_and_reads_in_one_round_trip(settings, api_client, redis_round_trips):
+    settings.RATELIMIT_ANON = "3/m"
+    ProductFactory()
+    miss = api_client.get(PRODUCTS)
+    redis_round_trips.clear()
+
+    hit, limited = api_client.get(PRODUCTS), api_client.get(PRODUCTS)
+
+    assert (miss["X-Cache"], hit["X-Cache"]) == ("MISS", "HIT")
+    assert remaining([miss, hit]) == ["2", "1"]
+    assert len(redis_round_trips) == 2  # one per request: counter and entry together
+    assert limited.status_code == 200 and limited["X-RateLimit-Remaining"] == "0"
+    assert_error(api_client.get(PRODUCTS), 429, "rate_limited")
 
 
 @pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL; CI runs it against Redis")
