@@ -35,6 +35,8 @@ class Measurement:
     runs: list[WrkResult] = field(default_factory=list)
     workers: list[tuple[WorkerSample, WorkerSample]] = field(default_factory=list)
     checks: list[dict] = field(default_factory=list)
+    # For a read scenario: the ceiling's runs, each made just before one of this scenario's.
+    ceiling: "Measurement | None" = None
 
     def median(self, attribute: str) -> float:
         return statistics.median(getattr(run, attribute) for run in self.runs)
@@ -75,8 +77,8 @@ class Measurement:
         ]
         return max(growth, default=0.0)
 
-    def summary(self, ceiling_rps: float | None) -> dict:
-        share = self.rps / ceiling_rps if ceiling_rps else None
+    def summary(self) -> dict:
+        share = self.rps / self.ceiling.rps if self.ceiling is not None else None
         return {
             "scenario": self.scenario,
             "connections": self.connections,
@@ -91,6 +93,7 @@ class Measurement:
             "socket_errors": self.total("errors"),
             "cache_hit_share": None if self.cache_hit_share is None else round(self.cache_hit_share, 4),
             "ceiling_share": None if share is None else round(share, 3),
+            "paired_ceiling_rps": None if self.ceiling is None else round(self.ceiling.rps, 1),
             "worker_restarts": self.restarts,
             "rss_max_growth_mib": round(self.rss_growth, 1),
         }
@@ -137,11 +140,9 @@ def describe(target: Target) -> str:
 
 def summarize(measurements: list[Measurement]) -> tuple[list[dict], list[dict]]:
     """Return the table rows (scenario order, then concurrency) and the target verdicts."""
-    ceilings = {m.connections: m.rps for m in measurements if m.scenario == CEILING.name}
-    read = {scenario.name for scenario in SCENARIOS if scenario.read}
     rows, by_key = [], {}
     for m in measurements:
-        row = m.summary(ceilings.get(m.connections) if m.scenario in read else None)
+        row = m.summary()
         rows.append(row)
         by_key[(m.scenario, m.connections)] = (row, m.checks)
     verdicts = [
@@ -150,6 +151,17 @@ def summarize(measurements: list[Measurement]) -> tuple[list[dict], list[dict]]:
         if (target.scenario, target.connections) in by_key
     ]
     return rows, verdicts
+
+
+def pooled_ceilings(measurements: list[Measurement]) -> list[Measurement]:
+    """The ceiling's rows of the table: all its runs at each concurrency, whichever scenario they were paired with."""
+    pooled: dict[int, Measurement] = {}
+    for m in measurements:
+        if m.ceiling is not None:
+            row = pooled.setdefault(m.connections, Measurement(CEILING.name, m.connections))
+            row.runs += m.ceiling.runs
+            row.workers += m.ceiling.workers
+    return [pooled[connections] for connections in sorted(pooled)]
 
 
 def markdown_table(rows: list[dict], verdicts: list[dict]) -> str:
@@ -170,11 +182,13 @@ def markdown_table(rows: list[dict], verdicts: list[dict]) -> str:
                 target += f" ({'; '.join(verdict['misses'])})"
         hit = row["cache_hit_share"]
         share = row["ceiling_share"]
+        of_ceiling = "" if share is None else f"{share:.2f} of {row['paired_ceiling_rps']:,.0f}"
         lines.append(
             f"| {titles.get(row['scenario'], row['scenario'])} | {row['connections']} | {row['rps']:,.0f} "
             f"| {row['ok_per_second']:,.0f} | {row['p50_ms']:.1f} | {row['p90_ms']:.1f} | {row['p99_ms']:.1f} "
             f"| {row['non_2xx']:,} | {row['server_errors']:,} | {row['socket_errors']:,} "
-            f"| {'' if hit is None else f'{hit:.0%}'} | {'' if share is None else f'{share:.2f}'} "
+            f"| {'' if hit is None else f'{hit:.0%}'} "
+            f"| {of_ceiling} "
             f"| {row['worker_restarts']} | {row['rss_max_growth_mib']:+.1f} | {target} |"
         )
     return "\n".join(lines)

@@ -10,8 +10,9 @@ The flow, every step bounded in time and on loopback only:
 4. Start gunicorn with config/gunicorn.conf.py and production settings for the app
    (127.0.0.1:8765) and for the ceiling (bench/ceiling.py, 127.0.0.1:8766). Copy the app's
    cached product-list bytes under the ceiling's key.
-5. For the ceiling and each scenario: warm up, then at each concurrency run wrk
-   BENCH_RUNS times, sampling the workers' pids and RSS before and after each run. Check
+5. For each scenario: warm up, then at each concurrency run wrk BENCH_RUNS times (a read
+   scenario's each right after a ceiling run at the same concurrency, its pair), sampling
+   the workers' pids and RSS before and after each run. Check
    the stock after the hot-product runs and run the sell-out check. The Celery worker runs
    during the card scenario only.
 6. Stop everything it started (also on error, Ctrl-C or SIGTERM), FLUSHDB the two Redis
@@ -255,7 +256,12 @@ class Bench:
             self.warm_up(scenario)
             for connections in self.config.connections:
                 measurement = Measurement(scenario.name, connections)
+                if scenario.read:
+                    measurement.ceiling = Measurement(CEILING.name, connections)
                 for run in range(self.config.runs):
+                    if measurement.ceiling is not None:
+                        # Each read run right after a ceiling run: the machine's mood drifts over minutes.
+                        self.one_run(CEILING, measurement.ceiling, run)
                     self.one_run(scenario, measurement, run)
                 self.measurements.append(measurement)
         finally:
@@ -342,10 +348,13 @@ class Bench:
     def run(self) -> None:
         """Measure the ceiling and every scenario; then compare the app's workers with how they started."""
         first = worker_memory(self.app.pid)
-        # The ceiling is only there to compare reads with.
-        ceiling = [CEILING] if any(scenario.read for scenario in self.config.scenarios) else []
-        for scenario in [*ceiling, *self.config.scenarios]:
+        # The ceiling is only there to compare reads with: it runs paired with each read scenario.
+        if any(scenario.read for scenario in self.config.scenarios):
+            step(f"{CEILING.name}: {CEILING.title} (warm-up; measured paired with each read scenario)")
+            self.warm_up(CEILING)
+        for scenario in self.config.scenarios:
             self.measure(scenario)
+        self.measurements[:0] = report.pooled_ceilings(self.measurements)
         last = worker_memory(self.app.pid)
         lines = worker_log_lines(self.app.log_path)
         self.checks["app_workers"] = {
