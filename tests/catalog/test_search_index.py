@@ -1,4 +1,4 @@
-"""The product search is served by the trigram index on PostgreSQL, not by a table scan."""
+"""Storefront filters are served by indexes on PostgreSQL, not by table scans: search, price ranges."""
 
 import pytest
 from django.db import connection
@@ -6,6 +6,7 @@ from rest_framework.filters import SearchFilter
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
+from catalog.api.filters import ProductFilter
 from catalog.api.views import ProductViewSet
 from catalog.models import Product
 from tests.utils import requires_postgresql
@@ -21,3 +22,15 @@ def test_the_search_query_can_use_the_trigram_index():
         plan = searched.order_by().explain()  # as the page count runs it
 
     assert "catalog_product_search_trgm" in plan
+
+
+@requires_postgresql
+@pytest.mark.django_db
+def test_a_price_range_count_reads_only_the_active_price_index():
+    request = Request(APIRequestFactory().get("/api/v1/products/", {"min_price": "10", "max_price": "200"}))
+    filtered = ProductFilter(request.query_params, queryset=Product.objects.active(), request=request).qs
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = filtered.order_by().values("price").explain()  # the page count reads no other column
+
+    assert "Index Only Scan using product_active_price_idx" in plan
