@@ -86,6 +86,7 @@ class CachedReadMixin:
     """
 
     cache_ttl_setting: str
+    counts_with_read = False  # this request's rate limits are counted by `cached` (see check_throttles)
 
     def cache_scopes(self) -> list[str]:
         raise NotImplementedError
@@ -126,8 +127,6 @@ class CachedReadMixin:
         if None not in stamps:
             _quietly(cache.set, key, entry, timeout=getattr(settings, self.cache_ttl_setting))
         return entry.to_response(request, "MISS")
-
-    counts_with_read = False
 
     def check_throttles(self, request):
         """On Redis, a cacheable read counts its rate limits in its cache read's round trip.
