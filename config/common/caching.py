@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
+from django_redis import get_redis_connection
 
 from config.common import ratelimit
 from config.common.authentication import is_staff_request
@@ -107,8 +108,8 @@ class CachedReadMixin:
         key = self.response_cache_key(request)
         stamp_keys = [version_key(scope) for scope in self.cache_scopes()]
         if self.counts_with_read:
-            usages, found = ratelimit.count_and_read(request, self, [key, *stamp_keys])
-            ratelimit.judge(self, usages)
+            usages, found = count_and_get_many(request, self, [key, *stamp_keys])
+            ratelimit.enforce_limits(self, usages)
         else:
             found = _quietly(cache.get_many, [key, *stamp_keys], default={})
         stamps = tuple(found.get(stamp_key) for stamp_key in stamp_keys)
@@ -135,7 +136,8 @@ class CachedReadMixin:
         Only for the project's own throttle, whose counters it knows how to pipeline.
         """
         self.counts_with_read = (
-            self.is_cacheable(request)
+            self.action in ("list", "retrieve")  # the handlers that reach `cached`
+            and self.is_cacheable(request)
             and ratelimit.counts_in_redis()
             and [type(throttle) for throttle in self.get_throttles()] == [ratelimit.RateLimitThrottle]
         )
@@ -168,6 +170,34 @@ class CachedReadMixin:
             content_type=response["Content-Type"],
             body=body,
         )
+
+
+def count_and_get_many(request, view, keys: list[str]) -> tuple[list[dict | None], dict]:
+    """Count the request's rate limits and read `keys` from the cache, in one Redis round trip.
+
+    Return the limits' usages (for `ratelimit.enforce_limits`) and the keys found. Every
+    limit counts the request, even past one that refuses it (DRF's path stops at the first;
+    catalog reads have one limit). On a Redis failure nothing is counted (the limits fail
+    open) and nothing is found; an entry that cannot be decoded is a miss, which rewrites it.
+    """
+    counters = ratelimit.redis_counters(request, view)
+    client = caches["default"].client  # django-redis: its key prefix and serializer
+    try:
+        pipeline = get_redis_connection("default").pipeline(transaction=False)
+        for counter in counters:
+            pipeline.eval(*counter.script_args())
+        pipeline.mget([client.make_key(key) for key in keys])
+        *counted, values = pipeline.execute()
+    except Exception:  # any Redis failure: count nothing, find nothing
+        logger.warning("Cache unavailable: rate limits not counted, serving from the database.", exc_info=True)
+        return [None] * len(counters), {}
+    usages = [counter.usage(n) for counter, n in zip(counters, counted, strict=True)]
+    try:
+        found = {key: client.decode(value) for key, value in zip(keys, values, strict=True) if value is not None}
+    except Exception:  # an entry this code cannot read (say, written by another release)
+        logger.warning("Unreadable cache entry; serving from the database.", exc_info=True)
+        found = {}
+    return usages, found
 
 
 def etag_matches(if_none_match: str, etag: str) -> bool:

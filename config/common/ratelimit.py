@@ -77,10 +77,15 @@ class RateLimitThrottle(BaseThrottle):
             usages.append(count(request, limit))
             if usages[-1] is not None and usages[-1]["should_limit"]:
                 break  # refused already: the other counters need not count it
-        return judge(view, usages)
+        return enforce_limits(view, usages)
 
 
-def judge(view, usages: list[dict | None]) -> bool:
+def redis_counters(request, view) -> list["RedisCounter"]:
+    """Return the counters of the request's limits, for a caller that counts them in its own Redis pipeline."""
+    return [RedisCounter.of(limit) for limit in limits_for(request, view)]
+
+
+def enforce_limits(view, usages: list[dict | None]) -> bool:
     """Put the tightest counted limit's figures on the view's headers; raise Throttled past it."""
     counted = [usage for usage in usages if usage is not None]
     if not counted:
@@ -105,6 +110,7 @@ def remaining(usage: dict) -> int:
 
 
 def counts_in_redis() -> bool:
+    """Return whether the counters live in Redis (django-redis), where one script call counts."""
     return isinstance(caches["default"], RedisCache)  # the alias, not the `cache` proxy
 
 
@@ -125,28 +131,6 @@ def count_in_redis(limit: Limit) -> dict:
     """Count as django-ratelimit's `get_usage` does, in one Redis round trip instead of two."""
     counter = RedisCounter.of(limit)
     return counter.usage(get_redis_connection("default").eval(*counter.script_args()))
-
-
-def count_and_read(request, view, keys: list[str]) -> tuple[list[dict | None], dict]:
-    """Count the request's limits and read `keys` from the cache in one Redis round trip.
-
-    For a cached read (config.common.caching), whose answer is then that one round trip.
-    Returns the usages, for `judge`, and the keys found. Needs the cache to be Redis; on
-    any Redis failure nothing is counted (fail open) and nothing is found (a miss).
-    """
-    counters = [RedisCounter.of(limit) for limit in limits_for(request, view)]
-    client = caches["default"].client
-    try:
-        pipeline = get_redis_connection("default").pipeline(transaction=False)
-        for counter in counters:
-            pipeline.eval(*counter.script_args())
-        pipeline.mget([client.make_key(key) for key in keys])
-        *counted, values = pipeline.execute()
-    except Exception:
-        logger.warning("Rate limits not counted, cache not read: cache unavailable.", exc_info=True)
-        return [None] * len(counters), {}
-    found = {key: client.decode(value) for key, value in zip(keys, values, strict=True) if value is not None}
-    return [counter.usage(n) for counter, n in zip(counters, counted, strict=True)], found
 
 
 # Add one to a window's counter and, when the counter is new, give it its lifetime.
@@ -170,16 +154,18 @@ class RedisCounter:
 
     @classmethod
     def of(cls, limit: Limit) -> "RedisCounter":
+        """Return the counter of `limit` in the current window."""
         allowed, period = ratelimit._split_rate(limit.rate)
         window = ratelimit._get_window(limit.key, period)
         key = cache.make_key(ratelimit._make_cache_key(limit.group, window, limit.rate, limit.key, ratelimit.ALL))
         return cls(key=key, allowed=allowed, lifetime=period + ratelimit.EXPIRATION_FUDGE, window=window)
 
     def script_args(self) -> tuple:
+        """Return the arguments of the EVAL that counts one request."""
         return COUNT_SCRIPT, 1, self.key, self.lifetime
 
     def usage(self, counted: int) -> dict:
-        """The usage dict `get_usage` returns, for `counted` requests in the window."""
+        """Return the usage dict `get_usage` would, for `counted` requests in the window."""
         return {
             "count": counted,
             "limit": self.allowed,

@@ -210,6 +210,32 @@ def test_on_redis_a_cache_hit_counts_and_reads_in_one_round_trip(settings, api_c
 
 
 @pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL; CI runs it against Redis")
+def test_on_redis_a_get_that_never_reaches_the_cache_is_still_limited(settings, api_client):
+    """Only list and retrieve count in the cache read; any other GET on a cached viewset counts as usual."""
+    settings.RATELIMIT_ANON = "2/m"
+    adjust_stock = f"{PRODUCTS}{ProductFactory().pk}/adjust-stock/"  # POST only
+
+    answers = [api_client.get(adjust_stock) for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [405, 405, 429]
+    assert remaining(answers[:2]) == ["1", "0"]
+
+
+@pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL; CI runs it against Redis")
+def test_on_redis_an_unreadable_cache_entry_is_a_miss_that_rewrites_it(api_client):
+    ProductFactory()
+    api_client.get(PRODUCTS)
+    redis = get_redis_connection("default")
+    [entry_key] = redis.keys("*resp:product:list:*")
+    redis.set(entry_key, b"\x80\x05not a pickle")  # what another release might have written
+
+    rebuilt, hit = api_client.get(PRODUCTS), api_client.get(PRODUCTS)
+
+    assert (rebuilt.status_code, rebuilt["X-Cache"], rebuilt["X-RateLimit-Remaining"]) == (200, "MISS", "98")
+    assert hit["X-Cache"] == "HIT"
+
+
+@pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL; CI runs it against Redis")
 def test_the_one_round_trip_count_keeps_django_ratelimits_key_window_and_lifetime():
     limit = Limit("api.anon", "ip:198.51.100.40", "5/m")
     first, second = count_in_redis(limit), count_in_redis(limit)
