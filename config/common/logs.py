@@ -18,12 +18,13 @@ REDACTED = "[redacted]"
 SECRET_NAMES = r"(?:password|passwd|secret|token|access|refresh|api[_-]?key|authorization|card[_-]?number|cvc|cvv)"
 SECRET_PATTERNS = [
     (re.compile(r"(\bBearer\s+)[\w.~+/=-]+", re.IGNORECASE), rf"\1{REDACTED}"),
-    # "password": "hunter2" (JSON), 'password': 'hunter2' (a dict's repr), password=hunter2 (text)
+    # "password": "hunter2" (JSON), 'password': 'hunter2' (a dict's repr), password=hunter2 (text,
+    # or a URL: token%3Dabc is how Django prints an "=" inside a path)
     (re.compile(rf'("[\w-]*{SECRET_NAMES}[\w-]*"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE), rf'\1"{REDACTED}"'),
     (re.compile(rf"('[\w-]*{SECRET_NAMES}[\w-]*'\s*:\s*)'[^']*'", re.IGNORECASE), rf"\1'{REDACTED}'"),
     (
         re.compile(
-            rf"(\b[\w-]*{SECRET_NAMES}[\w-]*\b\s*[=:]\s*)(?!\s|\"|'|Bearer\b|{re.escape(REDACTED)})[^\s,;&'\"]+",
+            rf"(\b[\w-]*{SECRET_NAMES}[\w-]*\b\s*(?:[=:]|%3[da])\s*)(?!\s|\"|'|Bearer\b|{re.escape(REDACTED)})[^\s,;&'\"]+",
             re.IGNORECASE,
         ),
         rf"\1{REDACTED}",

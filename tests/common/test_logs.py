@@ -19,9 +19,12 @@ from customers.api.serializers import RegisterSerializer
         ('{"email": "ada@example.com", "password": "hunter2"}', "hunter2"),
         ("{'email': 'ada@example.com', 'password': 'hunter2'}", "hunter2"),
         ("Authorization: Bearer abc.def-ghi", "abc.def-ghi"),
+        ("sent Bearer abc.def-ghi", "abc.def-ghi"),  # no secret's name on the line
+        ("seen eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjo3fQ.c2lnbmF0dXJl twice", "eyJhbGciOiJIUzI1NiJ9"),
         ("token eyJhbGciOiJIUzI1NiJ9.eyJ1c2VyX2lkIjo3fQ.c2lnbmF0dXJl seen", "eyJhbGciOiJIUzI1NiJ9"),
         ("cannot connect to postgres://shop:s3cret@db:5432/shop", "s3cret"),
         ("GET /reset?access_token=abc123&next=/ 200", "abc123"),
+        ("<WSGIRequest: GET '/reset/access_token%3Dabc123/'>", "abc123"),
         ("SECRET_KEY=django-insecure-xyz", "django-insecure-xyz"),
     ],
 )
