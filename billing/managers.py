@@ -1,6 +1,6 @@
 """Billing rules: redeeming discount codes within their limits, numbering invoices without gaps."""
 
-from django.db import connections, models, transaction
+from django.db import connections, models, router, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -71,8 +71,8 @@ class InvoiceQuerySet(models.QuerySet):
             return existing
         issued_at = timezone.now()
         # No savepoint of its own: a failure here fails the confirmation that issues it.
-        with transaction.atomic(using=self.db, savepoint=False):
-            number = InvoiceSequence.objects.using(self.db).take_next(issued_at.year)
+        with transaction.atomic(using=router.db_for_write(self.model), savepoint=False):
+            number = InvoiceSequence.objects.take_next(issued_at.year)
             return self.create(
                 number=f"INV-{issued_at.year}-{number:06d}",
                 year=issued_at.year,
@@ -97,7 +97,7 @@ class InvoiceSequenceQuerySet(models.QuerySet):
         value. The ORM has no UPDATE ... RETURNING, hence the SQL (PostgreSQL and SQLite
         both speak it).
         """
-        connection = connections[self.db]
+        connection = connections[router.db_for_write(self.model)]
         table = connection.ops.quote_name(self.model._meta.db_table)
         year_column, last_column = (
             connection.ops.quote_name(self.model._meta.get_field(name).column) for name in ("year", "last_number")
