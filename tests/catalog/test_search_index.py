@@ -10,10 +10,13 @@ from rest_framework.test import APIRequestFactory
 from catalog.api.filters import ProductFilter
 from catalog.api.views import ProductViewSet
 from catalog.models import Product
-from tests.utils import requires_postgresql
+from tests.utils import ON_POSTGRESQL
+
+# The indexes and their plans are PostgreSQL's; SQLite has neither pg_trgm nor these plans.
+needs_postgresql_plans = pytest.mark.skipif(not ON_POSTGRESQL, reason="PostgreSQL query plans; CI runs them")
 
 
-@requires_postgresql
+@needs_postgresql_plans
 @pytest.mark.django_db
 def test_the_search_query_can_use_the_trigram_index():
     request = Request(APIRequestFactory().get("/api/v1/products/", {"search": "steel"}))
@@ -25,7 +28,7 @@ def test_the_search_query_can_use_the_trigram_index():
     assert "catalog_product_search_trgm" in plan
 
 
-@requires_postgresql
+@needs_postgresql_plans
 @pytest.mark.django_db
 def test_a_price_range_count_reads_only_the_active_price_index():
     request = Request(APIRequestFactory().get("/api/v1/products/", {"min_price": "10", "max_price": "200"}))
