@@ -139,7 +139,7 @@ class CachedReadMixin:
             self.action in ("list", "retrieve")  # the handlers that reach `cached`
             and self.is_cacheable(request)
             and ratelimit.counts_in_redis()
-            and [type(throttle) for throttle in self.get_throttles()] == [ratelimit.RateLimitThrottle]
+            and list(self.throttle_classes) == [ratelimit.RateLimitThrottle]
         )
         if not self.counts_with_read:
             super().check_throttles(request)
