@@ -92,16 +92,18 @@ def enforce_limits(view, usages: list[dict | None]) -> bool:
         return True
     over = [usage for usage in counted if usage["should_limit"]]
     tightest = over[0] if over else min(counted, key=remaining)
+    # A window ending this very second says 0; say 1, or DRF would drop Retry-After (it sends a truthy wait only).
+    reset = max(1, tightest["time_left"])
     view.headers.update(
         {
             "X-RateLimit-Limit": str(tightest["limit"]),
             "X-RateLimit-Remaining": str(remaining(tightest)),
-            "X-RateLimit-Reset": str(tightest["time_left"]),
+            "X-RateLimit-Reset": str(reset),
         }
     )
     if tightest["should_limit"]:
         # The exception handler answers 429 `rate_limited` with Retry-After.
-        raise Throttled(wait=tightest["time_left"], detail="Too many requests; slow down and retry later.")
+        raise Throttled(wait=reset, detail="Too many requests; slow down and retry later.")
     return True
 
 

@@ -1,15 +1,18 @@
 """SPEC §7 rate limits on every API endpoint: keys, scopes, headers, trusted proxies, failing open."""
 
+from types import SimpleNamespace
+
 import pytest
 from django.conf import settings as django_settings
 from django.test import RequestFactory
 from django_ratelimit.core import get_usage
 from django_redis import get_redis_connection
 from redis.connection import AbstractConnection
+from rest_framework.exceptions import Throttled
 from rest_framework.test import APIClient
 
 from catalog.factories import ProductFactory
-from config.common.ratelimit import Limit, count_in_redis
+from config.common.ratelimit import Limit, count_in_redis, enforce_limits
 from conftest import bearer_client
 from customers.factories import PASSWORD
 from tests.utils import assert_error
@@ -248,3 +251,15 @@ def test_the_one_round_trip_count_keeps_django_ratelimits_key_window_and_lifetim
     assert seen_by_django_ratelimit["count"] == 2  # the very counter django-ratelimit reads
     [key] = get_redis_connection("default").keys("*rl:*")
     assert 0 < get_redis_connection("default").ttl(key) <= 60 + 5
+
+
+def test_a_limit_whose_window_ends_this_second_still_says_when_to_retry():
+    """django-ratelimit reports 0 seconds left in a window's last second; a 429 needs a Retry-After."""
+    view = SimpleNamespace(headers={})
+    last_second = {"count": 4, "limit": 3, "should_limit": True, "time_left": 0}
+
+    with pytest.raises(Throttled) as refused:
+        enforce_limits(view, [last_second])
+
+    assert refused.value.wait == 1
+    assert view.headers["X-RateLimit-Reset"] == "1"
