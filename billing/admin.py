@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from billing.models import DiscountCode, Invoice, InvoiceSequence, Payment, PaymentAttempt
-from config.common.admin import ReadOnlyAdmin, ViewOnlyMixin, csv_export_action
+from common.admin import ReadOnlyAdmin, ViewOnlyMixin, csv_export_action
 from orders.models import PaymentMethod
 
 

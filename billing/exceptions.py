@@ -1,6 +1,6 @@
 from rest_framework import status
 
-from config.common.errors import DomainError
+from common.errors import DomainError
 
 
 class InvalidDiscountCode(DomainError):

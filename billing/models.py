@@ -7,7 +7,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from billing.managers import DiscountCodeManager, InvoiceManager, InvoiceSequenceManager
-from config.common.models import TimeStampedModel
+from common.models import TimeStampedModel
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 CENT = Decimal("0.01")

@@ -3,7 +3,7 @@
 import logging
 from datetime import timedelta
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
@@ -19,9 +19,7 @@ PAYMENT_TASK = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result
 
 
 def _eager() -> bool:
-    from config.celery import app
-
-    return bool(app.conf.task_always_eager)
+    return bool(current_app.conf.task_always_eager)
 
 
 def _again(task, args: tuple, step: payments.Next) -> None:

@@ -16,7 +16,7 @@ from django.utils.translation import ngettext
 
 from catalog.exceptions import InsufficientStock
 from catalog.models import Category, Product, Review
-from config.common.admin import csv_export_action
+from common.admin import csv_export_action
 
 PRODUCT_DESCRIPTION = ["sku", "name", "slug", "category", "description", "image"]
 

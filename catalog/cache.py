@@ -9,7 +9,7 @@ goes out of or back into stock (cached list counts may lag by at most the TTL).
 
 from collections.abc import Iterable
 
-from config.common.caching import bump_versions
+from common.caching import bump_versions
 
 CATEGORIES = "catalog:categories"
 PRODUCT_LISTS = "catalog:products"

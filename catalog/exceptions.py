@@ -1,4 +1,4 @@
-from config.common.errors import Conflict
+from common.errors import Conflict
 
 
 class InsufficientStock(Conflict):

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from catalog.managers import CategoryManager, ProductManager, ReviewManager
-from config.common.models import TimeStampedModel
+from common.models import TimeStampedModel
 
 
 class Category(TimeStampedModel):

@@ -1,3 +1,4 @@
+from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
 
 
@@ -5,3 +6,10 @@ class ShopAdminConfig(AdminConfig):
     """Django's admin, served by ShopAdminSite: every `admin.site.register` lands on it."""
 
     default_site = "config.admin.ShopAdminSite"
+
+
+class CompositionConfig(AppConfig):
+    """The project's top floor: what needs every app (urls, the admin site and dashboard, `seed_demo`)."""
+
+    name = "config"
+    verbose_name = "Shopkeep"

@@ -5,7 +5,7 @@ import os
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun
 
-from config.common.request_id import (
+from common.request_id import (
     add_request_id_to_task,
     forget_request_id_after_task,
     restore_request_id_in_task,

@@ -21,7 +21,7 @@ from django.utils import timezone
 from billing.breaker import breaker_state, get_breaker, seconds_until_half_open
 from billing.models import Payment
 from catalog.models import Product
-from config.common.models import created_on
+from common.models import created_on
 from orders.models import PURCHASED, Order
 
 LOW_STOCK_LISTED = 10

@@ -43,14 +43,14 @@ loglevel = env("LOG_LEVEL", default="info")
 # The same LOG_FORMAT too: JSON lines (production's default), with the request id on
 # each access line, or gunicorn's own plain lines.
 if env("LOG_FORMAT", default="json") == "json":
-    logger_class = "config.common.logs.GunicornJsonLogger"
+    logger_class = "common.logs.GunicornJsonLogger"
 
 # --- Proxy ------------------------------------------------------------------------
 # Trust X-Forwarded-Proto only from the proxies Django trusts for X-Forwarded-For (the
 # TLS-terminating proxy): one list, TRUSTED_PROXIES, for both. Unset: none.
 forwarded_allow_ips = env("TRUSTED_PROXIES", default="")
 
-# --- Prometheus metrics (config/common/metrics.py) ------------------------------------
+# --- Prometheus metrics (common/metrics.py) ------------------------------------
 # Each worker writes its samples to files in this directory and a scrape answered by any
 # worker sums them all. Set here, in the master, so every worker inherits it before it
 # imports prometheus_client; unset, a directory of this run's own, in RAM when possible.

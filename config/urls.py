@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-handler404 = "config.common.errors.page_not_found"
-handler500 = "config.common.errors.server_error"
+handler404 = "common.errors.page_not_found"
+handler500 = "common.errors.server_error"
 
 
 urlpatterns = [

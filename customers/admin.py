@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django_countries.filters import CountryFilter
 
-from config.common.admin import ViewOnlyMixin
+from common.admin import ViewOnlyMixin
 from customers.models import Address, Customer
 from orders.models import Order
 

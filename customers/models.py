@@ -7,7 +7,7 @@ from django.db.models.lookups import Regex
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
-from config.common.models import TimeStampedModel
+from common.models import TimeStampedModel
 from customers.managers import CustomerManager
 
 

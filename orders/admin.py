@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from billing.models import Invoice, Payment
-from config.common.admin import ReadOnlyAdmin, ViewOnlyMixin, csv_export_action
+from common.admin import ReadOnlyAdmin, ViewOnlyMixin, csv_export_action
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderItem, OrderStatusEvent, Status
 

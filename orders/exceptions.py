@@ -1,6 +1,6 @@
 from rest_framework import status
 
-from config.common.errors import Conflict, DomainError
+from common.errors import Conflict, DomainError
 
 
 class InvalidTransition(Conflict):

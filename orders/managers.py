@@ -9,8 +9,8 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 
-from config.common.metrics import ORDERS_PLACED
-from config.common.models import created_on
+from common.metrics import ORDERS_PLACED
+from common.models import created_on
 from orders.exceptions import IdempotencyKeyReused, InvalidOrder, PriceChanged
 from orders.signals import order_placed
 

@@ -6,7 +6,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from config.common.models import TimeStampedModel
+from common.models import TimeStampedModel
 from orders.exceptions import InvalidTransition
 from orders.managers import OrderManager
 from orders.signals import order_status_changed

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from config.common.health import LIVE_PATH
+from common.health import LIVE_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -276,7 +276,7 @@ def test_gunicorn_defaults(monkeypatch):
     assert conf["workers"] == 2 * os.cpu_count() + 1
     assert (conf["threads"], conf["worker_class"]) == (1, "sync")
     assert conf["forwarded_allow_ips"] == ""  # no proxy trusted until TRUSTED_PROXIES names one
-    assert conf["logger_class"] == "config.common.logs.GunicornJsonLogger"
+    assert conf["logger_class"] == "common.logs.GunicornJsonLogger"
     assert conf["max_requests"] > 0
     assert conf["max_requests_jitter"] > 0
     assert (conf["accesslog"], conf["errorlog"]) == ("-", "-")

@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 
 from billing.api.serializers import DiscountCodeSerializer, InvoiceSerializer
 from billing.models import DiscountCode, Invoice
-from config.common.permissions import OwnedOrStaffModelPermissions
+from common.permissions import OwnedOrStaffModelPermissions
 
 
 class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

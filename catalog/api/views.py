@@ -11,10 +11,10 @@ from catalog import cache
 from catalog.api.filters import CategoryFilter, ProductFilter
 from catalog.api.serializers import CategorySerializer, ProductSerializer, ReviewSerializer, StockAdjustmentSerializer
 from catalog.models import Category, Product, Review
-from config.common.authentication import is_staff_request
-from config.common.caching import CachedReadMixin
-from config.common.permissions import StaffCanChangeModel
-from config.common.schema import ErrorSerializer
+from common.authentication import is_staff_request
+from common.caching import CachedReadMixin
+from common.permissions import StaffCanChangeModel
+from common.schema import ErrorSerializer
 
 
 class CategoryViewSet(CachedReadMixin, viewsets.ModelViewSet):

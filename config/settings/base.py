@@ -39,12 +39,13 @@ INSTALLED_APPS = [
     "customers",
     "orders",
     "billing",
+    "config.apps.CompositionConfig",  # the composition on top: seed_demo, anything that needs every app
 ]
 
 MIDDLEWARE = [
-    "config.common.health.HealthCheckMiddleware",
-    "config.common.metrics.PrometheusMiddleware",
-    "config.common.request_id.RequestIdMiddleware",
+    "common.health.HealthCheckMiddleware",
+    "common.metrics.PrometheusMiddleware",
+    "common.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -128,7 +129,7 @@ METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1
 # Or any client sending "Authorization: Bearer <token>" with this token; empty: no token is accepted.
 METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
-# --- Health: GET /health/live/ and /health/ready/ (config/common/health.py) ---
+# --- Health: GET /health/live/ and /health/ready/ (common/health.py) ---
 # Seconds the readiness probe waits for the broker before calling it down.
 HEALTH_BROKER_TIMEOUT = env.float("HEALTH_BROKER_TIMEOUT", default=2.0)
 
@@ -217,24 +218,24 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Bearer first, so an anonymous write answers 401 with a challenge, not 403;
         # the session serves the browsable API and staff signed in to the admin.
-        "config.common.authentication.LazyJWTAuthentication",
+        "common.authentication.LazyJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["config.common.permissions.StaffModelPermissionsOrReadOnly"],
-    "DEFAULT_THROTTLE_CLASSES": ["config.common.ratelimit.RateLimitThrottle"],
-    "DEFAULT_PAGINATION_CLASS": "config.common.pagination.PageNumberPagination",
+    "DEFAULT_PERMISSION_CLASSES": ["common.permissions.StaffModelPermissionsOrReadOnly"],
+    "DEFAULT_THROTTLE_CLASSES": ["common.ratelimit.RateLimitThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "config.common.filters.StableOrderingFilter",
+        "common.filters.StableOrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_SCHEMA_CLASS": "config.common.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "config.common.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "common.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
 }
@@ -257,16 +258,16 @@ SPECTACULAR_SETTINGS = {
 
 # --- Logging: readable lines in development, JSON lines in production -------------
 # Every line carries the request id (the task's enqueuing request's, in the worker) and
-# is scrubbed of passwords and tokens (config/common/logs.py).
+# is scrubbed of passwords and tokens (common/logs.py).
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "plain" or "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.common.request_id.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "common.request_id.RequestIdFilter"}},
     "formatters": {
-        "plain": {"()": "config.common.logs.PlainFormatter"},
-        "json": {"()": "config.common.logs.JsonFormatter"},
+        "plain": {"()": "common.logs.PlainFormatter"},
+        "json": {"()": "common.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -5,7 +5,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
-from config.common.permissions import OwnedOrStaffModelPermissions
+from common.permissions import OwnedOrStaffModelPermissions
 from customers.api.filters import AddressFilter, CustomerFilter
 from customers.api.serializers import (
     AddressSerializer,

@@ -10,8 +10,8 @@ from rest_framework.reverse import reverse
 
 from billing.api.serializers import PaymentSerializer
 from billing.models import Payment
-from config.common.permissions import OwnedOrStaffCanChange, OwnedOrStaffModelPermissions
-from config.common.schema import ErrorSerializer
+from common.permissions import OwnedOrStaffCanChange, OwnedOrStaffModelPermissions
+from common.schema import ErrorSerializer
 from customers.api.views import customer_of
 from customers.models import Customer
 from orders.api.filters import OrderFilter

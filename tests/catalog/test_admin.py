@@ -11,7 +11,7 @@ from django.urls import reverse
 from catalog.cache import CATEGORIES, PRODUCT_LISTS
 from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
 from catalog.models import Category, Product, Review
-from config.common.caching import version_key
+from common.caching import version_key
 from customers.factories import CustomerFactory
 from tests.utils import stock_of
 

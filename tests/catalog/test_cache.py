@@ -9,7 +9,7 @@ from django.test import override_settings
 from catalog.api.serializers import CategorySerializer, ProductSerializer
 from catalog.factories import CategoryFactory, ProductFactory
 from catalog.models import Category, Product
-from config.common.caching import version_key
+from common.caching import version_key
 from tests.utils import UNREACHABLE_REDIS_CACHE
 
 pytestmark = pytest.mark.django_db

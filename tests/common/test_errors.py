@@ -12,7 +12,7 @@ from rest_framework import exceptions, status
 
 from catalog.exceptions import InsufficientStock
 from catalog.models import Category, Product
-from config.common.errors import Conflict, DomainError, exception_handler, page_not_found, server_error
+from common.errors import Conflict, DomainError, exception_handler, page_not_found, server_error
 
 CONTEXT = {"view": None, "args": (), "kwargs": {}, "request": None}
 

@@ -35,7 +35,7 @@ def database_down(monkeypatch):
     else:
         dead.update(NAME="/nonexistent/directory/db.sqlite3")
     wrapper = load_backend(dead["ENGINE"]).DatabaseWrapper(dead, alias="unreachable")
-    monkeypatch.setattr("config.common.health.connection", wrapper)
+    monkeypatch.setattr("common.health.connection", wrapper)
     yield
     wrapper.close()
 

@@ -7,8 +7,8 @@ import logging
 import pytest
 from rest_framework.test import APIClient
 
-from config.common.logs import JsonFormatter, PlainFormatter, redact
-from config.common.request_id import RequestIdFilter, request_id
+from common.logs import JsonFormatter, PlainFormatter, redact
+from common.request_id import RequestIdFilter, request_id
 from customers.api.serializers import RegisterSerializer
 
 

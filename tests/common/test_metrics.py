@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from billing.breaker import get_breaker
 from billing.models import Payment
 from catalog.factories import ProductFactory
-from config.common.metrics import BILLING_COLLECTOR, PrometheusMiddleware
+from common.metrics import BILLING_COLLECTOR, PrometheusMiddleware
 from orders.models import Order
 from tests.utils import assert_error, reset_breaker
 
@@ -188,7 +188,7 @@ def test_a_database_outage_leaves_out_payments_but_still_answers(client, monkeyp
 
     monkeypatch.setattr(Payment.objects, "order_by", database_down)
 
-    with caplog.at_level(logging.WARNING, logger="config.common.metrics"):
+    with caplog.at_level(logging.WARNING, logger="common.metrics"):
         response = client.get("/metrics")
 
     samples = scraped(response)
@@ -265,7 +265,7 @@ def test_a_bad_allowed_address_fails_at_startup(settings):
 
 WORKER = """
 import sys
-from config.common.metrics import HTTP_REQUEST_DURATION, ORDERS_PLACED
+from common.metrics import HTTP_REQUEST_DURATION, ORDERS_PLACED
 ORDERS_PLACED.labels("card").inc()
 if sys.argv[1] == "second":
     ORDERS_PLACED.labels("cash").inc()

@@ -12,7 +12,7 @@ from rest_framework.exceptions import Throttled
 from rest_framework.test import APIClient
 
 from catalog.factories import ProductFactory
-from config.common.ratelimit import Limit, count_in_redis, enforce_limits
+from common.ratelimit import Limit, count_in_redis, enforce_limits
 from conftest import bearer_client
 from customers.factories import PASSWORD
 from tests.utils import assert_error

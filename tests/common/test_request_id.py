@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.common.request_id import (
+from common.request_id import (
     TASK_HEADER,
     RequestIdFilter,
     RequestIdMiddleware,

@@ -22,7 +22,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, g
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-from config.common.proxies import in_networks, parse_networks
+from common.proxies import in_networks, parse_networks
 
 logger = logging.getLogger(__name__)
 

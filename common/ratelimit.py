@@ -13,7 +13,7 @@ from rest_framework.exceptions import Throttled
 from rest_framework.throttling import BaseThrottle
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from config.common.proxies import client_ip
+from common.proxies import client_ip
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
-from config.common.permissions import StaffModelPermissionsOrReadOnly
+from common.permissions import StaffModelPermissionsOrReadOnly
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -116,5 +116,5 @@ class AutoSchema(SpectacularAutoSchema):
 class LazyJWTScheme(SimpleJWTScheme):
     """Document our lazy JWT authentication as the bearer scheme it is."""
 
-    target_class = "config.common.authentication.LazyJWTAuthentication"
+    target_class = "common.authentication.LazyJWTAuthentication"
     name = "jwtAuth"

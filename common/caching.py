@@ -24,9 +24,9 @@ from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 from django_redis import get_redis_connection
 
-from config.common import ratelimit
-from config.common.authentication import is_staff_request
-from config.common.metrics import CACHE_REQUESTS
+from common import ratelimit
+from common.authentication import is_staff_request
+from common.metrics import CACHE_REQUESTS
 
 logger = logging.getLogger(__name__)
 

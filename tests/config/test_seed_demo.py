@@ -19,7 +19,7 @@ from billing.models import DiscountCode, Invoice, InvoiceSequence, Payment, Paym
 from catalog.cache import CATEGORIES
 from catalog.factories import ProductFactory
 from catalog.models import Category, Product, Review
-from config.common.caching import version_key
+from common.caching import version_key
 from customers.factories import PASSWORD, CustomerFactory
 from customers.models import Address, Customer
 from orders.models import (

@@ -24,9 +24,9 @@ from faker import Faker
 from billing.models import DiscountCode, Invoice, InvoiceSequence, Payment, PaymentAttempt
 from catalog import cache
 from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
-from catalog.management.commands import _demo_data as data
-from catalog.management.commands._demo_orders import DemoOrders, orders_summary, worker_messages_held_back
 from catalog.models import Category, Product, Review
+from config.management.commands import _demo_data as data
+from config.management.commands._demo_orders import DemoOrders, orders_summary, worker_messages_held_back
 from customers.factories import PASSWORD as CUSTOMER_PASSWORD
 from customers.factories import AddressFactory, CustomerFactory, UserFactory
 from customers.models import Address, Customer

@@ -10,7 +10,7 @@ import re
 import uuid
 from contextvars import ContextVar
 
-from config.common.proxies import is_trusted_proxy, trusted_proxies
+from common.proxies import is_trusted_proxy, trusted_proxies
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -89,8 +90,8 @@ def check_cache() -> dict:
 
 
 def check_broker() -> dict:
-    from config.celery import app
-
+    """Open a connection to the project's Celery broker (the current app, which config/celery.py sets up)."""
+    app = current_app
     if app.conf.task_always_eager:
         return {"status": "skipped", "detail": "Eager mode: tasks run in the web process."}
     with app.connection_for_write() as conn:

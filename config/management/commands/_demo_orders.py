@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from billing import payments, tasks
 from billing.models import DiscountCode, Invoice, Payment, PaymentAttempt
-from catalog.management.commands import _demo_data as data
 from catalog.models import Product
+from config.management.commands import _demo_data as data
 from customers.models import Address, Customer
 from orders.managers import Line
 from orders.models import CUSTOMER_CANCELLABLE, RELEASES_STOCK, DeliveryMethod, Order, PaymentMethod, Status
