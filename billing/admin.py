@@ -1,19 +1,20 @@
-"""Staff admin for billing (SPEC §8): payments and their attempts, invoices, discount codes.
+"""Staff admin for billing (SPEC §8): payments and their attempts, invoices; the order page's money.
 
 Payments and invoices are records of what the worker and the status machine did, so
 staff read them here and never edit them: a payment moves only through the worker, an
-invoice is issued once on confirmation. Discount codes are the one thing staff write.
+invoice is issued once on confirmation. Billing sits above orders, so this module also
+gives the order page its payment and invoice.
 """
 
 from django.contrib import admin
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import ngettext
 
-from billing.models import DiscountCode, Invoice, InvoiceSequence, Payment, PaymentAttempt
+from billing.models import Invoice, InvoiceSequence, Payment, PaymentAttempt
 from common.admin import ReadOnlyAdmin, ViewOnlyMixin, csv_export_action
-from orders.models import PaymentMethod
+from orders.admin import OrderAdmin
+from orders.models import Order
+from orders.status import PaymentMethod
 
 
 class PaymentMethodFilter(admin.SimpleListFilter):
@@ -101,34 +102,39 @@ class InvoiceSequenceAdmin(ReadOnlyAdmin):
     list_display = ["year", "last_number"]
 
 
-@admin.register(DiscountCode)
-class DiscountCodeAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-    list_display = ["code", "kind", "value", "uses", "valid_from", "valid_until", "is_active"]
-    list_filter = ["kind", "is_active"]
-    search_fields = ["code"]
-    readonly_fields = ["times_used", "created_at", "updated_at"]
+class PaymentInline(ViewOnlyMixin, admin.StackedInline):
+    model = Payment
+    fields = ["status", "amount", "attempt_count", "gateway_reference", "last_error", "payment_link"]
+    readonly_fields = fields
+    extra = 0
+
+    @admin.display(description="attempts")
+    def payment_link(self, payment: Payment) -> str:
+        url = reverse("admin:billing_payment_change", args=[payment.pk])
+        return format_html('<a href="{}">Every gateway attempt →</a>', url)
+
+
+admin.site.unregister(Order)
+
+
+@admin.register(Order)
+class BilledOrderAdmin(OrderAdmin):
+    """The orders app's page, with the order's payment and a link to its invoice."""
+
+    inlines = [*OrderAdmin.inlines, PaymentInline]
+    readonly_fields = [*OrderAdmin.readonly_fields, "invoice_link"]
     fieldsets = [
-        (None, {"fields": ["code", "kind", "value", "is_active"]}),
-        ("Limits", {"fields": ["valid_from", "valid_until", "max_uses", "times_used"]}),
-        ("History", {"fields": ["created_at", "updated_at"]}),
+        (name, {**options, "fields": [*options["fields"], "invoice_link"]}) if name == "Money" else (name, options)
+        for name, options in OrderAdmin.fieldsets
     ]
-    actions = ["activate", "deactivate"]
 
-    @admin.display(description="used / max", ordering="times_used")
-    def uses(self, code: DiscountCode) -> str:
-        return f"{code.times_used} / {'∞' if code.max_uses is None else code.max_uses}"
-
-    @admin.action(description="Activate selected discount codes", permissions=["change"])
-    def activate(self, request, queryset):
-        self.set_active(request, queryset, True)
-
-    @admin.action(description="Deactivate selected discount codes", permissions=["change"])
-    def deactivate(self, request, queryset):
-        self.set_active(request, queryset, False)
-
-    def set_active(self, request, queryset, is_active: bool) -> None:
-        """Switch codes on or off; times_used is left alone, so a code switched back on keeps its count."""
-        changed = queryset.exclude(is_active=is_active).update(is_active=is_active, updated_at=timezone.now())
-        verb = "activated" if is_active else "deactivated"
-        self.message_user(request, ngettext("%d discount code %s.", "%d discount codes %s.", changed) % (changed, verb))
+    @admin.display(description="invoice")
+    def invoice_link(self, order: Order) -> str:
+        invoice = Invoice.objects.filter(order=order).first()
+        if invoice is None:
+            return "Issued when the order is confirmed."
+        return format_html(
+            '{} · <a href="{}" target="_blank" rel="noopener">Print ↗</a>',
+            invoice.number,
+            reverse("invoice-print", args=[invoice.pk]),
+        )

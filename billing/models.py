@@ -1,62 +1,9 @@
-from decimal import ROUND_HALF_UP, Decimal
-
-from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import Q
 from django.utils import timezone
 
-from billing.managers import DiscountCodeManager, InvoiceManager, InvoiceSequenceManager
-from common.models import TimeStampedModel
-
-MONEY = {"max_digits": 12, "decimal_places": 2}
-CENT = Decimal("0.01")
-
-
-class DiscountCode(TimeStampedModel):
-    """A code that takes a percentage or a fixed amount off an order, a limited number of times."""
-
-    class Kind(models.TextChoices):
-        PERCENT = "percent"
-        FIXED = "fixed"
-
-    code = models.CharField(max_length=40, help_text="Unique in any letter case, e.g. WELCOME10.")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    value = models.DecimalField(
-        **MONEY, validators=[MinValueValidator(CENT)], help_text="Percent off (1-100), or an amount off."
-    )
-    valid_from = models.DateTimeField(default=timezone.now)
-    valid_until = models.DateTimeField(null=True, blank=True)
-    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited.")
-    times_used = models.PositiveIntegerField(default=0, editable=False)
-    is_active = models.BooleanField(default=True)
-
-    objects = DiscountCodeManager()
-
-    class Meta:
-        ordering = ["code"]
-        constraints = [
-            models.UniqueConstraint(Lower("code"), name="discount_code_unique_ci"),
-            models.CheckConstraint(condition=Q(value__gt=0), name="discount_value_positive"),
-            models.CheckConstraint(
-                condition=~Q(kind="percent") | Q(value__lte=100), name="discount_percent_at_most_100"
-            ),
-            models.CheckConstraint(
-                condition=Q(max_uses__isnull=True) | Q(times_used__lte=F("max_uses")),
-                name="discount_never_used_beyond_max",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.code
-
-    def discount_for(self, subtotal: Decimal) -> Decimal:
-        """Return the amount this code takes off `subtotal`, never more than the subtotal."""
-        if self.kind == self.Kind.PERCENT:
-            amount = (subtotal * self.value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-        else:
-            amount = self.value
-        return min(amount, subtotal)
+from billing.managers import InvoiceManager, InvoiceSequenceManager
+from common.models import MoneyField, TimeStampedModel
 
 
 class Payment(TimeStampedModel):
@@ -73,7 +20,7 @@ class Payment(TimeStampedModel):
     AWAITING_GATEWAY = (Status.PENDING, Status.PROCESSING)
 
     order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="payment")
-    amount = models.DecimalField(**MONEY)
+    amount = MoneyField()
     method = models.CharField(max_length=10)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     gateway_reference = models.CharField(max_length=100, blank=True)
@@ -140,9 +87,9 @@ class Invoice(TimeStampedModel):
     sequence = models.PositiveIntegerField(editable=False)
     order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="invoice")
     issued_at = models.DateTimeField(default=timezone.now, editable=False)
-    subtotal = models.DecimalField(**MONEY, editable=False)
-    discount = models.DecimalField(**MONEY, editable=False)
-    total = models.DecimalField(**MONEY, editable=False)
+    subtotal = MoneyField(editable=False)
+    discount = MoneyField(editable=False)
+    total = MoneyField(editable=False)
     payment_method = models.CharField(max_length=10, editable=False)
 
     objects = InvoiceManager()

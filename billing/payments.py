@@ -20,8 +20,9 @@ from django.db import transaction
 from billing.breaker import get_breaker, seconds_until_half_open
 from billing.gateway import GatewayUnavailable, get_gateway
 from billing.models import Payment, PaymentAttempt
-from orders.models import Order, PaymentMethod
-from orders.models import Status as OrderStatus
+from orders.models import Order
+from orders.status import PaymentMethod
+from orders.status import Status as OrderStatus
 
 logger = logging.getLogger(__name__)
 

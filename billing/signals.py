@@ -1,4 +1,4 @@
-"""Billing's reactions to orders: open the payment, issue the invoice, refund, email.
+"""Billing's reactions to orders, through orders' own signals: open the payment, issue the invoice, refund, email.
 
 Anything leaving the process (a task message, an email) waits for the commit, and is
 `robust`: a broker hiccup after the commit must not turn a committed order into a 500
@@ -7,13 +7,14 @@ Anything leaving the process (a task message, an email) waits for the commit, an
 
 from django.db import transaction
 
+from billing.models import Invoice, Payment
+from billing.tasks import charge_order, refund_payment, send_order_email
+from orders.signals import order_placed, order_status_changed
+from orders.status import PaymentMethod, Status
+
 
 def open_card_payment(sender, order, **kwargs) -> None:
     """Open a pending payment for a new card order and hand it to the payment worker after commit."""
-    from billing.models import Payment
-    from billing.tasks import charge_order
-    from orders.models import PaymentMethod
-
     if order.payment_method != PaymentMethod.CARD:
         return
     Payment.objects.create(order=order, amount=order.total, method=order.payment_method)
@@ -21,20 +22,13 @@ def open_card_payment(sender, order, **kwargs) -> None:
 
 
 def issue_invoice_on_confirmation(sender, order, previous, **kwargs) -> None:
-    """Issue the invoice in the same transaction that confirms the order."""
-    from billing.models import Invoice
-    from orders.models import Status
-
+    """Issue the invoice in the transaction that confirms the order: if it fails, the confirmation fails too."""
     if order.status == Status.CONFIRMED:
         Invoice.objects.issue_for(order)
 
 
 def refund_on_cancellation(sender, order, previous, **kwargs) -> None:
     """Refund a captured card payment once its order is cancelled (after commit)."""
-    from billing.models import Payment
-    from billing.tasks import refund_payment
-    from orders.models import Status
-
     if order.status != Status.CANCELLED:
         return
     payment_id = (
@@ -46,9 +40,6 @@ def refund_on_cancellation(sender, order, previous, **kwargs) -> None:
 
 def email_customer_on_outcome(sender, order, previous, **kwargs) -> None:
     """Email the customer when their order is confirmed or its payment failed (after commit)."""
-    from billing.tasks import send_order_email
-    from orders.models import Status
-
     if order.status in (Status.CONFIRMED, Status.PAYMENT_FAILED):
         transaction.on_commit(
             lambda order_id=order.pk, kind=order.status: send_order_email.delay(order_id, kind), robust=True
@@ -56,8 +47,6 @@ def email_customer_on_outcome(sender, order, previous, **kwargs) -> None:
 
 
 def connect_receivers() -> None:
-    from orders.signals import order_placed, order_status_changed
-
     order_placed.connect(open_card_payment, dispatch_uid="billing.open_card_payment")
     order_status_changed.connect(issue_invoice_on_confirmation, dispatch_uid="billing.issue_invoice")
     order_status_changed.connect(refund_on_cancellation, dispatch_uid="billing.refund_on_cancellation")

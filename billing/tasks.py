@@ -10,6 +10,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing import payments
+from billing.models import Payment
+from orders.models import Order
+from orders.status import PaymentMethod, Status
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +53,6 @@ def refund_payment(payment_id: int) -> None:
 @shared_task(ignore_result=True)
 def reconcile_payments() -> int:
     """Re-queue card orders stuck in pending or payment_processing, and refunds never made; return how many."""
-    from billing.models import Payment
-    from orders.models import Order, PaymentMethod, Status
-
     stuck_before = timezone.now() - timedelta(seconds=settings.PAYMENT_STUCK_AFTER_SECONDS)
     stuck = list(
         Order.objects.filter(
@@ -80,8 +80,6 @@ def reconcile_payments() -> int:
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_order_email(order_id: int, kind: str) -> None:
     """Email the customer about their order: kind is `confirmed` or `payment_failed`."""
-    from orders.models import Order
-
     order = Order.objects.select_related("customer").prefetch_related("items").get(pk=order_id)
     context = {"order": order, "customer": order.customer, "shop_name": settings.SHOP_NAME}
     send_mail(

@@ -10,13 +10,12 @@ from django.contrib import admin, messages
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from catalog.exceptions import InsufficientStock
 from catalog.models import Category, Product, Review
-from common.admin import csv_export_action
+from common.admin import activate, csv_export_action, deactivate
 
 PRODUCT_DESCRIPTION = ["sku", "name", "slug", "category", "description", "image"]
 
@@ -72,7 +71,7 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     # Counting every row on each page view is the slow part of a 100,000-row changelist.
     show_full_result_count = False
-    actions = ["activate", "deactivate", "export_csv"]
+    actions = [activate, deactivate, "export_csv"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:
@@ -117,16 +116,6 @@ class ProductAdmin(admin.ModelAdmin):
             # Stock moved between the form check and the update (an order came in).
             messages.error(request, f"Stock was not adjusted. {refused.detail}")
 
-    @admin.action(description="Activate selected products", permissions=["change"])
-    def activate(self, request, queryset):
-        changed = queryset.set_active(True)
-        self.message_user(request, ngettext("%d product activated.", "%d products activated.", changed) % changed)
-
-    @admin.action(description="Deactivate selected products", permissions=["change"])
-    def deactivate(self, request, queryset):
-        changed = queryset.set_active(False)
-        self.message_user(request, ngettext("%d product deactivated.", "%d products deactivated.", changed) % changed)
-
     export_csv = csv_export_action(
         "products",
         {
@@ -149,7 +138,7 @@ class CategoryAdmin(admin.ModelAdmin):
     autocomplete_fields = ["parent"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_at", "updated_at"]
-    actions = ["activate", "deactivate"]
+    actions = [activate, deactivate]
 
     def get_queryset(self, request):
         """Count each category's products in the page query itself (no query per row).
@@ -164,20 +153,6 @@ class CategoryAdmin(admin.ModelAdmin):
     @admin.display(description="products", ordering="product_count")
     def product_count(self, category: Category) -> int:
         return category.product_count
-
-    @admin.action(description="Activate selected categories", permissions=["change"])
-    def activate(self, request, queryset):
-        self.set_active(request, queryset, True)
-
-    @admin.action(description="Deactivate selected categories", permissions=["change"])
-    def deactivate(self, request, queryset):
-        self.set_active(request, queryset, False)
-
-    def set_active(self, request, queryset, is_active: bool) -> None:
-        """Show or hide categories; the queryset's update() invalidates the cached catalog."""
-        changed = queryset.exclude(is_active=is_active).update(is_active=is_active, updated_at=timezone.now())
-        verb = "activated" if is_active else "deactivated"
-        self.message_user(request, ngettext("%d category %s.", "%d categories %s.", changed) % (changed, verb))
 
 
 class RatingFilter(admin.SimpleListFilter):

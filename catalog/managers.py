@@ -10,17 +10,20 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import Avg, Count, DecimalField, F, OuterRef, Subquery
 from django.db.models.functions import Cast, Coalesce, Round
+from django.dispatch import Signal
 from django.utils import timezone
 
 from catalog.exceptions import AlreadyReviewed, InsufficientStock
-from catalog.signals import categories_changed, products_changed
+from common.models import ActivatableQuerySet
+
+products_changed = Signal()
+"""Sent after products change in bulk. kwargs: product_ids, lists_changed (bool)."""
+
+categories_changed = Signal()
+"""Sent after categories change in bulk."""
 
 
-class CategoryQuerySet(models.QuerySet):
-    def active(self):
-        """Categories shown to the storefront."""
-        return self.filter(is_active=True)
-
+class CategoryQuerySet(ActivatableQuerySet):
     def descendant_ids(self, category_id: int) -> list[int]:
         """Return the id of this category and of every category below it, in one query."""
         children: dict[int | None, list[int]] = {}
@@ -49,11 +52,7 @@ class CategoryQuerySet(models.QuerySet):
     bulk_create.alters_data = True
 
 
-class ProductQuerySet(models.QuerySet):
-    def active(self):
-        """Products the storefront shows."""
-        return self.filter(is_active=True)
-
+class ProductQuerySet(ActivatableQuerySet):
     def in_stock(self):
         """Products that can be ordered now."""
         return self.filter(is_active=True, stock__gt=0)
@@ -109,12 +108,6 @@ class ProductQuerySet(models.QuerySet):
             self.reserve({product_id: -delta})
 
     adjust_stock.alters_data = True
-
-    def set_active(self, is_active: bool) -> int:
-        """Show or hide these products in the storefront; return how many changed."""
-        return self.exclude(is_active=is_active).update(is_active=is_active, updated_at=timezone.now())
-
-    set_active.alters_data = True
 
     def refresh_ratings(self, product_ids: list[int]) -> None:
         """Recompute rating average and count from the reviews, in the database.
@@ -184,6 +177,12 @@ class ReviewQuerySet(models.QuerySet):
             raise
 
     post.alters_data = True
+
+    def mark_verified(self, customer_id: int, product_ids) -> int:
+        """Mark the customer's reviews of these products as verified purchases (their order was confirmed)."""
+        return self.filter(customer_id=customer_id, product_id__in=product_ids).update(verified_purchase=True)
+
+    mark_verified.alters_data = True
 
 
 def _check_quantities(quantities: Mapping[int, int]) -> None:

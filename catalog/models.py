@@ -1,10 +1,12 @@
+from collections.abc import Callable
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
 from catalog.managers import CategoryManager, ProductManager, ReviewManager
-from common.models import TimeStampedModel
+from common.models import MoneyField, TimeStampedModel
 
 
 class Category(TimeStampedModel):
@@ -52,7 +54,7 @@ class Product(TimeStampedModel):
     slug = models.SlugField(max_length=220, unique=True)
     description = models.TextField(blank=True)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
-    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)], db_index=True)
+    price = MoneyField(validators=[MinValueValidator(0)], db_index=True)
     stock = models.IntegerField(default=0, validators=[MinValueValidator(0)])
     is_active = models.BooleanField(default=True, db_index=True)
     image = models.ImageField(upload_to="products/", blank=True)
@@ -100,6 +102,21 @@ class Product(TimeStampedModel):
     MOVED_BY_QUERYSET = frozenset({"id", "stock", "rating_average", "rating_count"})
 
 
+def _never_bought(customer_id: int, product_id: int) -> bool:
+    return False
+
+
+# Only the orders app knows who bought what, and it sits above the catalog (SPEC §12): it
+# installs its check here from OrdersConfig.ready().
+_purchase_check: Callable[[int, int], bool] = _never_bought
+
+
+def register_purchase_check(check: Callable[[int, int], bool]) -> None:
+    """Install how to tell whether a customer bought a product, for Review.verified_purchase."""
+    global _purchase_check
+    _purchase_check = check
+
+
 class Review(TimeStampedModel):
     """A customer's rating (1-5) and comment on a product; one per customer and product."""
 
@@ -122,3 +139,8 @@ class Review(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.rating}/5 on {self.product_id} by {self.customer_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        """Save, marking the review a verified purchase when its author bought the product."""
+        self.verified_purchase = _purchase_check(self.customer_id, self.product_id)
+        super().save(*args, **kwargs)

@@ -1,19 +1,14 @@
-"""Catalog signals and their receivers: keep the cached catalog exact.
+"""The catalog's receivers: keep the cached catalog exact and the ratings right.
 
 Save and delete signals cover single-row writes (admin, API, shell); the bulk paths of
-the querysets send `products_changed` / `categories_changed` themselves.
+the querysets send `products_changed` / `categories_changed` (catalog/managers.py) themselves.
 """
 
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import Signal
 
 from catalog import cache
-
-products_changed = Signal()
-"""Sent after products change in bulk. kwargs: product_ids, lists_changed (bool)."""
-
-categories_changed = Signal()
-"""Sent after categories change in bulk."""
+from catalog.managers import categories_changed, products_changed
+from catalog.models import Category, Product, Review
 
 
 def invalidate_product_on_write(sender, instance, **kwargs) -> None:
@@ -37,14 +32,10 @@ def refresh_product_rating(sender, instance, **kwargs) -> None:
     A receiver rather than a call in the API, so that admin deletes and cascades (a closed
     customer account) keep ratings right too.
     """
-    from catalog.models import Product
-
     Product.objects.refresh_ratings([instance.product_id])
 
 
 def connect_receivers() -> None:
-    from catalog.models import Category, Product, Review
-
     for name, signal in (("save", post_save), ("delete", post_delete)):
         signal.connect(invalidate_product_on_write, sender=Product, dispatch_uid=f"catalog.product_{name}")
         signal.connect(invalidate_categories_on_change, sender=Category, dispatch_uid=f"catalog.category_{name}")

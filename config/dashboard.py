@@ -22,7 +22,8 @@ from billing.breaker import breaker_state, get_breaker, seconds_until_half_open
 from billing.models import Payment
 from catalog.models import Product
 from common.models import created_on
-from orders.models import PURCHASED, Order
+from orders.models import Order
+from orders.status import PURCHASED
 
 LOW_STOCK_LISTED = 10
 

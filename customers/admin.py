@@ -1,4 +1,4 @@
-"""Staff admin for customers, their addresses and their latest orders (SPEC §8).
+"""Staff admin for customers and their addresses (SPEC §8); orders/admin.py adds their latest orders.
 
 Deleting a customer closes the account as the API does (`Customer.close_account`): the
 login goes with the profile, and orders protect a customer who has any.
@@ -10,16 +10,11 @@ from django.contrib.auth import get_user_model
 from django.db import router, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.urls import reverse
-from django.utils.html import format_html
 from django_countries.filters import CountryFilter
 
-from common.admin import ViewOnlyMixin
 from customers.models import Address, Customer
-from orders.models import Order
 
 ONE_DEFAULT = "Only one address can be the default."
-LATEST_ORDERS = 20
 
 
 class AddressInlineFormSet(forms.BaseInlineFormSet):
@@ -44,30 +39,6 @@ class AddressInline(admin.TabularInline):
     extra = 0
 
 
-class LatestOrdersFormSet(forms.BaseInlineFormSet):
-    def get_queryset(self):
-        """Only the customer's latest orders: a regular's whole history would make a heavy page."""
-        if not hasattr(self, "_latest"):
-            self._latest = super().get_queryset()[:LATEST_ORDERS]
-        return self._latest
-
-
-class OrderInline(ViewOnlyMixin, admin.TabularInline):
-    """The customer's latest orders, newest first, each linking to its own page (where staff move it along)."""
-
-    model = Order
-    formset = LatestOrdersFormSet
-    fields = ["order_number", "status", "total", "created_at"]
-    readonly_fields = fields
-    ordering = ["-created_at", "-id"]
-    extra = 0
-    verbose_name_plural = f"orders (latest {LATEST_ORDERS})"
-
-    @admin.display(description="number")
-    def order_number(self, order: Order) -> str:
-        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order.pk]), order.number)
-
-
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ["full_name", "email", "phone", "address_count", "created_at"]
@@ -79,7 +50,7 @@ class CustomerAdmin(admin.ModelAdmin):
         (None, {"fields": ["user", "first_name", "last_name", "email", "phone"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
-    inlines = [AddressInline, OrderInline]
+    inlines = [AddressInline]  # the orders app adds the customer's latest orders
     # Counting every row on each page view is the slow part of a 100,000-row changelist.
     show_full_result_count = False
 

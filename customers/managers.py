@@ -3,8 +3,17 @@ from django.contrib.auth.password_validation import validate_password
 from django.db import models, transaction
 from django.db.models import Q
 
+from customers.exceptions import NotACustomer
+
 
 class CustomerQuerySet(models.QuerySet):
+    def get_for_user(self, user):
+        """Return the signed-in user's customer profile; raise NotACustomer (404) for a staff-only account."""
+        try:
+            return user.customer
+        except self.model.DoesNotExist as missing:
+            raise NotACustomer() from missing
+
     def with_email(self, email: str):
         """Customers whose email matches, ignoring case (the unique key)."""
         return self.filter(email__iexact=email.strip())

@@ -1,14 +1,22 @@
-"""Staff admin for orders (SPEC §8): follow orders and move them along the status machine."""
+"""Staff admin for orders (SPEC §8): follow orders and move them along the status machine; discount codes.
 
+Orders sit above customers, so this module also gives the customer page its latest orders.
+"""
+
+from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from billing.models import Invoice, Payment
-from common.admin import ReadOnlyAdmin, ViewOnlyMixin, csv_export_action
+from common.admin import ReadOnlyAdmin, ViewOnlyMixin, activate, csv_export_action, deactivate
+from customers.admin import CustomerAdmin
+from customers.models import Customer
 from orders.exceptions import InvalidTransition
-from orders.models import Order, OrderItem, OrderStatusEvent, Status
+from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
+from orders.status import Status
+
+LATEST_ORDERS = 20
 
 
 class OrderItemInline(ViewOnlyMixin, admin.TabularInline):
@@ -24,18 +32,6 @@ class OrderStatusEventInline(ViewOnlyMixin, admin.TabularInline):
     readonly_fields = fields
     extra = 0
     verbose_name_plural = "history"
-
-
-class PaymentInline(ViewOnlyMixin, admin.StackedInline):
-    model = Payment
-    fields = ["status", "amount", "attempt_count", "gateway_reference", "last_error", "payment_link"]
-    readonly_fields = fields
-    extra = 0
-
-    @admin.display(description="attempts")
-    def payment_link(self, payment: Payment) -> str:
-        url = reverse("admin:billing_payment_change", args=[payment.pk])
-        return format_html('<a href="{}">Every gateway attempt →</a>', url)
 
 
 def move_to(status: str, description: str):
@@ -71,16 +67,16 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ["number", "customer__email", "customer__last_name"]
     autocomplete_fields = ["customer"]
     show_full_result_count = False
-    inlines = [OrderItemInline, OrderStatusEventInline, PaymentInline]
+    inlines = [OrderItemInline, OrderStatusEventInline]  # billing adds the payment
     readonly_fields = [
         "number", "customer", "status", "delivery_method", "payment_method", "shipping_address",
-        "subtotal", "discount_code", "discount", "total", "invoice_link", "holds_stock", "idempotency_key",
+        "subtotal", "discount_code", "discount", "total", "holds_stock", "idempotency_key",
         "created_at", "updated_at",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["number", "customer", "status", "created_at", "updated_at"]}),
         ("Delivery and payment", {"fields": ["delivery_method", "shipping_address", "payment_method"]}),
-        ("Money", {"fields": ["subtotal", "discount_code", "discount", "total", "invoice_link"]}),
+        ("Money", {"fields": ["subtotal", "discount_code", "discount", "total"]}),
         ("Internals", {"classes": ["collapse"], "fields": ["holds_stock", "idempotency_key"]}),
     ]
     actions = [
@@ -104,17 +100,6 @@ class OrderAdmin(admin.ModelAdmin):
         ),
     ]
 
-    @admin.display(description="invoice")
-    def invoice_link(self, order: Order) -> str:
-        invoice = Invoice.objects.filter(order=order).first()
-        if invoice is None:
-            return "Issued when the order is confirmed."
-        return format_html(
-            '{} · <a href="{}" target="_blank" rel="noopener">Print ↗</a>',
-            invoice.number,
-            reverse("invoice-print", args=[invoice.pk]),
-        )
-
     def has_add_permission(self, request) -> bool:
         """Orders are placed through the API's rules (stock, prices), never typed in."""
         return False
@@ -137,3 +122,57 @@ class OrderStatusEventAdmin(ReadOnlyAdmin):
     list_filter = ["to_status", "created_at"]
     list_select_related = ["order", "actor"]
     search_fields = ["order__number"]
+
+
+class LatestOrdersFormSet(forms.BaseInlineFormSet):
+    def get_queryset(self):
+        """Only the customer's latest orders: a regular's whole history would make a heavy page."""
+        if not hasattr(self, "_latest"):
+            self._latest = super().get_queryset()[:LATEST_ORDERS]
+        return self._latest
+
+
+class LatestOrderInline(ViewOnlyMixin, admin.TabularInline):
+    """The customer's latest orders, newest first, each linking to its own page (where staff move it along)."""
+
+    model = Order
+    formset = LatestOrdersFormSet
+    fields = ["order_number", "status", "total", "created_at"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    extra = 0
+    verbose_name_plural = f"orders (latest {LATEST_ORDERS})"
+
+    @admin.display(description="number")
+    def order_number(self, order: Order) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order.pk]), order.number)
+
+
+admin.site.unregister(Customer)
+
+
+@admin.register(Customer)
+class CustomerWithOrdersAdmin(CustomerAdmin):
+    """The customers app's page, with the customer's latest orders below the addresses."""
+
+    inlines = [*CustomerAdmin.inlines, LatestOrderInline]
+
+
+@admin.register(DiscountCode)
+class DiscountCodeAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+    list_display = ["code", "kind", "value", "uses", "valid_from", "valid_until", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code"]
+    readonly_fields = ["times_used", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["code", "kind", "value", "is_active"]}),
+        ("Limits", {"fields": ["valid_from", "valid_until", "max_uses", "times_used"]}),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+    # Switching a code off and on keeps its times_used.
+    actions = [activate, deactivate]
+
+    @admin.display(description="used / max", ordering="times_used")
+    def uses(self, code: DiscountCode) -> str:
+        return f"{code.times_used} / {'∞' if code.max_uses is None else code.max_uses}"

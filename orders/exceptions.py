@@ -42,3 +42,11 @@ class IdempotencyKeyReused(DomainError):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
     default_detail = "This Idempotency-Key was already used with a different request body."
     default_code = "idempotency_key_reused"
+
+
+class InvalidDiscountCode(DomainError):
+    """The code is unknown, inactive, outside its dates, or used up."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "This discount code cannot be used."
+    default_code = "invalid_discount_code"

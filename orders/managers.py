@@ -1,4 +1,9 @@
-"""Placing orders: the one write path that creates an order, its lines and its stock reservation."""
+"""Order rules: placing an order (the one write path for an order, its lines and its holds), and redeeming
+discount codes within their limits.
+
+models.py imports this module, so the querysets reach their sibling models through their
+relations (`related_model`) rather than by importing them.
+"""
 
 from collections import Counter
 from dataclasses import dataclass
@@ -6,13 +11,16 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
+from catalog.models import Product
 from common.metrics import ORDERS_PLACED
-from common.models import created_on
-from orders.exceptions import IdempotencyKeyReused, InvalidOrder, PriceChanged
+from common.models import ActivatableQuerySet, created_on
+from orders.exceptions import IdempotencyKeyReused, InvalidDiscountCode, InvalidOrder, PriceChanged
 from orders.signals import order_placed
+from orders.status import PURCHASED, DeliveryMethod, PaymentMethod, Status
 
 
 @dataclass(frozen=True)
@@ -39,8 +47,6 @@ class OrderQuerySet(models.QuerySet):
         Revenue is the sum of the totals of those confirmed or further along (PURCHASED):
         pending orders have not paid yet, cancelled and failed ones never will.
         """
-        from orders.models import PURCHASED
-
         return self.aggregate(
             orders=Count("pk"),
             revenue=Coalesce(Sum("total", filter=Q(status__in=PURCHASED)), Decimal("0.00")),
@@ -48,8 +54,6 @@ class OrderQuerySet(models.QuerySet):
 
     def has_bought(self, customer_id: int, product_id: int) -> bool:
         """Return whether the customer has a confirmed (or later) order with this product."""
-        from orders.models import PURCHASED
-
         return self.filter(customer_id=customer_id, status__in=PURCHASED, items__product_id=product_id).exists()
 
     def place(
@@ -69,12 +73,12 @@ class OrderQuerySet(models.QuerySet):
 
         Validates the lines, checks the prices the client saw, redeems the discount code,
         takes the stock (all lines or none), computes the totals and writes the first history
-        event. A cash order is confirmed at once; a card order stays pending for the payment worker (order_placed).
+        event, then sends `order_placed` inside the transaction (billing opens a card order's
+        payment and queues its charge after commit). A cash order is confirmed at once; a
+        card order stays pending for the payment worker.
         A repeated idempotency key returns the first order with `created=False`, or raises
         IdempotencyKeyReused if the request differed; racing repeats create one order.
         """
-        from billing.models import DiscountCode
-
         if idempotency_key:
             earlier = self.filter(customer=customer, idempotency_key=idempotency_key).first()
             if earlier is not None:
@@ -84,7 +88,7 @@ class OrderQuerySet(models.QuerySet):
         _check_prices(lines, products)
         shipping_address = _shipping_snapshot(customer, delivery_method, shipping_address_id)
         subtotal = sum((products[line.product].price * line.quantity for line in lines), Decimal("0.00"))
-        code = DiscountCode.objects.find_usable(discount_code) if discount_code else None
+        code = _related(self.model, "discount_code").objects.find_usable(discount_code) if discount_code else None
         discount = code.discount_for(subtotal) if code else Decimal("0.00")
 
         try:
@@ -121,16 +125,13 @@ class OrderQuerySet(models.QuerySet):
         The order row goes in first: a racing request with the same idempotency key waits
         on it, then fails, before taking any stock or code use.
         """
-        from billing.models import DiscountCode
-        from catalog.models import Product
-        from orders.models import OrderItem, PaymentMethod, Status
-
+        order_item = _related(self.model, "items")
         with transaction.atomic(using=self.db):
             order = self.create(**fields)
             if order.discount_code is not None:
-                DiscountCode.objects.redeem(order.discount_code)
-            OrderItem.objects.bulk_create(
-                OrderItem(
+                _related(self.model, "discount_code").objects.redeem(order.discount_code)
+            order_item.objects.bulk_create(
+                order_item(
                     order=order,
                     product_id=line.product,
                     product_name=products[line.product].name,
@@ -158,8 +159,6 @@ def _replay(order, request_fingerprint: str):
 
 def _orderable_products(lines: list[Line]) -> dict:
     """Return the lines' products by id; refuse empty orders, repeated, unknown or inactive products."""
-    from catalog.models import Product
-
     if not lines:
         raise InvalidOrder({"items": ["An order needs at least one line."]})
     repeated = sorted(product for product, count in Counter(line.product for line in lines).items() if count > 1)
@@ -189,8 +188,6 @@ def _check_prices(lines: list[Line], products: dict) -> None:
 
 def _shipping_snapshot(customer, delivery_method: str, address_id: int | None) -> dict | None:
     """Copy the customer's address for home delivery, so later edits never change the order."""
-    from orders.models import DeliveryMethod
-
     if delivery_method != DeliveryMethod.HOME_DELIVERY:
         return None
     if address_id is None:
@@ -202,4 +199,54 @@ def _shipping_snapshot(customer, delivery_method: str, address_id: int | None) -
     return {**{field: getattr(address, field) for field in fields}, "country": address.country.code}
 
 
+def _related(model, field: str):
+    """Return the model at the other end of `model.field`."""
+    return model._meta.get_field(field).related_model
+
+
+class DiscountCodeQuerySet(ActivatableQuerySet):
+    def usable(self, at=None):
+        """Codes that can be redeemed now: active, inside their dates, with uses left."""
+        at = at or timezone.now()
+        return self.filter(
+            Q(valid_until__isnull=True) | Q(valid_until__gt=at),
+            Q(max_uses__isnull=True) | Q(times_used__lt=F("max_uses")),
+            is_active=True,
+            valid_from__lte=at,
+        )
+
+    def find_usable(self, code: str):
+        """Return the usable code named `code` (any case); raise InvalidDiscountCode saying why not."""
+        found = self.filter(code__iexact=code.strip()).first()
+        if found is None:
+            raise InvalidDiscountCode(f"There is no discount code {code.strip()!r}.")
+        now = timezone.now()
+        if not found.is_active or found.valid_from > now or (found.valid_until and found.valid_until <= now):
+            raise InvalidDiscountCode(f"Discount code {found.code} is not valid now.")
+        if found.max_uses is not None and found.times_used >= found.max_uses:
+            raise InvalidDiscountCode(f"Discount code {found.code} has been used up.")
+        return found
+
+    def redeem(self, code) -> None:
+        """Count one use of a code found by `find_usable`.
+
+        One conditional UPDATE decides the race for the last use: `times_used` never passes
+        `max_uses`, and the loser is told the code is used up.
+        """
+        if not self.filter(pk=code.pk).usable()._update_uses(F("times_used") + 1):
+            raise InvalidDiscountCode(f"Discount code {code.code} has been used up.")
+
+    redeem.alters_data = True
+
+    def release(self, code_id: int) -> None:
+        """Give back one use of a code (its order was cancelled or its payment failed)."""
+        self.filter(pk=code_id, times_used__gt=0)._update_uses(F("times_used") - 1)
+
+    release.alters_data = True
+
+    def _update_uses(self, times_used) -> int:
+        return self.update(times_used=times_used, updated_at=timezone.now())
+
+
 OrderManager = models.Manager.from_queryset(OrderQuerySet)
+DiscountCodeManager = models.Manager.from_queryset(DiscountCodeQuerySet)

@@ -1,66 +1,22 @@
 import secrets
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
-from common.models import TimeStampedModel
+from catalog.models import Product, Review
+from common.models import MoneyField, TimeStampedModel
 from orders.exceptions import InvalidTransition
-from orders.managers import OrderManager
+from orders.managers import DiscountCodeManager, OrderManager
 from orders.signals import order_status_changed
+from orders.status import CUSTOMER_CANCELLABLE, RELEASES_STOCK, TRANSITIONS, DeliveryMethod, PaymentMethod, Status
 
-MONEY = {"max_digits": 12, "decimal_places": 2}
+CENT = Decimal("0.01")
 
-
-class Status(models.TextChoices):
-    PENDING = "pending"
-    PAYMENT_PROCESSING = "payment_processing"
-    CONFIRMED = "confirmed"
-    IN_PROGRESS = "in_progress"
-    SHIPPED = "shipped"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
-    PAYMENT_FAILED = "payment_failed"
-
-
-class DeliveryMethod(models.TextChoices):
-    HOME_DELIVERY = "home_delivery"
-    PICKUP = "pickup"
-    DRIVE_THRU = "drive_thru"
-
-
-class PaymentMethod(models.TextChoices):
-    CARD = "card"
-    CASH = "cash"
-
-
-def _always(order) -> bool:
-    return True
-
-
-# The status machine (SPEC §4): every allowed change, and the condition under which it is.
-# Order.transition_to is the only way through it.
-TRANSITIONS = {
-    (Status.PENDING, Status.PAYMENT_PROCESSING): lambda order: order.payment_method == PaymentMethod.CARD,
-    (Status.PENDING, Status.CONFIRMED): lambda order: order.payment_method == PaymentMethod.CASH,
-    (Status.PENDING, Status.CANCELLED): _always,
-    (Status.PAYMENT_PROCESSING, Status.CONFIRMED): _always,
-    (Status.PAYMENT_PROCESSING, Status.PAYMENT_FAILED): _always,
-    (Status.CONFIRMED, Status.IN_PROGRESS): _always,
-    (Status.CONFIRMED, Status.CANCELLED): _always,
-    (Status.IN_PROGRESS, Status.SHIPPED): lambda order: order.delivery_method == DeliveryMethod.HOME_DELIVERY,
-    (Status.IN_PROGRESS, Status.DELIVERED): lambda order: order.delivery_method != DeliveryMethod.HOME_DELIVERY,
-    (Status.IN_PROGRESS, Status.CANCELLED): _always,
-    (Status.SHIPPED, Status.DELIVERED): _always,
-}
-# Reaching these gives the reserved stock back.
-RELEASES_STOCK = frozenset({Status.CANCELLED, Status.PAYMENT_FAILED})
-# A customer may cancel their own order only this early; staff may until it ships.
-CUSTOMER_CANCELLABLE = frozenset({Status.PENDING, Status.CONFIRMED})
-# A review of a product bought in an order in one of these is a verified purchase.
-PURCHASED = frozenset({Status.CONFIRMED, Status.IN_PROGRESS, Status.SHIPPED, Status.DELIVERED})
 
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -69,6 +25,54 @@ def new_order_number() -> str:
     """Return a human-friendly random number like SK-8F4K2-Q9M3X (50 bits: collisions are negligible)."""
     symbols = "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(10))
     return f"SK-{symbols[:5]}-{symbols[5:]}"
+
+
+class DiscountCode(TimeStampedModel):
+    """A code that takes a percentage or a fixed amount off an order, a limited number of times.
+
+    Pricing applied when an order is placed, so it lives with orders (SPEC §12): placing
+    redeems a use, and cancellation or a failed payment gives it back (Order.release_holds).
+    """
+
+    class Kind(models.TextChoices):
+        PERCENT = "percent"
+        FIXED = "fixed"
+
+    code = models.CharField(max_length=40, help_text="Unique in any letter case, e.g. WELCOME10.")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    value = MoneyField(validators=[MinValueValidator(CENT)], help_text="Percent off (1-100), or an amount off.")
+    valid_from = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: unlimited.")
+    times_used = models.PositiveIntegerField(default=0, editable=False)
+    is_active = models.BooleanField(default=True)
+
+    objects = DiscountCodeManager()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(Lower("code"), name="discount_code_unique_ci"),
+            models.CheckConstraint(condition=Q(value__gt=0), name="discount_value_positive"),
+            models.CheckConstraint(
+                condition=~Q(kind="percent") | Q(value__lte=100), name="discount_percent_at_most_100"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(times_used__lte=F("max_uses")),
+                name="discount_never_used_beyond_max",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def discount_for(self, subtotal: Decimal) -> Decimal:
+        """Return the amount this code takes off `subtotal`, never more than the subtotal."""
+        if self.kind == self.Kind.PERCENT:
+            amount = (subtotal * self.value / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        else:
+            amount = self.value
+        return min(amount, subtotal)
 
 
 class Order(TimeStampedModel):
@@ -82,11 +86,11 @@ class Order(TimeStampedModel):
     shipping_address = models.JSONField(
         null=True, blank=True, help_text="A copy of the address at ordering time; required for home delivery."
     )
-    subtotal = models.DecimalField(**MONEY, editable=False)
-    discount = models.DecimalField(**MONEY, default=0, editable=False)
-    total = models.DecimalField(**MONEY, editable=False)
+    subtotal = MoneyField(editable=False)
+    discount = MoneyField(default=0, editable=False)
+    total = MoneyField(editable=False)
     discount_code = models.ForeignKey(
-        "billing.DiscountCode", null=True, blank=True, on_delete=models.PROTECT, related_name="orders", editable=False
+        DiscountCode, null=True, blank=True, on_delete=models.PROTECT, related_name="orders", editable=False
     )
     holds_stock = models.BooleanField(
         default=True,
@@ -131,7 +135,16 @@ class Order(TimeStampedModel):
         """Move the order along the status machine, record the event, and announce it.
 
         The row is locked first, so racing changes take turns and the loser sees the new
-        status. Stock is released on the way to cancelled or payment_failed, exactly once.
+        status. In one transaction, in this order:
+        - on the way to cancelled or payment_failed, the stock and the discount code use
+          come back, exactly once (release_holds);
+        - on confirmation, the customer's reviews of these products become verified purchases;
+        - the history event is written;
+        - `order_status_changed` is sent. Its receivers run inside this transaction, so
+          their failure undoes the change: billing issues the invoice on confirmation
+          (billing.signals.issue_invoice_on_confirmation) and, after commit, refunds a
+          cancelled order's capture and emails the customer about its confirmation or
+          failed payment.
         `only_from` narrows the statuses this particular change may start from.
         """
         with transaction.atomic():
@@ -149,6 +162,8 @@ class Order(TimeStampedModel):
             Order.objects.filter(pk=self.pk).update(**changes)
             if releases:
                 self.release_holds()
+            if status == Status.CONFIRMED:
+                Review.objects.mark_verified(self.customer_id, self.items.values("product_id"))
             self.events.create(from_status=previous, to_status=status, actor=actor, note=note)
             for field, value in changes.items():
                 setattr(self, field, value)
@@ -165,9 +180,6 @@ class Order(TimeStampedModel):
 
     def release_holds(self) -> None:
         """Give back the stock and the discount code use this order took (its transition locks it: once)."""
-        from billing.models import DiscountCode
-        from catalog.models import Product
-
         Product.objects.release(dict(self.items.values_list("product_id", "quantity")))
         if self.discount_code_id:
             DiscountCode.objects.release(self.discount_code_id)
@@ -177,12 +189,12 @@ class OrderItem(TimeStampedModel):
     """A line of an order: the product, and its name, SKU and price as they were when ordered."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="order_items")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_items")
     product_name = models.CharField(max_length=200)
     sku = models.CharField("SKU", max_length=64)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    unit_price = models.DecimalField(**MONEY)
-    line_total = models.DecimalField(**MONEY)
+    unit_price = MoneyField()
+    line_total = MoneyField()
 
     class Meta:
         ordering = ["id"]

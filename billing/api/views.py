@@ -5,10 +5,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
+from rest_framework.response import Response
 
-from billing.api.serializers import DiscountCodeSerializer, InvoiceSerializer
-from billing.models import DiscountCode, Invoice
+from billing.api.serializers import InvoiceSerializer, PaymentSerializer
+from billing.models import Invoice, Payment
 from common.permissions import OwnedOrStaffModelPermissions
+from orders.models import Order
 
 
 class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -39,14 +41,19 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return HttpResponse(render_to_string("billing/invoice.html", context, request=request))
 
 
-class DiscountCodeViewSet(viewsets.ModelViewSet):
-    """Discount codes (staff, by model permissions)."""
+class OrderPaymentViewSet(viewsets.GenericViewSet):
+    """An order's payments, answered under the order's URL (billing sits above orders)."""
 
-    serializer_class = DiscountCodeSerializer
     permission_classes = [OwnedOrStaffModelPermissions]
-    staff_actions = {"list", "retrieve", "create", "update", "partial_update", "destroy"}
-    filterset_fields = ["kind", "is_active"]
-    search_fields = ["code"]
-    ordering_fields = ["code", "created_at", "times_used"]
-    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
-    queryset = DiscountCode.objects.all()
+    pagination_class = None
+    filter_backends = []
+
+    def get_queryset(self):
+        return Order.objects.of(self.request.user)
+
+    @extend_schema(responses=PaymentSerializer(many=True))
+    def payments(self, request, pk=None):
+        """The order's card payment with every gateway attempt (empty for cash orders)."""
+        order = self.get_object()
+        payments = Payment.objects.filter(order=order).prefetch_related("attempts")
+        return Response(PaymentSerializer(payments, many=True).data)

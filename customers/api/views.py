@@ -18,16 +18,7 @@ from customers.api.serializers import (
     StaffAddressSerializer,
     token_for,
 )
-from customers.exceptions import NotACustomer
 from customers.models import Address, Customer
-
-
-def customer_of(user) -> Customer:
-    """Return the signed-in user's customer profile, or answer 404 for a staff-only account."""
-    try:
-        return user.customer
-    except Customer.DoesNotExist as missing:
-        raise NotACustomer() from missing
 
 
 class RegisterView(generics.CreateAPIView):
@@ -131,7 +122,7 @@ class CustomerViewSet(
     @action(detail=False, methods=["get", "patch"], permission_classes=[IsAuthenticated])
     def me(self, request):
         """Read or edit the signed-in customer's own profile."""
-        customer = customer_of(request.user)
+        customer = Customer.objects.get_for_user(request.user)
         if request.method == "GET":
             return Response(CustomerSerializer(customer).data)
         profile = CustomerSerializer(customer, data=request.data, partial=True)
@@ -160,4 +151,4 @@ class AddressViewSet(viewsets.ModelViewSet):
         if self.request.user.is_staff:
             serializer.save()
         else:
-            serializer.save(customer=customer_of(self.request.user))
+            serializer.save(customer=Customer.objects.get_for_user(self.request.user))

@@ -2,7 +2,8 @@ from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from orders.managers import Line
-from orders.models import DeliveryMethod, Order, OrderItem, OrderStatusEvent, PaymentMethod, Status
+from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
+from orders.status import DeliveryMethod, PaymentMethod, Status
 
 
 class OrderLineSerializer(serializers.Serializer):
@@ -77,3 +78,32 @@ class TransitionSerializer(serializers.Serializer):
 
 class CancelSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class DiscountCodeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DiscountCode
+        fields = [
+            "id", "code", "kind", "value", "valid_from", "valid_until", "max_uses", "times_used", "is_active",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+
+    def validate_code(self, code: str) -> str:
+        """Refuse a code another has in any letter case."""
+        others = DiscountCode.objects.filter(code__iexact=code.strip())
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError("A discount code with this code already exists.", code="unique")
+        return code.strip()
+
+    def validate(self, attrs):
+        kind = attrs.get("kind", getattr(self.instance, "kind", None))
+        value = attrs.get("value", getattr(self.instance, "value", None))
+        if kind == DiscountCode.Kind.PERCENT and value is not None and value > 100:
+            raise serializers.ValidationError({"value": ["A percentage cannot be above 100."]})
+        starts = attrs.get("valid_from", getattr(self.instance, "valid_from", None))
+        ends = attrs.get("valid_until", getattr(self.instance, "valid_until", None))
+        if starts and ends and ends <= starts:
+            raise serializers.ValidationError({"valid_until": ["Must be after valid_from."]})
+        return attrs

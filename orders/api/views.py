@@ -8,21 +8,20 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from billing.api.serializers import PaymentSerializer
-from billing.models import Payment
 from common.permissions import OwnedOrStaffCanChange, OwnedOrStaffModelPermissions
 from common.schema import ErrorSerializer
-from customers.api.views import customer_of
 from customers.models import Customer
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
     CancelSerializer,
+    DiscountCodeSerializer,
     OrderSerializer,
     OrderStatusEventSerializer,
     PlaceOrderSerializer,
     TransitionSerializer,
 )
-from orders.models import Order, PaymentMethod
+from orders.models import DiscountCode, Order
+from orders.status import PaymentMethod
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -99,7 +98,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """Return who the order is for: staff name a customer; a customer orders for themselves."""
         user = self.request.user
         if not user.is_staff:
-            own = customer_of(user)
+            own = Customer.objects.get_for_user(user)
             if customer_id not in (None, own.pk):
                 raise serializers.ValidationError({"customer": ["Only staff may order for another customer."]})
             return own
@@ -135,14 +134,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         )
         return Response(self.get_serializer(self.get_queryset().get(pk=order.pk)).data)
 
-    @extend_schema(responses=PaymentSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def payments(self, request, pk=None):
-        """The order's card payment with every gateway attempt (empty for cash orders)."""
-        order = self.get_object()
-        payments = Payment.objects.filter(order=order).prefetch_related("attempts")
-        return Response(PaymentSerializer(payments, many=True).data)
-
     @extend_schema(responses=OrderStatusEventSerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request, pk=None):
@@ -150,6 +141,19 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         order = self.get_object()
         events = order.events.select_related("actor")
         return Response(OrderStatusEventSerializer(events, many=True).data)
+
+
+class DiscountCodeViewSet(viewsets.ModelViewSet):
+    """Discount codes (staff, by model permissions)."""
+
+    serializer_class = DiscountCodeSerializer
+    permission_classes = [OwnedOrStaffModelPermissions]
+    staff_actions = {"list", "retrieve", "create", "update", "partial_update", "destroy"}
+    filterset_fields = ["kind", "is_active"]
+    search_fields = ["code"]
+    ordering_fields = ["code", "created_at", "times_used"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    queryset = DiscountCode.objects.all()
 
 
 def fingerprint(data) -> str:

@@ -10,21 +10,22 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from billing import payments
-from billing.models import DiscountCode, Invoice, InvoiceSequence, Payment, PaymentAttempt
+from billing.models import Invoice, InvoiceSequence, Payment, PaymentAttempt
 from catalog.factories import ProductFactory
 from customers.factories import CustomerFactory
 from orders.managers import Line
-from orders.models import Order, Status
+from orders.models import DiscountCode, Order
+from orders.status import Status
 
 pytestmark = pytest.mark.django_db
 
 
 def changelist_url(model) -> str:
-    return reverse(f"admin:billing_{model._meta.model_name}_changelist")
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
 
 
 def change_url(obj) -> str:
-    return reverse(f"admin:billing_{obj._meta.model_name}_change", args=[obj.pk])
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
 
 
 def listed(response) -> list:
@@ -302,5 +303,5 @@ class TestDiscountCodeAdmin:
 
 
 def test_every_billing_model_is_registered(admin_client):
-    for model in (Payment, PaymentAttempt, Invoice, InvoiceSequence, DiscountCode):
+    for model in (Payment, PaymentAttempt, Invoice, InvoiceSequence):
         assert admin_client.get(changelist_url(model)).status_code == 200, model

@@ -12,12 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 
 import billing.managers
-from billing.models import DiscountCode, Invoice, InvoiceSequence
+from billing.models import Invoice, InvoiceSequence
 from billing.payments import process_payment
 from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import CustomerFactory
-from orders.models import Order, Status
+from orders.models import DiscountCode, Order
+from orders.status import Status
 from tests.utils import assert_error, place, race, requires_postgresql
 
 pytestmark = pytest.mark.django_db

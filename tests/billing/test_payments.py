@@ -18,7 +18,7 @@ from kombu.exceptions import OperationalError
 
 from billing.breaker import get_breaker
 from billing.gateway import MockGateway, get_gateway
-from billing.models import DiscountCode, Invoice, Payment, PaymentAttempt
+from billing.models import Invoice, Payment, PaymentAttempt
 from billing.payments import DONE, Next, attempt_charge, backoff, process_payment, refund_payment, start_payment
 from billing.tasks import _again, charge_order, reconcile_payments, send_order_email
 from billing.tasks import refund_payment as refund_payment_task
@@ -26,7 +26,8 @@ from catalog.factories import ProductFactory
 from config.celery import app
 from customers.factories import CustomerFactory
 from orders.managers import Line
-from orders.models import Order, Status
+from orders.models import DiscountCode, Order
+from orders.status import Status
 from tests.utils import requires_postgresql, reset_breaker, stock_of
 
 pytestmark = pytest.mark.django_db

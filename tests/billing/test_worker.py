@@ -21,7 +21,8 @@ from billing.payments import start_payment
 from billing.tasks import charge_order, reconcile_payments
 from catalog.factories import ProductFactory
 from config.celery import app
-from orders.models import Order, Status
+from orders.models import Order
+from orders.status import Status
 from tests.billing.test_payments import (
     ALWAYS_CAPTURES,
     ALWAYS_DOWN,

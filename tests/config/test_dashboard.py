@@ -19,7 +19,8 @@ from catalog.models import Product
 from config.dashboard import LOW_STOCK_LISTED
 from customers.factories import CustomerFactory
 from orders.managers import Line
-from orders.models import Order, Status
+from orders.models import Order
+from orders.status import Status
 from tests.utils import UNREACHABLE_REDIS_CACHE, reset_breaker
 
 pytestmark = pytest.mark.django_db

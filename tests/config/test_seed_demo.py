@@ -15,24 +15,15 @@ from django.db import transaction
 from django.db.models import Avg, Count
 
 from billing import tasks
-from billing.models import DiscountCode, Invoice, InvoiceSequence, Payment, PaymentAttempt
+from billing.models import Invoice, InvoiceSequence, Payment, PaymentAttempt
 from catalog.cache import CATEGORIES
 from catalog.factories import ProductFactory
 from catalog.models import Category, Product, Review
 from common.caching import version_key
 from customers.factories import PASSWORD, CustomerFactory
 from customers.models import Address, Customer
-from orders.models import (
-    PURCHASED,
-    RELEASES_STOCK,
-    TRANSITIONS,
-    DeliveryMethod,
-    Order,
-    OrderItem,
-    OrderStatusEvent,
-    PaymentMethod,
-    Status,
-)
+from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
+from orders.status import PURCHASED, RELEASES_STOCK, TRANSITIONS, DeliveryMethod, PaymentMethod, Status
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from customers.admin import ONE_DEFAULT
 from customers.factories import AddressFactory, CustomerFactory
 from customers.models import Address, Customer
 from orders.managers import Line
-from orders.models import DeliveryMethod, Order, PaymentMethod
+from orders.models import Order
+from orders.status import DeliveryMethod, PaymentMethod
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +156,7 @@ class TestCustomerChangeForm:
         assert not inline.has_add_permission and not inline.has_delete_permission
 
     def test_the_orders_inline_shows_only_the_latest_orders(self, admin_client, monkeypatch):
-        monkeypatch.setattr("customers.admin.LATEST_ORDERS", 2)
+        monkeypatch.setattr("orders.admin.LATEST_ORDERS", 2)
         customer = CustomerFactory()
         orders = [place_order(customer) for _ in range(3)]
 

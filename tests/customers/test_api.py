@@ -9,7 +9,8 @@ from conftest import bearer_client
 from customers.factories import PASSWORD, AddressFactory, CustomerFactory
 from customers.models import Address, Customer
 from orders.managers import Line
-from orders.models import DeliveryMethod, Order, PaymentMethod
+from orders.models import Order
+from orders.status import DeliveryMethod, PaymentMethod
 from tests.utils import assert_error, assert_validation_error
 
 pytestmark = pytest.mark.django_db

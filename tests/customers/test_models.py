@@ -10,7 +10,8 @@ from catalog.factories import ProductFactory
 from customers.factories import PASSWORD, AddressFactory, CustomerFactory, UserFactory
 from customers.models import Address, Customer
 from orders.managers import Line
-from orders.models import DeliveryMethod, Order, PaymentMethod
+from orders.models import Order
+from orders.status import DeliveryMethod, PaymentMethod
 from tests.utils import race_n, requires_postgresql
 
 User = get_user_model()

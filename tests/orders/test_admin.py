@@ -9,7 +9,8 @@ from catalog.factories import ProductFactory
 from catalog.models import Product
 from customers.factories import CustomerFactory
 from orders.managers import Line
-from orders.models import Order, Status
+from orders.models import Order
+from orders.status import Status
 
 pytestmark = pytest.mark.django_db
 

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from billing.models import DiscountCode
 from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import AddressFactory
 from orders.managers import Line
-from orders.models import Order, OrderStatusEvent, Status
+from orders.models import DiscountCode, Order, OrderStatusEvent
+from orders.status import Status
 from tests.utils import assert_error, assert_validation_error, stock_of
 
 pytestmark = pytest.mark.django_db

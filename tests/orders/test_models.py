@@ -14,8 +14,9 @@ from customers.factories import AddressFactory, CustomerFactory
 from customers.models import Customer
 from orders.exceptions import IdempotencyKeyReused, InvalidOrder, InvalidTransition, PriceChanged
 from orders.managers import Line
-from orders.models import Order, OrderItem, OrderStatusEvent, Status, new_order_number
+from orders.models import Order, OrderItem, OrderStatusEvent, new_order_number
 from orders.signals import order_placed, order_status_changed
+from orders.status import Status
 from tests.utils import stock_of
 
 pytestmark = pytest.mark.django_db

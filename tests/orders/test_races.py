@@ -9,7 +9,8 @@ from django.db.models import Sum
 from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import CustomerFactory
-from orders.models import Order, Status
+from orders.models import Order
+from orders.status import Status
 from tests.utils import race, requires_postgresql, stock_of
 
 pytestmark = [requires_postgresql, pytest.mark.django_db(transaction=True)]

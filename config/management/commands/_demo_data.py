@@ -5,7 +5,7 @@ Tables only: how they are combined lives in the command.
 
 from dataclasses import dataclass
 
-from orders.models import DeliveryMethod, Status
+from orders.status import DeliveryMethod, Status
 
 
 @dataclass(frozen=True)

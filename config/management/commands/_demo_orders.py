@@ -19,12 +19,13 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from billing import payments, tasks
-from billing.models import DiscountCode, Invoice, Payment, PaymentAttempt
+from billing.models import Invoice, Payment, PaymentAttempt
 from catalog.models import Product
 from config.management.commands import _demo_data as data
 from customers.models import Address, Customer
 from orders.managers import Line
-from orders.models import CUSTOMER_CANCELLABLE, RELEASES_STOCK, DeliveryMethod, Order, PaymentMethod, Status
+from orders.models import DiscountCode, Order
+from orders.status import CUSTOMER_CANCELLABLE, RELEASES_STOCK, DeliveryMethod, PaymentMethod, Status
 
 CARD_SHARE = 0.65
 DISCOUNTED_SHARE = 0.2

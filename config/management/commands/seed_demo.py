@@ -21,7 +21,7 @@ from django.db.models import Max
 from django.db.models.functions import Lower, Substr
 from faker import Faker
 
-from billing.models import DiscountCode, Invoice, InvoiceSequence, Payment, PaymentAttempt
+from billing.models import Invoice, InvoiceSequence, Payment, PaymentAttempt
 from catalog import cache
 from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
 from catalog.models import Category, Product, Review
@@ -30,7 +30,7 @@ from config.management.commands._demo_orders import DemoOrders, orders_summary, 
 from customers.factories import PASSWORD as CUSTOMER_PASSWORD
 from customers.factories import AddressFactory, CustomerFactory, UserFactory
 from customers.models import Address, Customer
-from orders.models import Order, OrderItem, OrderStatusEvent
+from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
 
 BATCH_SIZE = 5_000
 DESCRIPTION_POOL = 300

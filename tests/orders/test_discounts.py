@@ -8,12 +8,12 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from billing.exceptions import InvalidDiscountCode
-from billing.models import DiscountCode
 from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import CustomerFactory
-from orders.models import Order, Status
+from orders.exceptions import InvalidDiscountCode
+from orders.models import DiscountCode, Order
+from orders.status import Status
 from tests.utils import assert_error, place, race, requires_postgresql, stock_of
 
 pytestmark = pytest.mark.django_db
