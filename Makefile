@@ -27,9 +27,11 @@ run: install
 test: install
 	$(BIN)/pytest
 
+## lint: ruff, and the layering contract of SPEC §12 (import-linter, configured in pyproject.toml)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .

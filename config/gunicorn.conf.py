@@ -69,7 +69,11 @@ def on_starting(server):
 
 
 def child_exit(server, worker):
-    """Drop a dead worker's live-gauge files; its counters and histograms stay in the sum."""
+    """Drop a dead worker's live-gauge files; its counters and histograms stay in the sum.
+
+    Imported here, not at the top: the master must not import prometheus_client before
+    PROMETHEUS_MULTIPROC_DIR is set, or forked workers would inherit single-process values.
+    """
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)

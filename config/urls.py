@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 handler404 = "common.errors.page_not_found"
@@ -16,6 +17,11 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(throttle_classes=[]), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", throttle_classes=[]), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", throttle_classes=[]), name="redoc"),
+    # Discount codes moved from billing to orders: old bookmarks and links still land on them.
+    re_path(
+        rf"^{settings.DJANGO_ADMIN_URL}billing/discountcode/(?P<rest>.*)$",
+        RedirectView.as_view(url=f"/{settings.DJANGO_ADMIN_URL}orders/discountcode/%(rest)s", query_string=True),
+    ),
     path(settings.DJANGO_ADMIN_URL, admin.site.urls),
 ]
 

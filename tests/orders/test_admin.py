@@ -123,3 +123,11 @@ def test_change_page_shows_the_card_payment(admin_client):
     assert "Every gateway attempt" in body
     assert reverse("admin:billing_payment_change", args=[order.payment.pk]) in body
     assert "Issued when the order is confirmed." in body
+
+
+@pytest.mark.parametrize("rest", ["", "7/change/", "?is_active__exact=1"])
+def test_the_old_discount_code_admin_urls_lead_to_the_codes(admin_client, rest):
+    response = admin_client.get(f"/admin/billing/discountcode/{rest}")
+
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/orders/discountcode/{rest}"
