@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 
-from billing.breaker import breaker_state, get_breaker, seconds_until_half_open
+from billing.breaker import breaker_status
 
 LIVE_PATH = "/health/live/"
 READY_PATH = "/health/ready/"
@@ -101,8 +101,8 @@ def check_broker() -> dict:
 
 def check_payment_gateway() -> dict:
     """Report the gateway breaker: open means card payments wait until it half-opens."""
-    state = breaker_state()
-    check = {"status": "ok" if state == "closed" else "degraded", "breaker": state}
-    if state == "open":
-        check["retry_in_seconds"] = round(seconds_until_half_open(get_breaker()))
+    status = breaker_status()
+    check = {"status": "ok" if status.state == "closed" else "degraded", "breaker": status.state}
+    if status.retry_in_seconds is not None:
+        check["retry_in_seconds"] = round(status.retry_in_seconds)
     return check

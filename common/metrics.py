@@ -65,7 +65,7 @@ class BillingCollector:
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         """Yield payments by status (skipped while the database is down) and the breaker state."""
-        from billing.breaker import breaker_state
+        from billing.breaker import breaker_status
         from billing.models import Payment
 
         try:
@@ -78,7 +78,7 @@ class BillingCollector:
                 payments.add_metric([status], counts.get(status, 0))
             yield payments
 
-        current = breaker_state()
+        current = breaker_status().state
         breaker = self.breaker_family()
         for state in BREAKER_STATES:
             breaker.add_metric([state], 1 if state == current else 0)
