@@ -1,8 +1,8 @@
 """Fixtures shared by every test: API clients, users, a clean cache, and the backend in use."""
 
+import time
 from types import SimpleNamespace
 
-import django_ratelimit.core
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
@@ -19,9 +19,9 @@ def clean_cache():
 
 @pytest.fixture
 def frozen_ratelimit_clock(monkeypatch):
-    """Stop django-ratelimit's clock, so that a window boundary cannot fall mid-test and reset a count."""
-    now = django_ratelimit.core.time.time()
-    monkeypatch.setattr(django_ratelimit.core, "time", SimpleNamespace(time=lambda: now))
+    """Stop the rate limits' clock, so that a window boundary cannot fall mid-test and reset a count."""
+    now = time.time()
+    monkeypatch.setattr("common.ratelimit.time", SimpleNamespace(time=lambda: now))
 
 
 @pytest.fixture

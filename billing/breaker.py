@@ -1,11 +1,13 @@
 """The circuit breaker around the payment gateway, its state shared by every worker through Redis."""
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache as memoize
 
 import pybreaker
 from django.conf import settings
+from django_redis import get_redis_connection
 
 from billing.gateway import GatewayUnavailable
 
@@ -23,7 +25,7 @@ def get_breaker() -> pybreaker.CircuitBreaker:
     return pybreaker.CircuitBreaker(
         fail_max=settings.PAYMENT_BREAKER_FAIL_MAX,
         reset_timeout=settings.PAYMENT_BREAKER_RESET_SECONDS,
-        state_storage=_storage(),
+        state_storage=breaker_storage(),
         exclude=[lambda error: not isinstance(error, GatewayUnavailable)],
         # Let the outage that trips the breaker through as itself: it was a real attempt.
         throw_new_error_on_trip=False,
@@ -31,11 +33,11 @@ def get_breaker() -> pybreaker.CircuitBreaker:
     )
 
 
-def _storage() -> pybreaker.CircuitBreakerStorage:
+@memoize
+def breaker_storage() -> pybreaker.CircuitBreakerStorage:
+    """Return the breaker's state storage (Redis when REDIS_URL is set), kept so its public `opened_at` can be read."""
     if not settings.REDIS_URL:
         return pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
-    from django_redis import get_redis_connection
-
     return pybreaker.CircuitRedisStorage(
         pybreaker.STATE_CLOSED,
         get_redis_connection("default"),
@@ -45,24 +47,40 @@ def _storage() -> pybreaker.CircuitBreakerStorage:
 
 
 def seconds_until_half_open(breaker: pybreaker.CircuitBreaker) -> float:
-    """Return how long until an open breaker lets a trial call through (0 when not open)."""
-    storage = breaker._state_storage  # pybreaker offers no public read of opened_at
-    if breaker.current_state != pybreaker.STATE_OPEN or storage.opened_at is None:
+    """Return how long until the open breaker (`get_breaker()`'s) lets a trial call through; 0 when not open."""
+    if breaker.current_state != pybreaker.STATE_OPEN:
         return 0.0
-    opened_at = storage.opened_at
-    if opened_at.tzinfo is None:
-        opened_at = opened_at.replace(tzinfo=UTC)
+    return _seconds_left(breaker)
+
+
+def _seconds_left(breaker: pybreaker.CircuitBreaker) -> float:
+    """Return what is left of an open breaker's reset timeout, without reading its state again."""
+    opened_at = breaker_storage().opened_at
+    if opened_at is None:
+        return 0.0
     elapsed = (datetime.now(UTC) - opened_at).total_seconds()
     return max(0.0, breaker.reset_timeout - elapsed)
 
 
-def breaker_state() -> str:
-    """Return the gateway breaker's state ("closed", "open", "half-open"), or "unknown" if unreadable.
+@dataclass(frozen=True)
+class BreakerStatus:
+    """The breaker's state ("closed", "open", "half-open" or "unknown") and, when open, the wait for a trial call."""
 
-    For health, metrics and the admin dashboard, which must answer even while Redis is down.
+    state: str
+    retry_in_seconds: float | None = None
+
+
+def breaker_status() -> BreakerStatus:
+    """Read the gateway breaker for health, metrics and the admin dashboard; "unknown" if unreadable.
+
+    These must answer even while Redis is down, so a failed read is reported, not raised.
     """
     try:
-        return get_breaker().current_state
+        breaker = get_breaker()
+        state = breaker.current_state
+        if state != pybreaker.STATE_OPEN:
+            return BreakerStatus(state)
+        return BreakerStatus(state, _seconds_left(breaker))
     except Exception:  # Redis unreachable: say so rather than fail the page that asked
         logger.warning("Payment breaker state unreadable.", exc_info=True)
-        return "unknown"
+        return BreakerStatus("unknown")

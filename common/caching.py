@@ -172,7 +172,7 @@ class CachedReadMixin:
         )
 
 
-def count_and_get_many(request, view, keys: list[str]) -> tuple[list[dict | None], dict]:
+def count_and_get_many(request, view, keys: list[str]) -> tuple[list[ratelimit.Usage | None], dict]:
     """Count the request's rate limits and read `keys` from the cache, in one Redis round trip.
 
     Return the limits' usages (for `ratelimit.enforce_limits`) and the keys found. Every
@@ -180,7 +180,7 @@ def count_and_get_many(request, view, keys: list[str]) -> tuple[list[dict | None
     catalog reads have one limit). On a Redis failure nothing is counted (the limits fail
     open) and nothing is found; an entry that cannot be decoded is a miss, which rewrites it.
     """
-    counters = ratelimit.redis_counters(request, view)
+    counters = ratelimit.window_counters(request, view)
     client = caches["default"].client  # django-redis: its key prefix and serializer
     try:
         pipeline = get_redis_connection("default").pipeline(transaction=False)

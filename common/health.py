@@ -7,9 +7,10 @@ middleware, ahead of host checks, sessions and rate limits.
 - live: the process answers. Nothing else is checked: restarting the web container
   cannot fix a database outage.
 - ready: the dependencies, each with its own verdict. The database is essential (503
-  "down": take this instance out of rotation); Redis, the broker and the payment
-  gateway are not (200 "degraded": reads fall back to the database, counters fail
-  open, payments wait), so an outage of theirs must not empty the load balancer.
+  "down": take this instance out of rotation); Redis, the broker and every check an app
+  registers (billing's payment gateway) are not (200 "degraded": reads fall back to the
+  database, counters fail open, payments wait), so an outage of theirs must not empty
+  the load balancer.
 """
 
 import time
@@ -22,10 +23,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 
-from billing.breaker import breaker_state, get_breaker, seconds_until_half_open
-
 LIVE_PATH = "/health/live/"
 READY_PATH = "/health/ready/"
+
+# Checks of the apps above the platform, reported after its own, in registration order.
+REGISTERED_CHECKS: dict[str, Callable[[], dict]] = {}
 
 
 class HealthCheckMiddleware:
@@ -45,12 +47,8 @@ class HealthCheckMiddleware:
 
 def readiness() -> JsonResponse:
     """Check every dependency; answer 200 ok, 200 degraded, or 503 down when the database is."""
-    checks = {
-        "database": timed(check_database),
-        "cache": timed(check_cache),
-        "broker": timed(check_broker),
-        "payment_gateway": check_payment_gateway(),
-    }
+    checks = {name: timed(check) for name, check in PLATFORM_CHECKS.items()}
+    checks.update((name, guarded(check)) for name, check in REGISTERED_CHECKS.items())
     if checks["database"]["status"] != "ok":
         overall, status_code = "down", 503
     elif all(check["status"] in ("ok", "skipped") for check in checks.values()):
@@ -62,15 +60,33 @@ def readiness() -> JsonResponse:
     return response
 
 
+def register_check(name: str, check: Callable[[], dict]) -> None:
+    """Report `check` under `name` in every readiness answer; for apps the platform may not import.
+
+    The check returns a dict with a "status" ("ok", "skipped", "degraded" or "down") and
+    anything else worth reporting, which is answered as it is, with no latency added;
+    short of the database, no check makes the answer 503. Registering the same check
+    again (a second `ready()`) changes nothing.
+    """
+    if name in PLATFORM_CHECKS or REGISTERED_CHECKS.get(name, check) is not check:
+        raise ValueError(f"Another health check is already registered as {name!r}.")
+    REGISTERED_CHECKS[name] = check
+
+
 def timed(check: Callable[[], dict]) -> dict:
-    """Run a check; add its latency, and turn any exception into "down" naming the error class."""
+    """Run a check as `guarded` does, and add its latency."""
     started = time.perf_counter()
-    try:
-        result = check()
-    except Exception as error:  # noqa: BLE001 - a probe reports any failure in its answer
-        result = {"status": "down", "error": type(error).__name__}
+    result = guarded(check)
     result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return result
+
+
+def guarded(check: Callable[[], dict]) -> dict:
+    """Run a check; turn any exception into "down" naming the error class."""
+    try:
+        return check()
+    except Exception as error:  # noqa: BLE001 - a probe reports any failure in its answer
+        return {"status": "down", "error": type(error).__name__}
 
 
 def check_database() -> dict:
@@ -99,10 +115,9 @@ def check_broker() -> dict:
     return {"status": "ok"}
 
 
-def check_payment_gateway() -> dict:
-    """Report the gateway breaker: open means card payments wait until it half-opens."""
-    state = breaker_state()
-    check = {"status": "ok" if state == "closed" else "degraded", "breaker": state}
-    if state == "open":
-        check["retry_in_seconds"] = round(seconds_until_half_open(get_breaker()))
-    return check
+# The platform's own checks, timed, ahead of the registered ones.
+PLATFORM_CHECKS: dict[str, Callable[[], dict]] = {
+    "database": check_database,
+    "cache": check_cache,
+    "broker": check_broker,
+}

@@ -1,36 +1,29 @@
 """Prometheus metrics (SPEC §10): what is measured, and the middleware that serves /metrics.
 
 Requests, orders placed and cache lookups are counted by the web process that sees them.
-Payments and the gateway breaker are settled in Celery workers, which Prometheus does not
-scrape, so `BillingCollector` reads them from the database and Redis at scrape time.
+What is settled elsewhere (payments, in Celery workers, which Prometheus does not scrape)
+is read at scrape time by collectors that apps add with `register_collector`.
 
 Under gunicorn, PROMETHEUS_MULTIPROC_DIR (set in config/gunicorn.conf.py) makes every worker
 write its samples to files there, and a scrape answered by any worker sums them all.
 """
 
 import hmac
-import logging
 import os
 import time
-from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import DatabaseError
-from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.registry import Collector
 
 from common.proxies import in_networks, parse_networks
-
-logger = logging.getLogger(__name__)
 
 METRICS_PATHS = frozenset({"/metrics", "/metrics/"})
 HEALTH_PREFIX = "/health/"
 # Any other method is labelled "other": a client must not be able to invent label values.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-BREAKER_STATES = ("closed", "open", "half-open", "unknown")
 FORBIDDEN = {"detail": "Metrics need an allowed client address or the metrics token.", "code": "permission_denied"}
 
 HTTP_REQUESTS = Counter(
@@ -56,51 +49,20 @@ CACHE_REQUESTS = Counter(
 )
 
 
-class BillingCollector:
-    """Report payments by status and the gateway breaker's state, read when Prometheus scrapes."""
-
-    def describe(self) -> Iterable[GaugeMetricFamily]:
-        # Registration calls this rather than collect(): importing the module must not query.
-        return [self.payments_family(), self.breaker_family()]
-
-    def collect(self) -> Iterable[GaugeMetricFamily]:
-        """Yield payments by status (skipped while the database is down) and the breaker state."""
-        from billing.breaker import breaker_state
-        from billing.models import Payment
-
-        try:
-            counts = dict(Payment.objects.order_by().values_list("status").annotate(Count("pk")))
-        except DatabaseError:
-            logger.warning("Payments left out of /metrics: the database is unavailable.", exc_info=True)
-        else:
-            payments = self.payments_family()
-            for status in Payment.Status.values:
-                payments.add_metric([status], counts.get(status, 0))
-            yield payments
-
-        current = breaker_state()
-        breaker = self.breaker_family()
-        for state in BREAKER_STATES:
-            breaker.add_metric([state], 1 if state == current else 0)
-        yield breaker
-
-    @staticmethod
-    def payments_family() -> GaugeMetricFamily:
-        """Return the empty payments-by-status family."""
-        return GaugeMetricFamily("shopkeep_payments", "Card payments by status.", labels=["status"])
-
-    @staticmethod
-    def breaker_family() -> GaugeMetricFamily:
-        """Return the empty breaker-state family."""
-        return GaugeMetricFamily(
-            "shopkeep_payment_breaker_state",
-            "Payment gateway circuit breaker: 1 for its current state, 0 for the others.",
-            labels=["state"],
-        )
+# Scrape-time collectors of the apps above the platform, in registration order.
+REGISTERED_COLLECTORS: list[Collector] = []
 
 
-BILLING_COLLECTOR = BillingCollector()
-REGISTRY.register(BILLING_COLLECTOR)
+def register_collector(collector: Collector) -> None:
+    """Report `collector` on every scrape: of this process's registry, or of every worker's files under gunicorn.
+
+    Registering the same collector again (a second `ready()`) changes nothing; another
+    collector reporting a name already reported is refused, as prometheus_client does.
+    """
+    if collector in REGISTERED_COLLECTORS:
+        return
+    REGISTRY.register(collector)
+    REGISTERED_COLLECTORS.append(collector)
 
 
 def scrape_registry() -> CollectorRegistry:
@@ -109,7 +71,8 @@ def scrape_registry() -> CollectorRegistry:
         return REGISTRY
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    registry.register(BILLING_COLLECTOR)
+    for collector in REGISTERED_COLLECTORS:
+        registry.register(collector)
     return registry
 
 

@@ -1,12 +1,19 @@
-"""SPEC §7 rate limits: django-ratelimit's counters (in the cache, shared by every worker) as a DRF throttle."""
+"""SPEC §7 rate limits: fixed-window counters in the cache (shared by every worker) as a DRF throttle.
+
+Each limit counts requests in windows of its period. On django-redis a count is one script
+call (INCR, and EXPIRE when the counter is new): one round trip, which a cached read also
+pipelines with its cache read. On any other cache (the embedded local-memory default) it
+is `add` then `incr`.
+"""
 
 import logging
+import re
+import time
+import zlib
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache, caches
-from django_ratelimit import core as ratelimit
-from django_ratelimit.core import get_usage
 from django_redis import get_redis_connection
 from django_redis.cache import RedisCache
 from rest_framework.exceptions import Throttled
@@ -73,42 +80,36 @@ class RateLimitThrottle(BaseThrottle):
 
     def allow_request(self, request, view) -> bool:
         usages = []
-        for limit in limits_for(request, view):
-            usages.append(count(request, limit))
-            if usages[-1] is not None and usages[-1]["should_limit"]:
+        for counter in window_counters(request, view):
+            usages.append(counter.count())
+            if usages[-1] is not None and usages[-1].over:
                 break  # refused already: the other counters need not count it
         return enforce_limits(view, usages)
 
 
-def redis_counters(request, view) -> list["RedisCounter"]:
-    """Return the counters of the request's limits, for a caller that counts them in its own Redis pipeline."""
-    return [RedisCounter.of(limit) for limit in limits_for(request, view)]
+def window_counters(request, view) -> list["WindowCounter"]:
+    """Return the counters of the request's limits in their current windows."""
+    return [WindowCounter.of(limit) for limit in limits_for(request, view)]
 
 
-def enforce_limits(view, usages: list[dict | None]) -> bool:
+def enforce_limits(view, usages: list["Usage | None"]) -> bool:
     """Put the tightest counted limit's figures on the view's headers; raise Throttled past it."""
     counted = [usage for usage in usages if usage is not None]
     if not counted:
         return True
-    over = [usage for usage in counted if usage["should_limit"]]
-    tightest = over[0] if over else min(counted, key=remaining)
-    # A window ending this very second says 0; say 1, or DRF would drop Retry-After (it sends a truthy wait only).
-    reset = max(1, tightest["time_left"])
+    over = [usage for usage in counted if usage.over]
+    tightest = over[0] if over else min(counted, key=lambda usage: usage.remaining)
     view.headers.update(
         {
-            "X-RateLimit-Limit": str(tightest["limit"]),
-            "X-RateLimit-Remaining": str(remaining(tightest)),
-            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Limit": str(tightest.limit),
+            "X-RateLimit-Remaining": str(tightest.remaining),
+            "X-RateLimit-Reset": str(tightest.resets_in),
         }
     )
-    if tightest["should_limit"]:
+    if tightest.over:
         # The exception handler answers 429 `rate_limited` with Retry-After.
-        raise Throttled(wait=reset, detail="Too many requests; slow down and retry later.")
+        raise Throttled(wait=tightest.resets_in, detail="Too many requests; slow down and retry later.")
     return True
-
-
-def remaining(usage: dict) -> int:
-    return max(0, usage["limit"] - usage["count"])
 
 
 def counts_in_redis() -> bool:
@@ -116,24 +117,28 @@ def counts_in_redis() -> bool:
     return isinstance(caches["default"], RedisCache)  # the alias, not the `cache` proxy
 
 
-def count(request, limit: Limit) -> dict | None:
-    """Add this request to the limit's counter; return django-ratelimit's usage, or None if not counted."""
-    try:
-        if counts_in_redis():
-            return count_in_redis(limit)
-        return get_usage(
-            request, group=limit.group, key=lambda _group, _request: limit.key, rate=limit.rate, increment=True
-        )
-    except Exception:  # any cache failure: fail open
-        logger.warning("Rate limit %s not counted: cache unavailable.", limit.group, exc_info=True)
-        return None
+@dataclass(frozen=True)
+class Usage:
+    """A limit's count in its current window, and the seconds until that window ends (at least 1)."""
+
+    count: int
+    limit: int
+    resets_in: int
+
+    @property
+    def over(self) -> bool:
+        return self.count > self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
 
 
-def count_in_redis(limit: Limit) -> dict:
-    """Count as django-ratelimit's `get_usage` does, in one Redis round trip instead of two."""
-    counter = RedisCounter.of(limit)
-    return counter.usage(get_redis_connection("default").eval(*counter.script_args()))
-
+RATE = re.compile(r"(?P<allowed>\d+)/(?P<multiple>\d*)(?P<unit>[smhd])", re.IGNORECASE)
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# A counter outlives its window by this much, so a worker whose clock runs a little
+# behind still finds it.
+LIFETIME_MARGIN = 5
 
 # Add one to a window's counter and, when the counter is new, give it its lifetime.
 COUNT_SCRIPT = (
@@ -141,36 +146,59 @@ COUNT_SCRIPT = (
 )
 
 
-@dataclass(frozen=True)
-class RedisCounter:
-    """django-ratelimit's fixed-window counter for one limit, counted by one script call.
+def parse_rate(rate: str) -> tuple[int, int]:
+    """Return (requests allowed, period in seconds) of a rate such as "100/m" or "10/5m"."""
+    match = RATE.fullmatch(rate)
+    if match is None:
+        raise ValueError(f"Rate {rate!r} is not count/period, the period one of s, m, h, d with an optional multiple.")
+    return int(match["allowed"]), SECONDS[match["unit"].lower()] * int(match["multiple"] or 1)
 
-    Same key, window and lifetime as its `get_usage` (its helpers compute them; the
-    version is pinned), but one round trip instead of `cache.add` then `cache.incr`.
+
+@dataclass(frozen=True)
+class WindowCounter:
+    """One limit's counter in the window holding this second: its cache key, lifetime and seconds left.
+
+    Each key's windows are offset by a checksum of the key (the same in every process,
+    unlike `hash`), so that clients' windows do not all end on the same second.
     """
 
+    group: str
     key: str
     allowed: int
     lifetime: int
-    window: int
+    resets_in: int
 
     @classmethod
-    def of(cls, limit: Limit) -> "RedisCounter":
+    def of(cls, limit: Limit) -> "WindowCounter":
         """Return the counter of `limit` in the current window."""
-        allowed, period = ratelimit._split_rate(limit.rate)
-        window = ratelimit._get_window(limit.key, period)
-        key = cache.make_key(ratelimit._make_cache_key(limit.group, window, limit.rate, limit.key, ratelimit.ALL))
-        return cls(key=key, allowed=allowed, lifetime=period + ratelimit.EXPIRATION_FUDGE, window=window)
+        allowed, period = parse_rate(limit.rate)
+        now = int(time.time())
+        offset = zlib.crc32(f"{limit.group}:{limit.key}".encode()) % period
+        resets_at = now - (now - offset) % period + period  # the next window's first second
+        return cls(
+            group=limit.group,
+            key=f"rl:{limit.group}:{limit.key}:{resets_at}",
+            allowed=allowed,
+            lifetime=period + LIFETIME_MARGIN,
+            resets_in=resets_at - now,
+        )
+
+    def count(self) -> Usage | None:
+        """Add this request to the counter; return the usage, or None when the cache cannot count (fail open)."""
+        try:
+            if counts_in_redis():
+                return self.usage(get_redis_connection("default").eval(*self.script_args()))
+            # The counter outlives its window, so it cannot expire between these two calls.
+            cache.add(self.key, 0, timeout=self.lifetime)
+            return self.usage(cache.incr(self.key))
+        except Exception:  # any cache failure: fail open
+            logger.warning("Rate limit %s not counted: cache unavailable.", self.group, exc_info=True)
+            return None
 
     def script_args(self) -> tuple:
-        """Return the arguments of the EVAL that counts one request."""
-        return COUNT_SCRIPT, 1, self.key, self.lifetime
+        """Return the arguments of the EVAL that counts one request on django-redis."""
+        return COUNT_SCRIPT, 1, cache.make_key(self.key), self.lifetime
 
-    def usage(self, counted: int) -> dict:
-        """Return the usage dict `get_usage` would, for `counted` requests in the window."""
-        return {
-            "count": counted,
-            "limit": self.allowed,
-            "should_limit": counted > self.allowed,
-            "time_left": self.window - int(ratelimit.time.time()),
-        }
+    def usage(self, counted: int) -> Usage:
+        """Return the usage after `counted` requests in the window."""
+        return Usage(count=counted, limit=self.allowed, resets_in=self.resets_in)

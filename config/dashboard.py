@@ -18,7 +18,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from billing.breaker import breaker_state, get_breaker, seconds_until_half_open
+from billing.breaker import breaker_status
 from billing.models import Payment
 from catalog.models import Product
 from common.models import created_on
@@ -122,6 +122,6 @@ COUNTERS: dict[str, Callable[[date], dict]] = {
 
 def _gateway(awaiting_url: str) -> dict:
     """Read the payment gateway breaker now (never cached: an outage must show at once)."""
-    state = breaker_state()
-    half_open_in = math.ceil(seconds_until_half_open(get_breaker())) if state == "open" else None
-    return {"state": state, "half_open_in": half_open_in, "url": awaiting_url}
+    status = breaker_status()
+    half_open_in = None if status.retry_in_seconds is None else math.ceil(status.retry_in_seconds)
+    return {"state": status.state, "half_open_in": half_open_in, "url": awaiting_url}

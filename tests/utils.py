@@ -69,9 +69,10 @@ def race_n(workers: int, act: Callable[[int], object]) -> list:
 
 def reset_breaker() -> None:
     """Forget this process's payment breaker and, on Redis, the state every worker shares."""
-    from billing.breaker import BREAKER_NAMESPACE, get_breaker
+    from billing.breaker import BREAKER_NAMESPACE, breaker_storage, get_breaker
 
     get_breaker.cache_clear()
+    breaker_storage.cache_clear()
     if settings.REDIS_URL:
         from django_redis import get_redis_connection
 

@@ -5,6 +5,7 @@ from django.db import connection
 from django.db.utils import load_backend
 
 from billing.breaker import get_breaker
+from common import health
 from config.celery import app as celery_app
 from tests.utils import UNREACHABLE_REDIS_URL, reset_breaker
 
@@ -18,6 +19,14 @@ def closed_breaker():
     reset_breaker()
     yield
     reset_breaker()
+
+
+@pytest.fixture
+def registered_checks(monkeypatch) -> dict:
+    """Let a test register checks of its own; the apps' registrations are back afterwards."""
+    checks = dict(health.REGISTERED_CHECKS)
+    monkeypatch.setattr(health, "REGISTERED_CHECKS", checks)
+    return checks
 
 
 @pytest.fixture
@@ -70,6 +79,41 @@ def test_ready_when_every_dependency_answers(client, monkeypatch):
     assert body["checks"]["database"]["latency_ms"] >= 0
     assert body["checks"]["payment_gateway"]["breaker"] == "closed"
     assert response["Cache-Control"] == "no-store"
+
+
+def test_the_platform_checks_come_first_timed_then_the_registered_ones_as_they_answer(client):
+    checks = client.get(READY).json()["checks"]
+
+    assert list(checks) == ["database", "cache", "broker", "payment_gateway"]
+    assert all("latency_ms" in checks[name] for name in ("database", "cache", "broker"))
+    assert checks["payment_gateway"] == {"status": "ok", "breaker": "closed"}
+
+
+def test_a_registered_check_that_fails_is_down_and_only_degrades(client, registered_checks):
+    def check_search_index() -> dict:
+        raise ConnectionRefusedError
+
+    health.register_check("search_index", check_search_index)
+
+    response = client.get(READY)
+
+    body = response.json()
+    assert (response.status_code, body["status"]) == (200, "degraded")
+    assert body["checks"]["search_index"] == {"status": "down", "error": "ConnectionRefusedError"}
+
+
+def test_registering_a_check_again_changes_nothing_and_a_taken_name_is_refused(client, registered_checks):
+    def check_search_index() -> dict:
+        return {"status": "ok"}
+
+    health.register_check("search_index", check_search_index)
+    health.register_check("search_index", check_search_index)
+
+    assert list(client.get(READY).json()["checks"])[-1:] == ["search_index"]
+    with pytest.raises(ValueError, match="search_index"):
+        health.register_check("search_index", lambda: {"status": "ok"})
+    with pytest.raises(ValueError, match="database"):
+        health.register_check("database", check_search_index)
 
 
 def test_ready_answers_whatever_the_host(client, settings):

@@ -11,12 +11,15 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import OperationalError
 from prometheus_client import REGISTRY
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.parser import text_string_to_metric_families
 
 from billing.breaker import get_breaker
 from billing.models import Payment
+from billing.monitoring import BILLING_COLLECTOR
 from catalog.factories import ProductFactory
-from common.metrics import BILLING_COLLECTOR, PrometheusMiddleware
+from common import metrics
+from common.metrics import PrometheusMiddleware, register_collector
 from orders.models import Order
 from tests.utils import assert_error, reset_breaker
 
@@ -188,7 +191,7 @@ def test_a_database_outage_leaves_out_payments_but_still_answers(client, monkeyp
 
     monkeypatch.setattr(Payment.objects, "order_by", database_down)
 
-    with caplog.at_level(logging.WARNING, logger="common.metrics"):
+    with caplog.at_level(logging.WARNING, logger="billing.monitoring"):
         response = client.get("/metrics")
 
     samples = scraped(response)
@@ -196,6 +199,49 @@ def test_a_database_outage_leaves_out_payments_but_still_answers(client, monkeyp
     assert not series(samples, "shopkeep_payments", "status")
     assert series(samples, "shopkeep_payment_breaker_state", "state")
     assert "database is unavailable" in caplog.text
+
+
+# --- Collectors registered by the apps -----------------------------------------------------------
+
+
+class QueueCollector:
+    """A scrape-time collector as an app above the platform would register."""
+
+    def describe(self):
+        return [GaugeMetricFamily("shopkeep_test_queue_depth", "Jobs waiting.")]
+
+    def collect(self):
+        yield GaugeMetricFamily("shopkeep_test_queue_depth", "Jobs waiting.", value=7)
+
+
+@pytest.fixture
+def queue_collector(monkeypatch):
+    """Register a collector for one test; the apps' registrations are back afterwards."""
+    monkeypatch.setattr(metrics, "REGISTERED_COLLECTORS", list(metrics.REGISTERED_COLLECTORS))
+    collector = QueueCollector()
+    yield collector
+    if collector in metrics.REGISTERED_COLLECTORS:
+        REGISTRY.unregister(collector)
+
+
+def test_a_registered_collector_is_scraped_once_in_either_mode(client, monkeypatch, tmp_path, queue_collector):
+    register_collector(queue_collector)
+    register_collector(queue_collector)  # a second ready(): no duplicate, no error
+
+    single = scraped(client.get("/metrics"))
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    summed = scraped(client.get("/metrics"))
+
+    assert single[("shopkeep_test_queue_depth", ())] == 7
+    assert summed[("shopkeep_test_queue_depth", ())] == 7
+    assert metrics.REGISTERED_COLLECTORS.count(queue_collector) == 1
+
+
+def test_a_second_collector_reporting_a_taken_name_is_refused(queue_collector):
+    register_collector(queue_collector)
+
+    with pytest.raises(ValueError, match="shopkeep_test_queue_depth"):
+        register_collector(QueueCollector())
 
 
 # --- Who may read /metrics ----------------------------------------------------------------------

@@ -4,15 +4,14 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings as django_settings
-from django.test import RequestFactory
-from django_ratelimit.core import get_usage
+from django.core.cache import cache
 from django_redis import get_redis_connection
 from redis.connection import AbstractConnection
 from rest_framework.exceptions import Throttled
 from rest_framework.test import APIClient
 
 from catalog.factories import ProductFactory
-from common.ratelimit import Limit, count_in_redis, enforce_limits
+from common.ratelimit import Limit, WindowCounter, enforce_limits, parse_rate
 from conftest import bearer_client
 from customers.factories import PASSWORD
 from tests.utils import assert_error
@@ -238,28 +237,74 @@ def test_on_redis_an_unreadable_cache_entry_is_a_miss_that_rewrites_it(api_clien
     assert hit["X-Cache"] == "HIT"
 
 
+@pytest.fixture
+def clock(monkeypatch) -> SimpleNamespace:
+    """A rate-limit clock the test moves itself, a second at a time."""
+    clock = SimpleNamespace(now=1_800_000_000)
+    monkeypatch.setattr("common.ratelimit.time", SimpleNamespace(time=lambda: clock.now + 0.5))
+    return clock
+
+
+def test_a_window_counts_until_its_last_second_and_the_next_one_starts_at_zero(clock):
+    limit = Limit("api.anon", "ip:198.51.100.40", "2/m")
+    first = WindowCounter.of(limit)
+    counted = [first.count()]
+
+    clock.now += first.resets_in - 1  # the window's last second: the same counter
+    last = WindowCounter.of(limit)
+    counted += [last.count(), last.count()]
+    clock.now += 1
+    following = WindowCounter.of(limit)
+
+    assert last.key == first.key
+    assert [(usage.count, usage.over) for usage in counted] == [(1, False), (2, False), (3, True)]
+    assert last.resets_in == 1
+    assert following.key != first.key
+    assert (following.count().count, following.resets_in) == (1, 60)
+
+
+def test_each_client_has_windows_of_its_own_keyed_by_their_end(clock):
+    counters = [WindowCounter.of(Limit("api.anon", f"ip:198.51.100.{n}", "100/m")) for n in range(20)]
+
+    assert len({counter.resets_in for counter in counters}) > 1  # clients do not all reset on the same second
+    assert all(1 <= counter.resets_in <= 60 for counter in counters)
+    assert counters[7].key == f"rl:api.anon:ip:198.51.100.7:{clock.now + counters[7].resets_in}"
+    assert counters[7].lifetime == 60 + 5
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"), [("100/m", (100, 60)), ("10/s", (10, 1)), ("5/15m", (5, 900)), ("1000/H", (1000, 3600))]
+)
+def test_rates_are_a_count_per_period(rate, expected):
+    assert parse_rate(rate) == expected
+
+
+def test_a_malformed_rate_is_refused():
+    with pytest.raises(ValueError, match="count/period"):
+        parse_rate("100 per minute")
+
+
 @pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL; CI runs it against Redis")
-def test_the_one_round_trip_count_keeps_django_ratelimits_key_window_and_lifetime():
-    limit = Limit("api.anon", "ip:198.51.100.40", "5/m")
-    first, second = count_in_redis(limit), count_in_redis(limit)
-    seen_by_django_ratelimit = get_usage(
-        RequestFactory().get("/"), group=limit.group, key=lambda *_: limit.key, rate=limit.rate, increment=False
-    )
+def test_on_redis_the_counter_gets_its_lifetime_when_first_counted():
+    counter = WindowCounter.of(Limit("api.anon", "ip:198.51.100.40", "5/m"))
+    redis = get_redis_connection("default")
 
-    assert (first["count"], second["count"], second["limit"]) == (1, 2, 5)
-    assert 0 <= second["time_left"] <= 60  # 0 when the window ends this very second
-    assert seen_by_django_ratelimit["count"] == 2  # the very counter django-ratelimit reads
-    [key] = get_redis_connection("default").keys("*rl:*")
-    assert 0 < get_redis_connection("default").ttl(key) <= 60 + 5
+    first, second = counter.count(), counter.count()
+
+    assert (first.count, second.count, second.limit) == (1, 2, 5)
+    assert redis.get(cache.make_key(counter.key)) == b"2"
+    assert 60 <= redis.ttl(cache.make_key(counter.key)) <= 60 + 5  # the period and a margin
+    assert 1 <= second.resets_in <= 60
 
 
-def test_a_limit_whose_window_ends_this_second_still_says_when_to_retry():
-    """django-ratelimit reports 0 seconds left in a window's last second; a 429 needs a Retry-After."""
+def test_a_refusal_in_a_windows_last_second_still_says_when_to_retry(clock):
+    """DRF sends Retry-After only for a truthy wait: the last second of a window must say 1, not 0."""
+    limit = Limit("api.anon", "ip:198.51.100.40", "3/m")
+    clock.now += WindowCounter.of(limit).resets_in - 1
     view = SimpleNamespace(headers={})
-    last_second = {"count": 4, "limit": 3, "should_limit": True, "time_left": 0}
 
     with pytest.raises(Throttled) as refused:
-        enforce_limits(view, [last_second])
+        enforce_limits(view, [WindowCounter.of(limit).usage(4)])
 
     assert refused.value.wait == 1
-    assert view.headers["X-RateLimit-Reset"] == "1"
+    assert view.headers == {"X-RateLimit-Limit": "3", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}
