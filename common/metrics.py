@@ -1,8 +1,8 @@
 """Prometheus metrics (SPEC §10): what is measured, and the middleware that serves /metrics.
 
-Requests, orders placed and cache lookups are counted by the web process that sees them.
-What is settled elsewhere (payments, in Celery workers, which Prometheus does not scrape)
-is read at scrape time by collectors that apps add with `register_collector`.
+Requests and cache lookups (and, in the apps, counters such as orders.metrics) are counted by the
+web process that sees them. What is settled elsewhere (payments, in Celery workers, which
+Prometheus does not scrape) is read at scrape time by collectors that apps add with `register_collector`.
 
 Under gunicorn, PROMETHEUS_MULTIPROC_DIR (set in config/gunicorn.conf.py) makes every worker
 write its samples to files there, and a scrape answered by any worker sums them all.
@@ -36,11 +36,6 @@ HTTP_REQUEST_DURATION = Histogram(
     "Time from this middleware to the response, by URL pattern name and method.",
     ["view", "method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
-)
-ORDERS_PLACED = Counter(
-    "shopkeep_orders_placed_total",
-    "New orders committed (idempotent replays excluded), by payment method.",
-    ["payment_method"],
 )
 CACHE_REQUESTS = Counter(
     "shopkeep_cache_requests_total",

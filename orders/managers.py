@@ -16,9 +16,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from catalog.models import Product
-from common.metrics import ORDERS_PLACED
 from common.models import ActivatableQuerySet, created_on
 from orders.exceptions import IdempotencyKeyReused, InvalidDiscountCode, InvalidOrder, PriceChanged
+from orders.metrics import ORDERS_PLACED
 from orders.signals import order_placed
 from orders.status import PURCHASED, DeliveryMethod, PaymentMethod, Status
 

@@ -109,15 +109,13 @@ else:
 CATALOG_CACHE_TTL_PRODUCTS = env.int("CATALOG_CACHE_TTL_PRODUCTS", default=300)
 CATALOG_CACHE_TTL_CATEGORIES = env.int("CATALOG_CACHE_TTL_CATEGORIES", default=3600)
 
-# --- Rate limits (django-ratelimit; counters in the cache, shared by all workers) ---
+# --- Rate limits (common/ratelimit.py; counters in the cache, shared by all workers) ---
 # Rates are count/period (s, m, h, d). Every API request counts against the anonymous or
 # the user limit; sign-in and order placement also count against their own.
 RATELIMIT_ANON = env("RATELIMIT_ANON", default="100/m")  # per client IP, without a login
 RATELIMIT_USER = env("RATELIMIT_USER", default="1000/m")  # per signed-in user
 RATELIMIT_AUTH = env("RATELIMIT_AUTH", default="10/m")  # register, token, refresh: per client IP
 RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="30/m")  # order placements per customer
-# A limit is never worth an outage: when the cache cannot count, requests go through.
-RATELIMIT_FAIL_OPEN = True
 # Proxies (IPs or CIDR networks) whose X-Forwarded-For names the client, and whose
 # X-Request-ID is kept. Anyone else is the client, whatever headers it sends.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])

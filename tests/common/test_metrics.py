@@ -311,7 +311,8 @@ def test_a_bad_allowed_address_fails_at_startup(settings):
 
 WORKER = """
 import sys
-from common.metrics import HTTP_REQUEST_DURATION, ORDERS_PLACED
+from common.metrics import HTTP_REQUEST_DURATION
+from orders.metrics import ORDERS_PLACED
 ORDERS_PLACED.labels("card").inc()
 if sys.argv[1] == "second":
     ORDERS_PLACED.labels("cash").inc()
