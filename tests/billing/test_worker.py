@@ -15,6 +15,7 @@ from django.db import connections
 from django.utils import timezone
 
 from billing.breaker import get_breaker
+from billing.factories import CardOrderFactory
 from billing.gateway import MockGateway, get_gateway
 from billing.models import Invoice, Payment, PaymentAttempt
 from billing.payments import start_payment
@@ -26,7 +27,6 @@ from orders.status import Status
 from tests.billing.test_payments import (
     ALWAYS_CAPTURES,
     ALWAYS_DOWN,
-    card_order,
     configure,
     outcomes,
     reset_breaker,
@@ -120,7 +120,7 @@ def test_a_card_order_placed_through_the_api_is_charged_by_the_worker(customer_c
 def test_a_gateway_that_stays_down_fails_the_order_after_the_set_attempts(settings, customer, product):
     configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_MAX_ATTEMPTS=3, PAYMENT_BREAKER_FAIL_MAX=50)
 
-    order = card_order(customer, product)
+    order = CardOrderFactory(customer=customer, lines=[(product, 2)])
     assert stock_of(product) == 8
 
     wait_for(lambda: status_of(order) == Status.PAYMENT_FAILED, "the order's payment to fail")
@@ -142,7 +142,10 @@ def test_orders_wait_for_an_open_breaker_and_are_charged_once_it_closes(settings
         PAYMENT_BREAKER_FAIL_MAX=2,
         PAYMENT_BREAKER_RESET_SECONDS=2,
     )
-    orders = [card_order(customer, product, 1), card_order(customer, product, 1)]
+    orders = [
+        CardOrderFactory(customer=customer, lines=[(product, 1)]),
+        CardOrderFactory(customer=customer, lines=[(product, 1)]),
+    ]
 
     def attempts() -> int:
         return PaymentAttempt.objects.filter(payment__order__in=orders).count()
@@ -175,7 +178,7 @@ def test_orders_wait_for_an_open_breaker_and_are_charged_once_it_closes(settings
 @pytest.mark.usefixtures("worker")
 def test_reconciliation_finishes_an_order_whose_worker_died_after_the_gateway_captured(customer, product):
     with mock.patch.object(charge_order, "delay") as lost:  # the charge message never reaches a worker
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
     lost.assert_called_once_with(order.pk)
     payment = start_payment(order.pk)
     captured = get_gateway().charge(
