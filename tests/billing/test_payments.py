@@ -46,6 +46,7 @@ pytestmark = pytest.mark.django_db
 ALWAYS_CAPTURES = {"decline_rate": 0, "outage_rate": 0, "latency_ms": 0}
 ALWAYS_DECLINES = {"decline_rate": 1, "outage_rate": 0, "latency_ms": 0}
 ALWAYS_DOWN = {"decline_rate": 0, "outage_rate": 1, "latency_ms": 0}
+PRODUCT = {"price": Decimal("12.50")}  # the conftest's product at this price: two cost 25.00
 
 
 def configure(settings, **values) -> None:
@@ -70,11 +71,6 @@ def gateway_up(settings):
     reset_breaker()
     yield
     reset_breaker()
-
-
-@pytest.fixture
-def product():
-    return ProductFactory(stock=10, price=Decimal("12.50"))
 
 
 class TestCharging:

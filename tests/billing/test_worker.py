@@ -3,7 +3,6 @@
 import logging
 import time
 from datetime import timedelta
-from decimal import Decimal
 from unittest import mock
 
 import pybreaker
@@ -20,13 +19,13 @@ from billing.gateway import MockGateway, get_gateway
 from billing.models import Invoice, Payment, PaymentAttempt
 from billing.payments import start_payment
 from billing.tasks import charge_order, reconcile_payments
-from catalog.factories import ProductFactory
 from config.celery import app
 from orders.models import Order
 from orders.status import Status
 from tests.billing.test_payments import (
     ALWAYS_CAPTURES,
     ALWAYS_DOWN,
+    PRODUCT,  # noqa: F401 (the conftest's product reads it)
     configure,
     outcomes,
     reset_breaker,
@@ -84,11 +83,6 @@ def worker(transactional_db, settings):
         logging.captureWarnings(False)
         app.control.purge()
         reset_breaker()
-
-
-@pytest.fixture
-def product():
-    return ProductFactory(stock=10, price=Decimal("12.50"))
 
 
 @pytest.mark.usefixtures("worker")
