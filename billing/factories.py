@@ -33,9 +33,9 @@ def call_gateway(payment: Payment, outcome: str, error: str = "") -> None:
     payments.record_attempt(payment, payment.attempt_count + 1, outcome, started, error=error)
 
 
-def reference(prefix: str) -> str:
-    """Return a gateway reference like the mock gateway's, from factory-boy's (seedable) random."""
-    return f"{prefix}_{factory.random.randgen.getrandbits(64):016x}"
+def capture_reference() -> str:
+    """Return a capture reference like the mock gateway's, from factory-boy's (seedable) random."""
+    return f"mock_ch_{factory.random.randgen.getrandbits(64):016x}"
 
 
 def settle_payment(order: Order, status: str, *, outages: int, declined: bool) -> None:
@@ -51,7 +51,7 @@ def settle_payment(order: Order, status: str, *, outages: int, declined: bool) -
     payment = Payment.objects.select_related("order").get(order=order)
     if status == Status.CONFIRMED:
         call_gateway(payment, PaymentAttempt.Outcome.SUCCEEDED)
-        payments.capture(payment, reference("mock_ch"))
+        payments.capture(payment, capture_reference())
     elif declined:
         call_gateway(payment, PaymentAttempt.Outcome.DECLINED, DECLINE_REASON)
         payments.fail(payment, DECLINE_REASON)
@@ -68,7 +68,7 @@ def refund_if_cancelled(order: Order, create: bool, refunded: bool | None, **kwa
     payment = Payment.objects.select_related("order").get(order=order)
     if payment.status == Payment.Status.SUCCEEDED:
         call_gateway(payment, PaymentAttempt.Outcome.REFUNDED)
-        payments.refund(payment, reference("mock_re"))
+        payments.refund(payment)
 
 
 class CardOrderFactory(OrderFactory):

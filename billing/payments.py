@@ -138,11 +138,10 @@ def fail(payment: Payment, reason: str) -> None:
         payment.order.transition_to(OrderStatus.PAYMENT_FAILED, note=reason[:500])
 
 
-def refund(payment: Payment, reference: str) -> None:
+def refund(payment: Payment) -> None:
     """Record the gateway's refund of the captured payment of a cancelled order."""
     with transaction.atomic():
         _lock(payment, Payment.Status.SUCCEEDED)
-        logger.info("Refunded payment %s (%s).", payment.pk, reference)
         payment.status = Payment.Status.REFUNDED
         payment.save(update_fields=["status", "updated_at"])
 
@@ -180,5 +179,6 @@ def refund_payment(payment_id: int) -> Next:
             logger.warning("Refund of payment %s postponed: %s", payment.pk, outage)
             return Next(retry_in=max(backoff(1), seconds_until_half_open(breaker)), counts_as_attempt=False)
         record_attempt(payment, number, PaymentAttempt.Outcome.REFUNDED, started)
-        refund(payment, reference)
+        logger.info("Refunded payment %s (%s).", payment.pk, reference)
+        refund(payment)
     return DONE

@@ -343,7 +343,7 @@ class TestSettling:
         payment = start_payment(CardOrderFactory(customer=customer, lines=[(product, 2)]).pk)
 
         with pytest.raises(ValueError, match="settled already"):
-            refund(payment, "mock_re_early")
+            refund(payment)
 
         assert Payment.objects.get(pk=payment.pk).status == Payment.Status.PROCESSING
 
