@@ -1,6 +1,7 @@
 """Fixtures shared by every test: API clients, users, a clean cache, and the backend in use."""
 
 import time
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -57,6 +58,15 @@ def staff_without_permissions(django_user_model):
 @pytest.fixture
 def plain_user(django_user_model):
     return django_user_model.objects.create_user(username="shopper", password="shopper-pass-123")
+
+
+@pytest.fixture
+def product(request):
+    """A teapot in stock, as most tests buy; a test module sets `PRODUCT = {...}` to change its fields."""
+    from catalog.factories import ProductFactory
+
+    teapot = {"name": "Teapot", "sku": "TEA-POT", "price": Decimal("19.99"), "stock": 10}
+    return ProductFactory(**{**teapot, **getattr(request.module, "PRODUCT", {})})
 
 
 @pytest.fixture

@@ -6,6 +6,9 @@
    breaker, recording a PaymentAttempt; then it confirms the order, fails it, or asks to be
    retried later. The gateway idempotency key makes a repeated charge return the first
    capture, so a worker killed mid-call and re-run by reconciliation charges once.
+
+`capture`, `fail` and `refund` record the outcomes: the worker, the demo seeding and the
+billing factories all settle a payment through them, never by writing its status.
 """
 
 import logging
@@ -94,10 +97,7 @@ def attempt_charge(order_id: int) -> Next:
 
         if charge.captured:
             record_attempt(payment, number, PaymentAttempt.Outcome.SUCCEEDED, started)
-            payment.status = Payment.Status.SUCCEEDED
-            payment.gateway_reference = charge.reference
-            payment.save(update_fields=["status", "gateway_reference", "updated_at"])
-            order.transition_to(OrderStatus.CONFIRMED, note=f"Payment captured ({charge.reference}).")
+            capture(payment, charge.reference)
         else:
             record_attempt(payment, number, PaymentAttempt.Outcome.DECLINED, started, error=charge.decline_reason)
             fail(payment, charge.decline_reason)
@@ -118,12 +118,39 @@ def record_attempt(payment: Payment, number: int, outcome: str, started: float, 
     payment.save(update_fields=["attempt_count", "last_error", "updated_at"])
 
 
+def capture(payment: Payment, reference: str) -> None:
+    """Record the gateway's capture and confirm the order, which issues its invoice."""
+    with transaction.atomic():
+        _lock(payment, Payment.Status.PROCESSING)
+        payment.status = Payment.Status.SUCCEEDED
+        payment.gateway_reference = reference
+        payment.save(update_fields=["status", "gateway_reference", "updated_at"])
+        payment.order.transition_to(OrderStatus.CONFIRMED, note=f"Payment captured ({reference}).")
+
+
 def fail(payment: Payment, reason: str) -> None:
     """Give up on the payment: the order becomes payment_failed, which gives its stock back."""
-    payment.status = Payment.Status.FAILED
-    payment.last_error = reason[:500]
-    payment.save(update_fields=["status", "last_error", "updated_at"])
-    payment.order.transition_to(OrderStatus.PAYMENT_FAILED, note=reason[:500])
+    with transaction.atomic():
+        _lock(payment, Payment.Status.PROCESSING)
+        payment.status = Payment.Status.FAILED
+        payment.last_error = reason[:500]
+        payment.save(update_fields=["status", "last_error", "updated_at"])
+        payment.order.transition_to(OrderStatus.PAYMENT_FAILED, note=reason[:500])
+
+
+def refund(payment: Payment) -> None:
+    """Record the gateway's refund of the captured payment of a cancelled order."""
+    with transaction.atomic():
+        _lock(payment, Payment.Status.SUCCEEDED)
+        payment.status = Payment.Status.REFUNDED
+        payment.save(update_fields=["status", "updated_at"])
+
+
+def _lock(payment: Payment, settled_from: str) -> None:
+    """Lock the payment's row (the worker holds it already) and refuse to settle it from any other status."""
+    status = Payment.objects.select_for_update().values_list("status", flat=True).get(pk=payment.pk)
+    if status != settled_from:
+        raise ValueError(f"Payment {payment.pk} is {status}, not {settled_from}: it was settled already.")
 
 
 def backoff(attempt: int) -> float:
@@ -153,6 +180,5 @@ def refund_payment(payment_id: int) -> Next:
             return Next(retry_in=max(backoff(1), seconds_until_half_open(breaker)), counts_as_attempt=False)
         record_attempt(payment, number, PaymentAttempt.Outcome.REFUNDED, started)
         logger.info("Refunded payment %s (%s).", payment.pk, reference)
-        payment.status = Payment.Status.REFUNDED
-        payment.save(update_fields=["status", "updated_at"])
+        refund(payment)
     return DONE

@@ -1,14 +1,12 @@
 """Billing's reactions to orders, through orders' own signals: open the payment, issue the invoice, refund, email.
 
-Anything leaving the process (a task message, an email) waits for the commit, and is
-`robust`: a broker hiccup after the commit must not turn a committed order into a 500
-(reconciliation picks up what was not handed over).
+Anything leaving the process (a task message, an email) goes through
+`billing.tasks.send_after_commit`: it waits for the commit, a broker hiccup then cannot
+turn a committed order into a 500, and the demo seeding can hold it back.
 """
 
-from django.db import transaction
-
 from billing.models import Invoice, Payment
-from billing.tasks import charge_order, refund_payment, send_order_email
+from billing.tasks import charge_order, refund_payment, send_after_commit, send_order_email
 from orders.signals import order_placed, order_status_changed
 from orders.status import PaymentMethod, Status
 
@@ -18,7 +16,7 @@ def open_card_payment(sender, order, **kwargs) -> None:
     if order.payment_method != PaymentMethod.CARD:
         return
     Payment.objects.create(order=order, amount=order.total, method=order.payment_method)
-    transaction.on_commit(lambda order_id=order.pk: charge_order.delay(order_id), robust=True)
+    send_after_commit(charge_order, order.pk)
 
 
 def issue_invoice_on_confirmation(sender, order, previous, **kwargs) -> None:
@@ -35,15 +33,13 @@ def refund_on_cancellation(sender, order, previous, **kwargs) -> None:
         Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).values_list("pk", flat=True).first()
     )
     if payment_id is not None:
-        transaction.on_commit(lambda: refund_payment.delay(payment_id), robust=True)
+        send_after_commit(refund_payment, payment_id)
 
 
 def email_customer_on_outcome(sender, order, previous, **kwargs) -> None:
     """Email the customer when their order is confirmed or its payment failed (after commit)."""
     if order.status in (Status.CONFIRMED, Status.PAYMENT_FAILED):
-        transaction.on_commit(
-            lambda order_id=order.pk, kind=order.status: send_order_email.delay(order_id, kind), robust=True
-        )
+        send_after_commit(send_order_email, order.pk, order.status)
 
 
 def connect_receivers() -> None:

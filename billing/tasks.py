@@ -1,11 +1,15 @@
 """Celery tasks: thin wrappers that call the billing functions and schedule what they ask for."""
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from celery import current_app, shared_task
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -19,6 +23,29 @@ logger = logging.getLogger(__name__)
 # A payment message is acknowledged only after the task ran, and re-queued if the worker
 # dies mid-task: at-least-once delivery, made safe by the idempotent steps.
 PAYMENT_TASK = {"acks_late": True, "reject_on_worker_lost": True, "ignore_result": True}
+
+
+_held_back = ContextVar("billing_messages_held_back", default=False)
+
+
+@contextmanager
+def messages_held_back() -> Iterator[None]:
+    """Send no charge, refund or email message queued inside: for a caller that settles payments itself (the demo)."""
+    token = _held_back.set(True)
+    try:
+        yield
+    finally:
+        _held_back.reset(token)
+
+
+def send_after_commit(task, *args) -> None:
+    """Queue the task's message for when the transaction commits, unless messages are held back.
+
+    `robust`: a broker hiccup after the commit must not fail the committed change
+    (reconciliation picks up what was not handed over).
+    """
+    if not _held_back.get():
+        transaction.on_commit(lambda: task.delay(*args), robust=True)
 
 
 def _eager() -> bool:

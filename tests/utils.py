@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: the error-body checks, and racing real threads."""
+"""Helpers shared by the tests: the error-body checks, admin and list URLs and rows, and racing real threads."""
 
 import threading
 from collections.abc import Callable
@@ -6,7 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
+from django.contrib.messages import get_messages
 from django.db import connection
+from django.urls import reverse
 
 UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: Redis is down
 # The production cache settings (errors ignored, short timeouts) pointed at that address.
@@ -42,6 +44,30 @@ def assert_validation_error(response, *fields: str) -> dict:
         assert body["errors"][field]
         assert all(isinstance(message, str) for message in body["errors"][field])
     return body
+
+
+def result_ids(response) -> list[int]:
+    """Return the ids of a paginated API list, in order; the response must be a 200."""
+    assert response.status_code == 200, response.content
+    return [row["id"] for row in response.json()["results"]]
+
+
+def changelist_url(model) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+def change_url(obj) -> str:
+    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def listed(response) -> list:
+    """Return the rows an admin changelist shows."""
+    return list(response.context["cl"].result_list)
+
+
+def messages_of(response) -> list[str]:
+    """Return the texts of the messages the admin showed with the response."""
+    return [str(message) for message in get_messages(response.wsgi_request)]
 
 
 def race(calls: list[Callable]) -> list:
@@ -86,19 +112,3 @@ def stock_of(product) -> int:
     from catalog.models import Product
 
     return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
-
-
-def place(customer, *lines, payment: str = "cash", discount_code: str | None = None):
-    """Place a pickup order directly through the manager (setup); a cash order is confirmed at once."""
-    from orders.managers import Line
-    from orders.models import Order
-
-    order, _created = Order.objects.place(
-        customer=customer,
-        lines=[Line(product.pk, quantity) for product, quantity in lines],
-        delivery_method="pickup",
-        payment_method=payment,
-        discount_code=discount_code,
-        actor=customer.user,
-    )
-    return order

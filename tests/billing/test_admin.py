@@ -1,69 +1,28 @@
-"""Staff admin for billing (SPEC §8): payments with their attempts, invoices with the print link, discount codes."""
+"""Staff admin for billing (SPEC §8): payments with their attempts, invoices with the print link."""
 
 import csv
 import io
-import time
 from decimal import Decimal
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from billing import payments
+from billing.factories import OUTAGE_ERROR, CardOrderFactory
 from billing.models import Invoice, InvoiceSequence, Payment, PaymentAttempt
-from catalog.factories import ProductFactory
-from customers.factories import CustomerFactory
-from orders.managers import Line
-from orders.models import DiscountCode, Order
+from orders.factories import OrderFactory
 from orders.status import Status
+from tests.utils import change_url, changelist_url, listed
 
 pytestmark = pytest.mark.django_db
 
-
-def changelist_url(model) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-
-
-def change_url(obj) -> str:
-    return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
-
-
-def listed(response) -> list:
-    return list(response.context["cl"].result_list)
-
-
-def place(payment_method: str, customer=None) -> Order:
-    order, _ = Order.objects.place(
-        customer=customer or CustomerFactory(),
-        lines=[Line(product=ProductFactory(stock=10, price=Decimal("12.50")).pk, quantity=2)],
-        delivery_method="pickup",
-        payment_method=payment_method,
-    )
-    return order
-
-
-def paid_order(customer=None, *, outage_first: bool = False) -> Order:
-    """Place a card order and capture its payment as the worker does, after an outage if asked."""
-    order = place("card", customer)
-    payment = payments.start_payment(order.pk)
-    if outage_first:
-        payments.record_attempt(payment, 1, PaymentAttempt.Outcome.OUTAGE, time.monotonic(), error="Gateway down.")
-    payments.record_attempt(payment, payment.attempt_count + 1, PaymentAttempt.Outcome.SUCCEEDED, time.monotonic())
-    payment.status, payment.gateway_reference = Payment.Status.SUCCEEDED, f"mock_ch_{order.pk:016x}"
-    payment.save(update_fields=["status", "gateway_reference", "updated_at"])
-    order.transition_to(Status.CONFIRMED, note="Payment captured.")
-    return Order.objects.select_related("payment").get(pk=order.pk)  # placing cached the pending payment
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
+PRODUCT = {"price": Decimal("12.50")}  # the conftest's product at this price: two cost 25.00
 
 
 class TestPaymentAdmin:
     @pytest.mark.parametrize("count", [3, 30])
     def test_changelist_query_count_does_not_grow_with_rows(self, admin_client, django_assert_num_queries, count):
         for _ in range(count):
-            paid_order(outage_first=True)
+            CardOrderFactory(status=Status.CONFIRMED, outages=1)
 
         # 1 session, 2 user, 3 count of the filtered rows (no second, unfiltered count),
         # 4 the page of payments JOIN order. The method filter's choices are fixed: no query.
@@ -74,8 +33,8 @@ class TestPaymentAdmin:
         assert [payment.attempt_count for payment in listed(response)] == [2] * count
 
     def test_search_finds_payments_by_order_number_customer_email_and_gateway_reference(self, admin_client):
-        wanted = paid_order(CustomerFactory(email="ada@example.com"))
-        paid_order()
+        wanted = CardOrderFactory(status=Status.CONFIRMED, customer__email="ada@example.com")
+        CardOrderFactory(status=Status.CONFIRMED)
         payment = wanted.payment
 
         for query in (wanted.number, "ada@example", payment.gateway_reference):
@@ -83,7 +42,7 @@ class TestPaymentAdmin:
             assert listed(response) == [payment], query
 
     def test_method_filter(self, admin_client):
-        paid = paid_order()
+        paid = CardOrderFactory(status=Status.CONFIRMED)
 
         by_card = admin_client.get(changelist_url(Payment), {"method": "card"})
         by_cash = admin_client.get(changelist_url(Payment), {"method": "cash"})
@@ -92,7 +51,7 @@ class TestPaymentAdmin:
         assert listed(by_cash) == []
 
     def test_status_filter(self, admin_client):
-        waiting, paid = place("card"), paid_order()
+        waiting, paid = CardOrderFactory(), CardOrderFactory(status=Status.CONFIRMED)
 
         response = admin_client.get(changelist_url(Payment), {"status__exact": Payment.Status.PENDING})
 
@@ -100,7 +59,7 @@ class TestPaymentAdmin:
         assert paid.payment.status == Payment.Status.SUCCEEDED  # listed under its own status instead
 
     def test_payment_page_shows_its_attempts_read_only(self, admin_client):
-        order = paid_order(outage_first=True)
+        order = CardOrderFactory(status=Status.CONFIRMED, outages=1)
 
         response = admin_client.get(change_url(order.payment))
 
@@ -112,12 +71,12 @@ class TestPaymentAdmin:
         ]
         assert not (inline.has_add_permission or inline.has_change_permission or inline.has_delete_permission)
         page = response.content.decode()
-        assert "Gateway down." in page
+        assert OUTAGE_ERROR in page
         assert order.payment.gateway_reference in page
         assert reverse("admin:orders_order_change", args=[order.pk]) in page  # the order is a link
 
-    def test_payments_cannot_be_added_changed_or_deleted(self, admin_client):
-        payment = paid_order().payment
+    def test_payments_cannot_be_added_changed_or_deleted(self, admin_client, product):
+        payment = CardOrderFactory(status=Status.CONFIRMED, lines=[(product, 2)]).payment
 
         response = admin_client.post(change_url(payment), {"status": Payment.Status.REFUNDED, "amount": "0.00"})
 
@@ -130,7 +89,7 @@ class TestPaymentAdmin:
 
     def test_attempts_are_listed_with_a_fixed_number_of_queries(self, admin_client, django_assert_num_queries):
         for _ in range(5):
-            paid_order(outage_first=True)
+            CardOrderFactory(status=Status.CONFIRMED, outages=1)
 
         # 1 session, 2 user, 3 count, 4 the page of attempts JOIN payment JOIN order.
         with django_assert_num_queries(4):
@@ -144,7 +103,7 @@ class TestInvoiceAdmin:
     @pytest.mark.parametrize("count", [3, 30])
     def test_changelist_query_count_does_not_grow_with_rows(self, admin_client, django_assert_num_queries, count):
         for _ in range(count):
-            place("cash")  # confirmed at once: the invoice is issued
+            OrderFactory()  # confirmed at once: the invoice is issued
 
         # 1 session, 2 user, 3 count of the filtered rows, 4 the page of invoices JOIN order.
         with django_assert_num_queries(4):
@@ -154,8 +113,8 @@ class TestInvoiceAdmin:
         assert len(listed(response)) == count
 
     def test_search_finds_invoices_by_number_order_number_and_customer_email(self, admin_client):
-        order = place("cash", CustomerFactory(email="grace@example.com"))
-        place("cash")
+        order = OrderFactory(customer__email="grace@example.com")
+        OrderFactory()
         invoice = order.invoice
 
         for query in (invoice.number, order.number, "grace@example"):
@@ -163,13 +122,13 @@ class TestInvoiceAdmin:
             assert listed(response) == [invoice], query
 
     def test_payment_method_filter(self, admin_client):
-        cash, card = place("cash").invoice, paid_order().invoice
+        cash, card = OrderFactory().invoice, CardOrderFactory(status=Status.CONFIRMED).invoice
 
         assert listed(admin_client.get(changelist_url(Invoice), {"payment_method": "cash"})) == [cash]
         assert listed(admin_client.get(changelist_url(Invoice), {"payment_method": "card"})) == [card]
 
     def test_each_row_links_the_printable_page_in_a_new_tab(self, admin_client):
-        invoice = place("cash").invoice
+        invoice = OrderFactory().invoice
 
         page = admin_client.get(changelist_url(Invoice)).content.decode()
 
@@ -177,7 +136,7 @@ class TestInvoiceAdmin:
         assert f'<a href="{url}" target="_blank" rel="noopener">' in page
 
     def test_the_change_page_links_the_printable_page_which_renders_for_the_admin_session(self, admin_client):
-        invoice = place("cash").invoice
+        invoice = OrderFactory().invoice
         url = reverse("invoice-print", args=[invoice.pk])
 
         page = admin_client.get(change_url(invoice))
@@ -189,8 +148,8 @@ class TestInvoiceAdmin:
         assert printed["Content-Type"].startswith("text/html")
         assert invoice.number in printed.content.decode()
 
-    def test_invoices_are_read_only(self, admin_client):
-        invoice = place("cash").invoice
+    def test_invoices_are_read_only(self, admin_client, product):
+        invoice = OrderFactory(lines=[(product, 2)]).invoice
 
         response = admin_client.post(change_url(invoice), {"total": "0.00"})
 
@@ -199,8 +158,8 @@ class TestInvoiceAdmin:
         assert admin_client.get(reverse("admin:billing_invoice_add")).status_code == 403
         assert admin_client.get(reverse("admin:billing_invoice_delete", args=[invoice.pk])).status_code == 403
 
-    def test_export_csv_lists_the_selected_invoices(self, admin_client):
-        invoice = place("cash", CustomerFactory(email="ada@example.com")).invoice
+    def test_export_csv_lists_the_selected_invoices(self, admin_client, product):
+        invoice = OrderFactory(customer__email="ada@example.com", lines=[(product, 2)]).invoice
 
         response = admin_client.post(
             changelist_url(Invoice), {"action": "export_csv", "_selected_action": [invoice.pk]}
@@ -212,7 +171,7 @@ class TestInvoiceAdmin:
         assert rows[1][-1] == "25.00"
 
     def test_the_invoice_sequence_is_listed_read_only(self, admin_client):
-        place("cash")
+        OrderFactory()
         sequence = InvoiceSequence.objects.get()
 
         response = admin_client.get(changelist_url(InvoiceSequence))
@@ -220,86 +179,6 @@ class TestInvoiceAdmin:
         assert listed(response) == [sequence]
         assert admin_client.post(change_url(sequence), {"last_number": 0}).status_code == 403
         assert InvoiceSequence.objects.get().last_number == 1
-
-
-def discount_code(code: str, **fields) -> DiscountCode:
-    return DiscountCode.objects.create(code=code, kind=DiscountCode.Kind.PERCENT, value=Decimal("10"), **fields)
-
-
-class TestDiscountCodeAdmin:
-    @pytest.mark.parametrize("count", [3, 30])
-    def test_changelist_query_count_does_not_grow_with_rows(self, admin_client, django_assert_num_queries, count):
-        for number in range(count):
-            discount_code(f"CODE{number}", max_uses=100 if number % 2 else None)
-
-        # 1 session, 2 user, 3 count of the filtered rows, 4 the page.
-        with django_assert_num_queries(4):
-            response = admin_client.get(changelist_url(DiscountCode))
-
-        assert response.status_code == 200
-        assert len(listed(response)) == count
-
-    def test_the_list_shows_uses_against_the_limit(self, admin_client):
-        discount_code("LIMITED", max_uses=50)
-        discount_code("ENDLESS")
-        Order.objects.place(
-            customer=CustomerFactory(),
-            lines=[Line(product=ProductFactory(stock=5).pk, quantity=1)],
-            delivery_method="pickup",
-            payment_method="cash",
-            discount_code="limited",
-        )
-
-        page = admin_client.get(changelist_url(DiscountCode)).content.decode()
-
-        assert "1 / 50" in page
-        assert "0 / ∞" in page
-
-    def test_search_finds_a_code(self, admin_client):
-        wanted, _other = discount_code("WELCOME10"), discount_code("SPRING5")
-
-        response = admin_client.get(changelist_url(DiscountCode), {"q": "welcome"})
-
-        assert listed(response) == [wanted]
-
-    def test_deactivate_and_activate_actions(self, admin_client):
-        on, off, other = discount_code("ON"), discount_code("OFF", is_active=False), discount_code("OTHER")
-
-        response = admin_client.post(
-            changelist_url(DiscountCode), {"action": "deactivate", "_selected_action": [on.pk, off.pk]}, follow=True
-        )
-
-        assert "1 discount code deactivated." in messages_of(response)
-        assert set(DiscountCode.objects.filter(is_active=True)) == {other}
-        response = admin_client.post(
-            changelist_url(DiscountCode), {"action": "activate", "_selected_action": [on.pk, off.pk]}, follow=True
-        )
-        assert "2 discount codes activated." in messages_of(response)
-        assert DiscountCode.objects.filter(is_active=True).count() == 3
-
-    def test_times_used_is_read_only_on_the_change_form(self, admin_client):
-        code = discount_code("WELCOME10", max_uses=10)
-
-        response = admin_client.post(
-            change_url(code),
-            {
-                "code": "WELCOME10",
-                "kind": "percent",
-                "value": "15",
-                "is_active": "on",
-                "valid_from_0": "2026-01-01",
-                "valid_from_1": "00:00:00",
-                "max_uses": "10",
-                "times_used": "9",
-                "_save": "Save",
-            },
-        )
-
-        assert response.status_code == 302
-        code.refresh_from_db()
-        assert (code.value, code.times_used) == (Decimal("15"), 0)
-        page = admin_client.get(change_url(code))
-        assert "times_used" in page.context["adminform"].readonly_fields
 
 
 def test_every_billing_model_is_registered(admin_client):

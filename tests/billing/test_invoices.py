@@ -12,14 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 
 import billing.managers
+from billing.factories import CardOrderFactory
 from billing.models import Invoice, InvoiceSequence
 from billing.payments import process_payment
 from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import CustomerFactory
+from orders.factories import OrderFactory
 from orders.models import DiscountCode, Order
 from orders.status import Status
-from tests.utils import assert_error, place, race, requires_postgresql
+from tests.utils import assert_error, race, requires_postgresql, result_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -40,23 +42,8 @@ def payments_url(order) -> str:
     return f"{ORDERS}{order.pk}/payments/"
 
 
-def card_order_in_payment_processing(customer, product) -> Order:
-    order = place(customer, (product, 1), payment="card")
-    order.transition_to(Status.PAYMENT_PROCESSING)
-    return order
-
-
 def number(sequence: int, year: int | None = None) -> str:
     return f"INV-{year or timezone.now().year}-{sequence:06d}"
-
-
-def result_ids(response) -> list[int]:
-    return [row["id"] for row in response.json()["results"]]
-
-
-@pytest.fixture
-def product():
-    return ProductFactory(name="Teapot", sku="TEA-POT", price=Decimal("19.99"), stock=100)
 
 
 @pytest.fixture
@@ -73,7 +60,7 @@ def no_background_tasks(monkeypatch):
 
 class TestIssuedOnConfirmation:
     def test_a_cash_order_gets_its_invoice_when_placed(self, customer, product):
-        order = place(customer, (product, 2))
+        order = OrderFactory(customer=customer, lines=[(product, 2)])
 
         invoice = Invoice.objects.get(order=order)
         assert invoice.number == number(1)
@@ -81,15 +68,17 @@ class TestIssuedOnConfirmation:
 
     def test_the_invoice_is_written_in_the_placement_transaction(self, customer, product):
         with pytest.raises(RuntimeError), transaction.atomic():
-            order = place(customer, (product, 2))
+            order = OrderFactory(customer=customer, lines=[(product, 2)])
             assert Invoice.objects.filter(order=order).exists()
             raise RuntimeError("the placement rolls back")
 
         assert not Invoice.objects.exists()
-        assert place(customer, (product, 1)).invoice.number == number(1)  # the number was not used up
+        assert OrderFactory(customer=customer, lines=[(product, 1)]).invoice.number == number(
+            1
+        )  # the number was not used up
 
     def test_a_card_order_gets_its_invoice_only_once_confirmed(self, customer, product):
-        order = place(customer, (product, 1), payment="card")
+        order = CardOrderFactory(customer=customer, lines=[(product, 1)])
         assert not Invoice.objects.exists()
 
         order.transition_to(Status.PAYMENT_PROCESSING)
@@ -99,21 +88,21 @@ class TestIssuedOnConfirmation:
         assert Invoice.objects.get().order == order
 
     def test_a_cancelled_order_never_gets_an_invoice(self, customer, product):
-        order = place(customer, (product, 1), payment="card")
+        order = CardOrderFactory(customer=customer, lines=[(product, 1)])
 
         order.cancel(actor=customer.user)
 
         assert not Invoice.objects.exists()
 
     def test_an_order_whose_payment_failed_never_gets_an_invoice(self, customer, product):
-        order = card_order_in_payment_processing(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 1)], status=Status.PAYMENT_PROCESSING)
 
         order.transition_to(Status.PAYMENT_FAILED)
 
         assert not Invoice.objects.exists()
 
     def test_issuing_twice_returns_the_same_invoice_and_spends_no_number(self, customer, product):
-        order = place(customer, (product, 1))
+        order = OrderFactory(customer=customer, lines=[(product, 1)])
         first = Invoice.objects.get(order=order)
 
         again = Invoice.objects.issue_for(order)
@@ -125,7 +114,7 @@ class TestIssuedOnConfirmation:
     def test_the_invoice_copies_the_orders_money_and_payment_method(self, customer, product):
         DiscountCode.objects.create(code="WELCOME10", kind="percent", value=Decimal("10"))
 
-        order = place(customer, (product, 2), discount_code="welcome10")
+        order = OrderFactory(customer=customer, lines=[(product, 2)], discount_code="welcome10")
 
         invoice = order.invoice
         assert (invoice.subtotal, invoice.discount, invoice.total) == (
@@ -142,7 +131,7 @@ class TestIssuedOnConfirmation:
 
 class TestNumbering:
     def test_numbers_are_consecutive_within_the_year(self, customer, product):
-        orders = [place(customer, (product, 1)) for _ in range(3)]
+        orders = [OrderFactory(customer=customer, lines=[(product, 1)]) for _ in range(3)]
 
         assert [order.invoice.number for order in orders] == [number(1), number(2), number(3)]
         assert [order.invoice.sequence for order in orders] == [1, 2, 3]
@@ -153,9 +142,9 @@ class TestNumbering:
             monkeypatch.setattr(billing.managers, "timezone", SimpleNamespace(now=lambda: moment))
 
         at(datetime(2025, 12, 31, 23, 59, 58, tzinfo=UTC))
-        last_year = [place(customer, (product, 1)).invoice for _ in range(2)]
+        last_year = [OrderFactory(customer=customer, lines=[(product, 1)]).invoice for _ in range(2)]
         at(datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC))
-        this_year = [place(customer, (product, 1)).invoice for _ in range(2)]
+        this_year = [OrderFactory(customer=customer, lines=[(product, 1)]).invoice for _ in range(2)]
 
         assert [invoice.number for invoice in last_year] == ["INV-2025-000001", "INV-2025-000002"]
         assert [invoice.number for invoice in this_year] == ["INV-2026-000001", "INV-2026-000002"]
@@ -166,7 +155,7 @@ class TestNumbering:
         year = timezone.now().year
         InvoiceSequence.objects.create(year=year - 1, last_number=41)
 
-        invoice = place(customer, (product, 1)).invoice
+        invoice = OrderFactory(customer=customer, lines=[(product, 1)]).invoice
 
         assert invoice.number == number(1, year)
         assert InvoiceSequence.objects.get(year=year - 1).last_number == 41
@@ -175,8 +164,8 @@ class TestNumbering:
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_confirmation_gives_its_number_to_the_next_invoice(no_background_tasks):
     customer, product = CustomerFactory(), ProductFactory(stock=10)
-    rolled_back = card_order_in_payment_processing(customer, product)
-    next_one = card_order_in_payment_processing(customer, product)
+    rolled_back = CardOrderFactory(customer=customer, lines=[(product, 1)], status=Status.PAYMENT_PROCESSING)
+    next_one = CardOrderFactory(customer=customer, lines=[(product, 1)], status=Status.PAYMENT_PROCESSING)
 
     with pytest.raises(RuntimeError), transaction.atomic():
         rolled_back.transition_to(Status.CONFIRMED)
@@ -210,7 +199,10 @@ def confirm(order_id: int, *, then_fail: bool = False) -> str:
 @pytest.mark.django_db(transaction=True)
 def test_twenty_racing_confirmations_take_numbers_one_to_twenty(no_background_tasks):
     product = ProductFactory(stock=100)
-    orders = [card_order_in_payment_processing(CustomerFactory(), product) for _ in range(20)]
+    orders = [
+        CardOrderFactory(customer=CustomerFactory(), lines=[(product, 1)], status=Status.PAYMENT_PROCESSING)
+        for _ in range(20)
+    ]
 
     outcomes = race([lambda pk=order.pk: confirm(pk) for order in orders])
 
@@ -226,7 +218,10 @@ def test_twenty_racing_confirmations_take_numbers_one_to_twenty(no_background_ta
 @pytest.mark.django_db(transaction=True)
 def test_a_confirmation_rolled_back_in_the_race_leaves_no_gap(no_background_tasks):
     product = ProductFactory(stock=100)
-    orders = [card_order_in_payment_processing(CustomerFactory(), product) for _ in range(20)]
+    orders = [
+        CardOrderFactory(customer=CustomerFactory(), lines=[(product, 1)], status=Status.PAYMENT_PROCESSING)
+        for _ in range(20)
+    ]
     failing = orders[7]
 
     outcomes = race([lambda pk=order.pk: confirm(pk, then_fail=pk == failing.pk) for order in orders])
@@ -244,8 +239,8 @@ def test_a_confirmation_rolled_back_in_the_race_leaves_no_gap(no_background_task
 
 class TestInvoiceApi:
     def test_a_customer_lists_only_their_own_invoices(self, customer_client, customer, other_customer, product):
-        mine = [place(customer, (product, 1)).invoice for _ in range(2)]
-        place(other_customer, (product, 1))
+        mine = [OrderFactory(customer=customer, lines=[(product, 1)]).invoice for _ in range(2)]
+        OrderFactory(customer=other_customer, lines=[(product, 1)])
 
         response = customer_client.get(INVOICES)
 
@@ -255,7 +250,7 @@ class TestInvoiceApi:
 
     def test_the_body_has_the_number_the_order_and_the_money(self, customer_client, customer, product):
         DiscountCode.objects.create(code="WELCOME10", kind="percent", value=Decimal("10"))
-        order = place(customer, (product, 2), discount_code="welcome10")
+        order = OrderFactory(customer=customer, lines=[(product, 2)], discount_code="welcome10")
         invoice = order.invoice
 
         response = customer_client.get(invoice_url(invoice))
@@ -277,7 +272,7 @@ class TestInvoiceApi:
         assert datetime.fromisoformat(body["issued_at"]) == invoice.issued_at
 
     def test_another_customers_invoice_and_its_page_are_not_found(self, other_customer_client, customer, product):
-        invoice = place(customer, (product, 1)).invoice
+        invoice = OrderFactory(customer=customer, lines=[(product, 1)]).invoice
 
         assert_error(other_customer_client.get(invoice_url(invoice)), 404, "not_found")
         assert_error(other_customer_client.get(print_url(invoice)), 404, "not_found")
@@ -285,8 +280,8 @@ class TestInvoiceApi:
     def test_staff_see_every_invoice_and_filter_by_order_and_payment_method(
         self, staff_client, customer, other_customer, product
     ):
-        cash = place(customer, (product, 1))
-        card = place(other_customer, (product, 1), payment="card")
+        cash = OrderFactory(customer=customer, lines=[(product, 1)])
+        card = CardOrderFactory(customer=other_customer, lines=[(product, 1)])
         card.transition_to(Status.PAYMENT_PROCESSING)
         card.transition_to(Status.CONFIRMED)
 
@@ -300,7 +295,7 @@ class TestInvoiceApi:
         assert staff_client.get(invoice_url(cash.invoice)).status_code == 200
 
     def test_staff_without_the_view_permission_are_refused(self, staff_without_permissions, customer, product):
-        invoice = place(customer, (product, 1)).invoice
+        invoice = OrderFactory(customer=customer, lines=[(product, 1)]).invoice
         client = bearer_client(staff_without_permissions)
 
         assert_error(client.get(INVOICES), 403, "permission_denied")
@@ -308,14 +303,14 @@ class TestInvoiceApi:
         assert_error(client.get(print_url(invoice)), 403, "permission_denied")
 
     def test_anonymous_must_authenticate(self, api_client, customer, product):
-        invoice = place(customer, (product, 1)).invoice
+        invoice = OrderFactory(customer=customer, lines=[(product, 1)]).invoice
 
         assert_error(api_client.get(INVOICES), 401, "not_authenticated")
         assert_error(api_client.get(invoice_url(invoice)), 401, "not_authenticated")
         assert_error(api_client.get(print_url(invoice)), 401, "not_authenticated")
 
     def test_invoices_cannot_be_written_through_the_api(self, staff_client, customer, product):
-        invoice = place(customer, (product, 1)).invoice
+        invoice = OrderFactory(customer=customer, lines=[(product, 1)]).invoice
 
         assert staff_client.post(INVOICES, {"order": invoice.order_id}, format="json").status_code == 405
         assert staff_client.patch(invoice_url(invoice), {"total": "0.00"}, format="json").status_code == 405
@@ -325,11 +320,10 @@ class TestInvoiceApi:
 
 @pytest.mark.parametrize("count", [2, 20])
 def test_a_customers_invoice_list_runs_a_fixed_number_of_queries(
-    customer_client, customer, other_customer, product, django_assert_num_queries, count
+    customer_client, customer, other_customer, django_assert_num_queries, count
 ):
-    for _ in range(count):
-        place(customer, (product, 1))
-    place(other_customer, (product, 1))
+    OrderFactory.create_batch(count, customer=customer)
+    OrderFactory(customer=other_customer)
 
     # 1. the user of the bearer token; 2. COUNT(*) of their invoices; 3. the page of invoices
     # with their orders (one join).
@@ -342,10 +336,9 @@ def test_a_customers_invoice_list_runs_a_fixed_number_of_queries(
 
 @pytest.mark.parametrize("count", [2, 20])
 def test_the_staff_invoice_list_runs_a_fixed_number_of_queries(
-    staff_client, customer, product, django_assert_num_queries, count
+    staff_client, customer, django_assert_num_queries, count
 ):
-    for _ in range(count):
-        place(customer, (product, 1))
+    OrderFactory.create_batch(count, customer=customer)
 
     # 1. the user's permissions; 2. their groups' permissions; 3. COUNT(*) of all invoices;
     # 4. the page of invoices with their orders (one join).
@@ -367,7 +360,7 @@ class TestPrintPage:
         DiscountCode.objects.create(code="WELCOME10", kind="percent", value=Decimal("10"))
         teapot = ProductFactory(name="Teapot", sku="TEA-POT", price=Decimal("19.99"), stock=10)
         spoon = ProductFactory(name="Silver spoon", sku="SPN-001", price=Decimal("2.50"), stock=10)
-        return place(customer, (teapot, 2), (spoon, 4), discount_code="welcome10")
+        return OrderFactory(customer=customer, lines=[(teapot, 2), (spoon, 4)], discount_code="welcome10")
 
     @pytest.mark.parametrize("accept", [BROWSER_ACCEPT, "text/html", "application/json"])
     def test_the_page_is_html_with_the_invoice_the_customer_the_items_and_the_totals(
@@ -401,7 +394,7 @@ class TestPrintPage:
             assert text in page, text
 
     def test_an_order_without_a_discount_has_no_discount_line(self, customer_client, customer, product):
-        invoice = place(customer, (product, 1)).invoice
+        invoice = OrderFactory(customer=customer, lines=[(product, 1)]).invoice
 
         page = customer_client.get(print_url(invoice)).content.decode()
 
@@ -420,7 +413,7 @@ class TestPrintPage:
 
 class TestPaymentsEndpoint:
     def test_a_cash_order_has_no_payments(self, customer_client, customer, product):
-        order = place(customer, (product, 1))
+        order = OrderFactory(customer=customer, lines=[(product, 1)])
 
         response = customer_client.get(payments_url(order))
 
@@ -429,7 +422,7 @@ class TestPaymentsEndpoint:
 
     def test_a_paid_card_order_shows_its_payment_and_the_attempt(self, customer_client, customer, product, settings):
         settings.PAYMENT_GATEWAY_OPTIONS = {"decline_rate": 0, "outage_rate": 0, "latency_ms": 0}
-        order = place(customer, (product, 2), payment="card")
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
 
         process_payment(order.pk)
 
@@ -447,6 +440,6 @@ class TestPaymentsEndpoint:
         assert Invoice.objects.get(order=order).payment_method == "card"
 
     def test_another_customers_payments_are_not_found(self, other_customer_client, customer, product):
-        order = place(customer, (product, 1), payment="card")
+        order = CardOrderFactory(customer=customer, lines=[(product, 1)])
 
         assert_error(other_customer_client.get(payments_url(order)), 404, "not_found")

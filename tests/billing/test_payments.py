@@ -17,15 +17,26 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from billing.breaker import get_breaker
+from billing.factories import CardOrderFactory
 from billing.gateway import MockGateway, get_gateway
 from billing.models import Invoice, Payment, PaymentAttempt
-from billing.payments import DONE, Next, attempt_charge, backoff, process_payment, refund_payment, start_payment
-from billing.tasks import _again, charge_order, reconcile_payments, send_order_email
+from billing.payments import (
+    DONE,
+    Next,
+    attempt_charge,
+    backoff,
+    capture,
+    fail,
+    process_payment,
+    refund,
+    refund_payment,
+    start_payment,
+)
+from billing.tasks import _again, charge_order, messages_held_back, reconcile_payments, send_order_email
 from billing.tasks import refund_payment as refund_payment_task
 from catalog.factories import ProductFactory
 from config.celery import app
-from customers.factories import CustomerFactory
-from orders.managers import Line
+from orders.factories import OrderFactory
 from orders.models import DiscountCode, Order
 from orders.status import Status
 from tests.utils import requires_postgresql, reset_breaker, stock_of
@@ -35,6 +46,7 @@ pytestmark = pytest.mark.django_db
 ALWAYS_CAPTURES = {"decline_rate": 0, "outage_rate": 0, "latency_ms": 0}
 ALWAYS_DECLINES = {"decline_rate": 1, "outage_rate": 0, "latency_ms": 0}
 ALWAYS_DOWN = {"decline_rate": 0, "outage_rate": 1, "latency_ms": 0}
+PRODUCT = {"price": Decimal("12.50")}  # the conftest's product at this price: two cost 25.00
 
 
 def configure(settings, **values) -> None:
@@ -42,18 +54,6 @@ def configure(settings, **values) -> None:
     for name, value in values.items():
         setattr(settings, name, value)
     get_breaker.cache_clear()
-
-
-def card_order(customer, product, quantity: int = 2, **kwargs) -> Order:
-    """Place a card order directly: it waits, pending, for the payment worker."""
-    order, _created = Order.objects.place(
-        customer=customer,
-        lines=[Line(product.pk, quantity)],
-        delivery_method="pickup",
-        payment_method="card",
-        **kwargs,
-    )
-    return order
 
 
 def status_of(order) -> str:
@@ -73,14 +73,9 @@ def gateway_up(settings):
     reset_breaker()
 
 
-@pytest.fixture
-def product():
-    return ProductFactory(stock=10, price=Decimal("12.50"))
-
-
 class TestCharging:
     def test_a_captured_charge_confirms_the_order_and_issues_its_invoice(self, customer, product):
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         assert status_of(order) == Status.PENDING
 
         assert process_payment(order.pk) == DONE
@@ -106,7 +101,7 @@ class TestCharging:
     def test_a_declined_card_fails_the_payment_at_once_and_gives_back_stock_and_code(self, settings, customer, product):
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DECLINES)
         code = DiscountCode.objects.create(code="SPRING10", kind=DiscountCode.Kind.PERCENT, value=10, max_uses=5)
-        order = card_order(customer, product, discount_code="spring10")
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)], discount_code="spring10")
         code.refresh_from_db()
         assert (code.times_used, stock_of(product)) == (1, 8)
 
@@ -126,7 +121,7 @@ class TestCharging:
 
     def test_outages_are_retried_with_backoff_until_the_attempts_run_out(self, settings, customer, product):
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_MAX_ATTEMPTS=3)
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
 
         steps = [process_payment(order.pk) for _ in range(3)]
 
@@ -146,7 +141,7 @@ class TestCharging:
         self, settings, customer, product
     ):
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_MAX_ATTEMPTS=3)
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         assert process_payment(order.pk).retry_in > 0
 
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_CAPTURES)
@@ -178,7 +173,7 @@ class TestBackoff:
 
 class TestIdempotency:
     def test_processing_a_confirmed_order_again_changes_nothing(self, customer, product):
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         process_payment(order.pk)
         payment = Payment.objects.get(order=order)
 
@@ -192,7 +187,7 @@ class TestIdempotency:
         assert MockGateway.captures(payment.idempotency_key) == 1
 
     def test_a_charge_captured_before_the_worker_died_is_not_captured_again(self, customer, product):
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         payment = start_payment(order.pk)
         # The dead worker's call: the gateway captured, the worker never committed its result.
         first = get_gateway().charge(
@@ -211,7 +206,7 @@ class TestIdempotency:
         assert MockGateway.captures(payment.idempotency_key) == 1
 
     def test_a_charge_re_run_after_its_commit_was_lost_captures_once(self, customer, product):
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         process_payment(order.pk)
         payment = Payment.objects.get(order=order)
         reference = payment.gateway_reference
@@ -242,7 +237,10 @@ class TestBreaker:
             # timeout could already be over by the time the next call looks.
             PAYMENT_BREAKER_RESET_SECONDS=2,
         )
-        first, second = card_order(customer, product, 1), card_order(customer, product, 1)
+        first, second = (
+            CardOrderFactory(customer=customer, lines=[(product, 1)]),
+            CardOrderFactory(customer=customer, lines=[(product, 1)]),
+        )
 
         for order in (first, first, first, second):
             assert process_payment(order.pk).counts_as_attempt
@@ -274,7 +272,7 @@ class TestBreaker:
         configure(
             settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_MAX_ATTEMPTS=10, PAYMENT_BREAKER_RESET_SECONDS=60
         )
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         get_breaker().open()
         get_breaker().reset_timeout = 0  # the timeout is over: the next call is the trial
 
@@ -285,7 +283,7 @@ class TestBreaker:
 
     def test_declines_never_open_the_breaker(self, settings, customer, product):
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DECLINES, PAYMENT_BREAKER_FAIL_MAX=2)
-        orders = [card_order(customer, product, 1) for _ in range(4)]
+        orders = [CardOrderFactory(customer=customer, lines=[(product, 1)]) for _ in range(4)]
 
         for order in orders:
             process_payment(order.pk)
@@ -296,9 +294,7 @@ class TestBreaker:
 
 class TestStartPayment:
     def test_start_payment_leaves_cash_orders_alone(self, customer, product):
-        order, _ = Order.objects.place(
-            customer=customer, lines=[Line(product.pk, 1)], delivery_method="pickup", payment_method="cash"
-        )
+        order = OrderFactory(customer=customer, lines=[(product, 1)])
 
         assert start_payment(order.pk) is None
         assert process_payment(order.pk) == DONE
@@ -307,7 +303,7 @@ class TestStartPayment:
         assert not Payment.objects.filter(order=order).exists()
 
     def test_start_payment_leaves_cancelled_orders_alone(self, customer, product):
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         order.cancel(actor=customer.user)
 
         assert start_payment(order.pk) is None
@@ -318,7 +314,7 @@ class TestStartPayment:
         assert not PaymentAttempt.objects.exists()
 
     def test_start_payment_twice_returns_the_same_payment(self, customer, product):
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
 
         first = start_payment(order.pk)
         second = start_payment(order.pk)
@@ -330,11 +326,69 @@ class TestStartPayment:
         assert status_of(order) == Status.PAYMENT_PROCESSING
 
 
+class TestSettling:
+    def test_a_payment_is_captured_once_and_then_neither_captured_nor_failed_again(self, customer, product):
+        payment = start_payment(CardOrderFactory(customer=customer, lines=[(product, 2)]).pk)
+
+        capture(payment, "mock_ch_first")
+
+        for settle in (lambda: capture(payment, "mock_ch_second"), lambda: fail(payment, "Too late.")):
+            with pytest.raises(ValueError, match="settled already"):
+                settle()
+        payment.refresh_from_db()
+        assert (payment.status, payment.gateway_reference) == (Payment.Status.SUCCEEDED, "mock_ch_first")
+        assert status_of(payment.order) == Status.CONFIRMED
+
+    def test_only_a_captured_payment_is_refunded(self, customer, product):
+        payment = start_payment(CardOrderFactory(customer=customer, lines=[(product, 2)]).pk)
+
+        with pytest.raises(ValueError, match="settled already"):
+            refund(payment)
+
+        assert Payment.objects.get(pk=payment.pk).status == Payment.Status.PROCESSING
+
+
+class TestHoldingMessagesBack:
+    def test_no_charge_is_queued_for_an_order_placed_while_messages_are_held_back(
+        self, customer, product, django_capture_on_commit_callbacks
+    ):
+        with (
+            mock.patch.object(charge_order, "delay") as enqueue,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            with messages_held_back():
+                CardOrderFactory(customer=customer, lines=[(product, 1)])
+            sent = CardOrderFactory(customer=customer, lines=[(product, 1)])
+
+        enqueue.assert_called_once_with(sent.pk)
+
+    def test_no_refund_or_email_is_queued_while_messages_are_held_back(
+        self, customer, product, staff_user, django_capture_on_commit_callbacks
+    ):
+        with (
+            mock.patch.object(refund_payment_task, "delay") as refund_sent,
+            mock.patch.object(send_order_email, "delay") as email_sent,
+            django_capture_on_commit_callbacks(execute=True),
+            messages_held_back(),
+        ):
+            CardOrderFactory(
+                customer=customer,
+                lines=[(product, 1)],
+                status=Status.CANCELLED,
+                cancelled_from=Status.CONFIRMED,
+                cancelled_by=staff_user,
+                refunded=False,
+            )
+
+        refund_sent.assert_not_called()
+        email_sent.assert_not_called()
+
+
 class TestRefund:
     @pytest.fixture
     def cancelled(self, customer, product, staff_user, django_capture_on_commit_callbacks):
         """A captured card order, then cancelled by staff; return its payment and the refund enqueued."""
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         process_payment(order.pk)
         with (
             mock.patch.object(refund_payment_task, "delay") as enqueue,
@@ -389,7 +443,7 @@ class TestRefund:
     ):
         """The embedded default has no worker to honour a countdown, so reconciliation must pick the refund up."""
         settings.PAYMENT_STUCK_AFTER_SECONDS = 300
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         process_payment(order.pk)
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN)
         with django_capture_on_commit_callbacks(execute=True):  # the refund task runs inline, and meets the outage
@@ -421,16 +475,14 @@ class TestReconciliation:
     @pytest.fixture
     def orders(self, customer, product):
         """One order in each state reconciliation must tell apart, all but `recent` stale for an hour."""
-        stuck_pending = card_order(customer, product, 1)
-        stuck_processing = card_order(customer, product, 1)
+        stuck_pending = CardOrderFactory(customer=customer, lines=[(product, 1)])
+        stuck_processing = CardOrderFactory(customer=customer, lines=[(product, 1)])
         start_payment(stuck_processing.pk)
-        confirmed = card_order(customer, product, 1)
+        confirmed = CardOrderFactory(customer=customer, lines=[(product, 1)])
         process_payment(confirmed.pk)
-        cash, _ = Order.objects.place(
-            customer=customer, lines=[Line(product.pk, 1)], delivery_method="pickup", payment_method="cash"
-        )
+        cash = OrderFactory(customer=customer, lines=[(product, 1)])
         Order.objects.filter(pk=cash.pk).update(status=Status.PENDING)  # even a cash order left pending is not ours
-        recent = card_order(customer, product, 1)
+        recent = CardOrderFactory(customer=customer, lines=[(product, 1)])
         stale = [stuck_pending.pk, stuck_processing.pk, confirmed.pk, cash.pk]
         Order.objects.filter(pk__in=stale).update(updated_at=timezone.now() - timedelta(hours=1))
         return {"stuck": {stuck_pending.pk, stuck_processing.pk}, "recent": recent.pk}
@@ -464,7 +516,7 @@ class TestReconciliation:
         assert {call.args[0] for call in enqueue.call_args_list} == orders["stuck"] | {orders["recent"]}
 
     def test_nothing_stuck_re_queues_nothing(self, customer, product):
-        process_payment(card_order(customer, product).pk)
+        process_payment(CardOrderFactory(customer=customer, lines=[(product, 2)]).pk)
         out = StringIO()
 
         with mock.patch.object(charge_order, "delay") as enqueue:
@@ -474,7 +526,7 @@ class TestReconciliation:
         assert out.getvalue().strip() == "Re-queued 0 stuck payment(s) and refund(s)."
 
     def test_a_re_queued_order_is_charged_once(self, customer, product):
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(hours=1))
 
         with mock.patch.object(charge_order, "delay", side_effect=lambda pk: charge_order(pk)):
@@ -524,7 +576,7 @@ class TestTaskLayer:
     @pytest.mark.usefixtures("not_eager")
     def test_the_charge_task_schedules_an_outage_retry_with_backoff(self, settings, customer, product):
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_RETRY_BASE_SECONDS=4.0)
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
 
         with mock.patch.object(charge_order, "apply_async") as schedule:
             charge_order(order.pk)
@@ -536,7 +588,7 @@ class TestTaskLayer:
     @pytest.mark.usefixtures("not_eager")
     def test_the_charge_task_waits_for_an_open_breaker_with_a_countdown(self, settings, customer, product):
         configure(settings, PAYMENT_BREAKER_RESET_SECONDS=60)
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         get_breaker().open()
 
         with mock.patch.object(charge_order, "apply_async") as schedule:
@@ -550,7 +602,7 @@ class TestTaskLayer:
     @pytest.mark.usefixtures("eager")
     def test_in_eager_mode_the_charge_task_does_not_loop_on_an_open_breaker(self, settings, customer, product):
         configure(settings, PAYMENT_BREAKER_RESET_SECONDS=60)
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         get_breaker().open()
 
         with mock.patch.object(charge_order, "apply_async") as schedule:
@@ -561,7 +613,7 @@ class TestTaskLayer:
 
     @pytest.mark.usefixtures("not_eager")
     def test_the_charge_task_schedules_nothing_once_settled(self, customer, product):
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
 
         with mock.patch.object(charge_order, "apply_async") as schedule:
             charge_order(order.pk)
@@ -572,7 +624,7 @@ class TestTaskLayer:
 
 class TestEmails:
     def test_the_confirmation_email_names_the_order_and_lists_its_items(self, customer, product, mailoutbox):
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         process_payment(order.pk)
 
         send_order_email(order.pk, "confirmed")
@@ -590,7 +642,7 @@ class TestEmails:
 
     def test_the_payment_failure_email_names_the_order_and_its_total(self, settings, customer, product, mailoutbox):
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DECLINES)
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         process_payment(order.pk)
 
         send_order_email.apply(args=(order.pk, "payment_failed"))
@@ -611,7 +663,7 @@ class TestEmails:
         self, settings, customer, product, django_capture_on_commit_callbacks, options, kind
     ):
         configure(settings, PAYMENT_GATEWAY_OPTIONS=options)
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
 
         with (
             mock.patch.object(send_order_email, "delay") as enqueue,
@@ -626,7 +678,7 @@ class TestEmails:
         self, settings, customer, product, django_capture_on_commit_callbacks
     ):
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_MAX_ATTEMPTS=3)
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
 
         with (
             mock.patch.object(send_order_email, "delay") as enqueue,
@@ -643,7 +695,7 @@ def test_workers_racing_on_one_order_charge_it_once(settings):
     configure(settings, PAYMENT_GATEWAY_OPTIONS={**ALWAYS_CAPTURES, "latency_ms": 50})
     product = ProductFactory(stock=10, price=Decimal("12.50"))
     with mock.patch.object(charge_order, "delay"), mock.patch.object(send_order_email, "delay"):
-        order = card_order(CustomerFactory(), product)
+        order = CardOrderFactory(lines=[(product, 2)])
         start = threading.Barrier(5)
 
         def worker(_):
@@ -689,7 +741,7 @@ class TestBrokerOutageAfterCommit:
 
     def test_a_cancellation_still_answers_when_its_refund_cannot_be_enqueued(self, staff_client, customer, product):
         with mock.patch.object(charge_order, "delay"), mock.patch.object(send_order_email, "delay"):
-            order = card_order(customer, product)
+            order = CardOrderFactory(customer=customer, lines=[(product, 2)])
             process_payment(order.pk)
 
         with mock.patch.object(refund_payment_task, "delay", side_effect=OperationalError("broker unreachable")):

@@ -3,7 +3,6 @@
 import logging
 import time
 from datetime import timedelta
-from decimal import Decimal
 from unittest import mock
 
 import pybreaker
@@ -15,18 +14,18 @@ from django.db import connections
 from django.utils import timezone
 
 from billing.breaker import get_breaker
+from billing.factories import CardOrderFactory
 from billing.gateway import MockGateway, get_gateway
 from billing.models import Invoice, Payment, PaymentAttempt
 from billing.payments import start_payment
 from billing.tasks import charge_order, reconcile_payments
-from catalog.factories import ProductFactory
 from config.celery import app
 from orders.models import Order
 from orders.status import Status
 from tests.billing.test_payments import (
     ALWAYS_CAPTURES,
     ALWAYS_DOWN,
-    card_order,
+    PRODUCT,  # noqa: F401 (the conftest's product reads it)
     configure,
     outcomes,
     reset_breaker,
@@ -86,11 +85,6 @@ def worker(transactional_db, settings):
         reset_breaker()
 
 
-@pytest.fixture
-def product():
-    return ProductFactory(stock=10, price=Decimal("12.50"))
-
-
 @pytest.mark.usefixtures("worker")
 def test_a_card_order_placed_through_the_api_is_charged_by_the_worker(customer_client, customer, product, mailoutbox):
     response = customer_client.post(
@@ -120,7 +114,7 @@ def test_a_card_order_placed_through_the_api_is_charged_by_the_worker(customer_c
 def test_a_gateway_that_stays_down_fails_the_order_after_the_set_attempts(settings, customer, product):
     configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN, PAYMENT_MAX_ATTEMPTS=3, PAYMENT_BREAKER_FAIL_MAX=50)
 
-    order = card_order(customer, product)
+    order = CardOrderFactory(customer=customer, lines=[(product, 2)])
     assert stock_of(product) == 8
 
     wait_for(lambda: status_of(order) == Status.PAYMENT_FAILED, "the order's payment to fail")
@@ -142,7 +136,10 @@ def test_orders_wait_for_an_open_breaker_and_are_charged_once_it_closes(settings
         PAYMENT_BREAKER_FAIL_MAX=2,
         PAYMENT_BREAKER_RESET_SECONDS=2,
     )
-    orders = [card_order(customer, product, 1), card_order(customer, product, 1)]
+    orders = [
+        CardOrderFactory(customer=customer, lines=[(product, 1)]),
+        CardOrderFactory(customer=customer, lines=[(product, 1)]),
+    ]
 
     def attempts() -> int:
         return PaymentAttempt.objects.filter(payment__order__in=orders).count()
@@ -175,7 +172,7 @@ def test_orders_wait_for_an_open_breaker_and_are_charged_once_it_closes(settings
 @pytest.mark.usefixtures("worker")
 def test_reconciliation_finishes_an_order_whose_worker_died_after_the_gateway_captured(customer, product):
     with mock.patch.object(charge_order, "delay") as lost:  # the charge message never reaches a worker
-        order = card_order(customer, product)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
     lost.assert_called_once_with(order.pk)
     payment = start_payment(order.pk)
     captured = get_gateway().charge(

@@ -3,7 +3,6 @@ import io
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db.models.signals import post_save
 from django.urls import reverse
@@ -13,17 +12,9 @@ from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
 from catalog.models import Category, Product, Review
 from common.caching import version_key
 from customers.factories import CustomerFactory
-from tests.utils import stock_of
+from tests.utils import change_url, changelist_url, listed, messages_of, stock_of
 
 pytestmark = pytest.mark.django_db
-
-
-def changelist_url(model) -> str:
-    return reverse(f"admin:catalog_{model._meta.model_name}_changelist")
-
-
-def change_url(product: Product) -> str:
-    return reverse("admin:catalog_product_change", args=[product.pk])
 
 
 def change_form_data(product: Product, **overrides) -> dict:
@@ -47,14 +38,6 @@ def run_action(client, model, action: str, objects):
         changelist_url(model),
         {"action": action, "_selected_action": [obj.pk for obj in objects], "index": 0},
     )
-
-
-def messages_of(response) -> list[str]:
-    return [str(message) for message in get_messages(response.wsgi_request)]
-
-
-def listed(response) -> list:
-    return list(response.context["cl"].result_list)
 
 
 class TestProductChangelist:

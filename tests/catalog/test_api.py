@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from catalog.factories import CategoryFactory, ProductFactory
 from catalog.models import Category, Product
-from tests.utils import assert_error, assert_validation_error
+from tests.utils import assert_error, assert_validation_error, result_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +28,6 @@ def product_url(pk: int) -> str:
 
 def adjust_stock_url(pk: int) -> str:
     return f"{PRODUCTS_URL}{pk}/adjust-stock/"
-
-
-def result_ids(response) -> list[int]:
-    return [row["id"] for row in response.json()["results"]]
 
 
 def product_payload(category: Category | int, **overrides) -> dict:

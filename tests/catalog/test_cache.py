@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from catalog.api.serializers import CategorySerializer, ProductSerializer
-from catalog.factories import CategoryFactory, ProductFactory
+from catalog.factories import ProductFactory
 from catalog.models import Category, Product
 from common.caching import version_key
 from tests.utils import UNREACHABLE_REDIS_CACHE
@@ -31,11 +31,6 @@ def warm(client, *urls):
     for url in urls:
         get(client, url)
         assert get(client, url)["X-Cache"] == "HIT", url
-
-
-@pytest.fixture
-def product():
-    return ProductFactory(name="Desk lamp", stock=10, category=CategoryFactory(name="Lighting"))
 
 
 class TestHits:
@@ -256,7 +251,7 @@ class TestCacheOutage:
             for _ in range(2):
                 listed = get(api_client, PRODUCTS)
                 assert (listed.status_code, listed["X-Cache"]) == (200, "MISS")
-                assert listed.json()["results"][0]["name"] == "Desk lamp"
+                assert listed.json()["results"][0]["name"] == product.name
             assert get(api_client, detail(product)).status_code == 200
             with django_capture_on_commit_callbacks(execute=True):
                 response = staff_client.patch(detail(product), {"name": "Lamp"}, format="json")

@@ -13,7 +13,7 @@ from catalog.factories import ProductFactory, ReviewFactory
 from catalog.models import Product, Review
 from conftest import bearer_client
 from customers.factories import CustomerFactory
-from tests.utils import assert_error, race_n, requires_postgresql
+from tests.utils import assert_error, race_n, requires_postgresql, result_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -38,10 +38,6 @@ def rating_of(product) -> tuple[Decimal, int]:
     return Product.objects.values_list("rating_average", "rating_count").get(pk=product.pk)
 
 
-def result_ids(response) -> list[int]:
-    return [row["id"] for row in response.json()["results"]]
-
-
 def warm(client, *urls) -> None:
     """Read each URL until it is cached, and check that it is."""
     for url in urls:
@@ -52,11 +48,6 @@ def warm(client, *urls) -> None:
 def review_by_each(product, ratings) -> list[Review]:
     """Have a new customer review `product` for each rating."""
     return [ReviewFactory(product=product, rating=rating) for rating in ratings]
-
-
-@pytest.fixture
-def product():
-    return ProductFactory(name="Desk lamp", stock=10)
 
 
 @pytest.fixture

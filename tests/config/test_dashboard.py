@@ -11,14 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from billing import payments
 from billing.breaker import get_breaker
-from billing.models import Payment
+from billing.factories import CardOrderFactory
 from catalog.factories import ProductFactory
 from catalog.models import Product
 from config.dashboard import LOW_STOCK_LISTED
-from customers.factories import CustomerFactory
-from orders.managers import Line
+from orders.factories import OrderFactory
 from orders.models import Order
 from orders.status import Status
 from tests.utils import UNREACHABLE_REDIS_CACHE, reset_breaker
@@ -38,37 +36,9 @@ def closed_breaker(settings):
     reset_breaker()
 
 
-def place(payment_method: str = "cash", price: str = "10.00") -> Order:
-    """Place a one-line pickup order; cash is confirmed at once, card waits with a pending payment."""
-    product = ProductFactory(stock=100, price=Decimal(price))
-    order, _ = Order.objects.place(
-        customer=CustomerFactory(),
-        lines=[Line(product=product.pk, quantity=1)],
-        delivery_method="pickup",
-        payment_method=payment_method,
-    )
-    return order
-
-
-def processing_payment(price: str = "10.00") -> Payment:
-    """Return the payment of a card order the worker has started charging."""
-    return payments.start_payment(place("card", price).pk)
-
-
-def failed_payment(price: str = "10.00") -> Payment:
-    """Return the payment of a card order whose charge was declined (the order is payment_failed)."""
-    payment = processing_payment(price)
-    payments.fail(payment, "Card declined.")
-    return payment
-
-
-def captured_payment() -> Payment:
-    """Return the payment of a card order charged as the worker does it (the order is confirmed)."""
-    payment = processing_payment()
-    payment.status = Payment.Status.SUCCEEDED
-    payment.save(update_fields=["status", "updated_at"])
-    payment.order.transition_to(Status.CONFIRMED, note="Payment captured.")
-    return payment
+def costing(price: str) -> list:
+    """Return the lines of a one-unit order costing `price`."""
+    return [(ProductFactory(stock=100, price=Decimal(price)), 1)]
 
 
 def created_yesterday(*rows) -> None:
@@ -99,17 +69,17 @@ def dashboard_queries(queries: CaptureQueriesContext) -> list[str]:
 
 class TestQuerySetRules:
     def test_placed_on_takes_the_day_from_midnight_to_midnight(self):
-        today, yesterday = place(), place()
+        today, yesterday = OrderFactory(), OrderFactory()
         created_yesterday(yesterday)
 
         assert list(Order.objects.placed_on(timezone.localdate())) == [today]
         assert list(Order.objects.placed_on(timezone.localdate() - timedelta(days=1))) == [yesterday]
 
     def test_sales_count_every_order_but_sum_only_those_confirmed_or_further_along(self):
-        place(price="10.00")  # cash: confirmed
-        place("card", price="20.00")  # pending: not paid yet
-        place(price="40.00").cancel(actor=None, note="Changed my mind.")
-        failed_payment(price="80.00")
+        OrderFactory(lines=costing("10.00"))  # cash: confirmed
+        CardOrderFactory(lines=costing("20.00"))  # pending: not paid yet
+        OrderFactory(lines=costing("40.00")).cancel(actor=None, note="Changed my mind.")
+        CardOrderFactory(lines=costing("80.00"), status=Status.PAYMENT_FAILED)
 
         assert Order.objects.sales() == {"orders": 4, "revenue": Decimal("10.00")}
 
@@ -126,13 +96,13 @@ class TestQuerySetRules:
 
 class TestFigures:
     def test_orders_today_count_todays_orders_and_revenue_only_those_that_brought_money(self, admin_client):
-        place(price="10.00")  # confirmed
-        in_progress = place(price="30.00")
+        OrderFactory(lines=costing("10.00"))  # confirmed
+        in_progress = OrderFactory(lines=costing("30.00"))
         in_progress.transition_to(Status.IN_PROGRESS)
-        place("card", price="20.00")  # pending payment
-        place(price="40.00").cancel(actor=None)
-        failed_payment(price="50.00")
-        created_yesterday(place(price="1000.00"))
+        CardOrderFactory(lines=costing("20.00"))  # pending payment
+        OrderFactory(lines=costing("40.00")).cancel(actor=None)
+        CardOrderFactory(lines=costing("50.00"), status=Status.PAYMENT_FAILED)
+        created_yesterday(OrderFactory(lines=costing("1000.00")))
 
         orders = dashboard_of(admin_client)["orders"]
 
@@ -141,7 +111,7 @@ class TestFigures:
 
     def test_revenue_is_shown_in_the_shop_currency(self, admin_client, settings):
         settings.SHOP_CURRENCY = "EUR"
-        place(price="1234.50")
+        OrderFactory(lines=costing("1234.50"))
 
         response = admin_client.get(INDEX)
 
@@ -149,11 +119,11 @@ class TestFigures:
         assert "EUR" in response.text
 
     def test_payments_count_those_awaiting_the_gateway_and_those_failed_today(self, admin_client):
-        place("card")  # pending
-        processing_payment()
-        failed_payment()
-        created_yesterday(failed_payment())
-        captured_payment()
+        CardOrderFactory()  # pending
+        CardOrderFactory(status=Status.PAYMENT_PROCESSING)
+        CardOrderFactory(status=Status.PAYMENT_FAILED)
+        created_yesterday(CardOrderFactory(status=Status.PAYMENT_FAILED).payment)
+        CardOrderFactory(status=Status.CONFIRMED)
 
         figures = dashboard_of(admin_client)["payments"]
 
@@ -182,12 +152,12 @@ class TestFigures:
 
 class TestLinks:
     def test_each_link_opens_its_changelist_filtered_to_exactly_the_rows_counted(self, admin_client):
-        place(price="10.00")
-        place("card", price="20.00")
-        processing_payment()
-        failed_payment()
-        old_failure = failed_payment()
-        created_yesterday(place(), old_failure, old_failure.order)
+        OrderFactory(lines=costing("10.00"))
+        CardOrderFactory(lines=costing("20.00"))
+        CardOrderFactory(status=Status.PAYMENT_PROCESSING)
+        CardOrderFactory(status=Status.PAYMENT_FAILED)
+        old_failure = CardOrderFactory(status=Status.PAYMENT_FAILED).payment
+        created_yesterday(OrderFactory(), old_failure, old_failure.order)
         low = [low_stock_product(stock) for stock in (0, 3, 5)]
         low_stock_product(1, is_active=False)
         low_stock_product(6)
@@ -220,9 +190,9 @@ class TestQueries:
         self, admin_client, django_assert_num_queries, rows
     ):
         for _ in range(rows):
-            place()
-            place("card")
-            failed_payment()
+            OrderFactory()
+            CardOrderFactory()
+            CardOrderFactory(status=Status.PAYMENT_FAILED)
             low_stock_product(1)
 
         # 1. session; 2. user; 3. orders today: COUNT and SUM in one aggregate; 4. payments:
@@ -235,10 +205,10 @@ class TestQueries:
         assert response.context["dashboard"]["low_stock"]["count"] == rows
 
     def test_a_second_load_within_the_cache_window_counts_nothing_again(self, admin_client):
-        place()
+        OrderFactory()
         with CaptureQueriesContext(connection) as first:
             admin_client.get(INDEX)
-        place()  # within the window, the dashboard still shows the count it cached
+        OrderFactory()  # within the window, the dashboard still shows the count it cached
 
         with CaptureQueriesContext(connection) as second:
             response = admin_client.get(INDEX)
@@ -250,14 +220,14 @@ class TestQueries:
 
     def test_figures_are_counted_again_once_the_cache_window_has_passed(self, admin_client, settings):
         settings.ADMIN_DASHBOARD_CACHE_SECONDS = 0  # Django's "do not cache"
-        place()
+        OrderFactory()
         admin_client.get(INDEX)
-        place()
+        OrderFactory()
 
         assert dashboard_of(admin_client)["orders"]["orders"] == 2
 
     def test_an_unreachable_cache_does_not_break_the_index(self, admin_client):
-        place()
+        OrderFactory()
         # The session lives in the database, so only the dashboard's cache calls meet the outage.
         with override_settings(CACHES={"default": UNREACHABLE_REDIS_CACHE}):
             assert dashboard_of(admin_client)["orders"]["orders"] == 1
@@ -292,7 +262,7 @@ class TestPermissions:
     def test_staff_see_and_count_only_the_panels_of_models_they_may_view(self, client, django_user_model):
         user = django_user_model.objects.create_user(username="stock-keeper", password="x", is_staff=True)
         user.user_permissions.set(Permission.objects.filter(codename="view_product"))
-        place()
+        OrderFactory()
         client.force_login(user)
 
         with CaptureQueriesContext(connection) as queries:

@@ -11,29 +11,17 @@ from catalog.models import Product
 from customers.admin import ONE_DEFAULT
 from customers.factories import AddressFactory, CustomerFactory
 from customers.models import Address, Customer
-from orders.managers import Line
+from orders.factories import OrderFactory
 from orders.models import Order
-from orders.status import DeliveryMethod, PaymentMethod
+from tests.utils import change_url, changelist_url, listed
 
 pytestmark = pytest.mark.django_db
 
 User = get_user_model()
 
 
-def changelist_url(model) -> str:
-    return reverse(f"admin:customers_{model._meta.model_name}_changelist")
-
-
-def change_url(customer: Customer) -> str:
-    return reverse("admin:customers_customer_change", args=[customer.pk])
-
-
 def delete_url(customer: Customer) -> str:
     return reverse("admin:customers_customer_delete", args=[customer.pk])
-
-
-def listed(response) -> list:
-    return list(response.context["cl"].result_list)
 
 
 def change_form_data(customer: Customer, addresses: list[dict]) -> dict:
@@ -57,17 +45,6 @@ def change_form_data(customer: Customer, addresses: list[dict]) -> dict:
         data |= {f"addresses-{number}-{field}": value for field, value in address.items()}
         data[f"addresses-{number}-customer"] = customer.pk
     return data
-
-
-def place_order(customer: Customer) -> Order:
-    """Place a pickup order of one unit: an order protects its customer."""
-    order, _created = Order.objects.place(
-        customer=customer,
-        lines=[Line(ProductFactory(stock=5).pk, 1)],
-        delivery_method=DeliveryMethod.PICKUP,
-        payment_method=PaymentMethod.CARD,
-    )
-    return order
 
 
 def inline_row(address: Address, **overrides) -> dict:
@@ -140,8 +117,11 @@ class TestCustomerChangeForm:
 
     def test_change_page_lists_the_customers_orders_newest_first_with_links(self, admin_client):
         customer = CustomerFactory()
-        first, second = place_order(customer), place_order(customer)
-        place_order(CustomerFactory())  # someone else's
+        first, second = (
+            OrderFactory(customer=customer, payment_method="card"),
+            OrderFactory(customer=customer, payment_method="card"),
+        )
+        OrderFactory(payment_method="card")  # someone else's
 
         response = admin_client.get(change_url(customer))
 
@@ -158,7 +138,7 @@ class TestCustomerChangeForm:
     def test_the_orders_inline_shows_only_the_latest_orders(self, admin_client, monkeypatch):
         monkeypatch.setattr("orders.admin.LATEST_ORDERS", 2)
         customer = CustomerFactory()
-        orders = [place_order(customer) for _ in range(3)]
+        orders = [OrderFactory(customer=customer, payment_method="card") for _ in range(3)]
 
         response = admin_client.get(change_url(customer))
 
@@ -168,7 +148,7 @@ class TestCustomerChangeForm:
         assert [form.instance for form in inline.formset.forms] == orders[:0:-1]
 
     def test_saving_a_customer_with_orders_leaves_the_orders_alone(self, admin_client):
-        order = place_order(CustomerFactory())
+        order = OrderFactory(payment_method="card")
         customer = order.customer
         data = change_form_data(customer, []) | {"orders-TOTAL_FORMS": 1, "orders-INITIAL_FORMS": 1}
 
@@ -284,7 +264,7 @@ class TestClosingAccounts:
         assert rating == (5, 1)
 
     def test_a_customer_with_orders_is_protected_and_keeps_the_login(self, admin_client):
-        order = place_order(CustomerFactory())
+        order = OrderFactory(payment_method="card")
         customer = order.customer
 
         response = admin_client.post(delete_url(customer), {"post": "yes"})
@@ -297,7 +277,7 @@ class TestClosingAccounts:
         assert User.objects.filter(pk=customer.user_id).exists()
 
     def test_the_delete_action_refuses_a_selection_with_a_protected_customer(self, admin_client):
-        ordered, other = place_order(CustomerFactory()).customer, CustomerFactory()
+        ordered, other = OrderFactory(payment_method="card").customer, CustomerFactory()
 
         response = admin_client.post(
             changelist_url(Customer),

@@ -4,14 +4,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
-from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import PASSWORD, AddressFactory, CustomerFactory
 from customers.models import Address, Customer
-from orders.managers import Line
-from orders.models import Order
-from orders.status import DeliveryMethod, PaymentMethod
-from tests.utils import assert_error, assert_validation_error
+from orders.factories import OrderFactory
+from orders.status import DeliveryMethod
+from tests.utils import assert_error, assert_validation_error, result_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -38,11 +36,6 @@ def address_url(pk: int) -> str:
     return f"{ADDRESSES_URL}{pk}/"
 
 
-def result_ids(response) -> list[int]:
-    assert response.status_code == 200, response.content
-    return [row["id"] for row in response.json()["results"]]
-
-
 def can_log_in(email: str, password: str) -> bool:
     return APIClient().post(TOKEN_URL, {"email": email, "password": password}, format="json").status_code == 200
 
@@ -52,18 +45,6 @@ def fresh_staff_client(staff_user) -> APIClient:
     client = APIClient()
     client.force_authenticate(User.objects.get(pk=staff_user.pk))
     return client
-
-
-def place_order(customer, address: Address | None = None) -> Order:
-    """Place a card order of one unit (pending: its payment would run after commit)."""
-    order, _created = Order.objects.place(
-        customer=customer,
-        lines=[Line(ProductFactory(stock=5).pk, 1)],
-        delivery_method=DeliveryMethod.HOME_DELIVERY if address else DeliveryMethod.PICKUP,
-        payment_method=PaymentMethod.CARD,
-        shipping_address_id=getattr(address, "pk", None),
-    )
-    return order
 
 
 def address_payload(**overrides) -> dict:
@@ -324,7 +305,7 @@ class TestStaffCustomers:
 
     def test_staff_cannot_delete_a_customer_with_orders(self, staff_client, customer):
         AddressFactory(customer=customer)
-        place_order(customer)
+        OrderFactory(customer=customer, payment_method="card")
 
         response = staff_client.delete(customer_url(customer.pk))
 
@@ -398,7 +379,9 @@ class TestCustomerAddresses:
 
     def test_a_customer_with_orders_can_still_delete_their_addresses(self, customer_client, customer):
         address = AddressFactory(customer=customer)
-        order = place_order(customer, address=address)
+        order = OrderFactory(
+            customer=customer, payment_method="card", delivery_method=DeliveryMethod.HOME_DELIVERY, address=address
+        )
 
         assert customer_client.delete(address_url(address.pk)).status_code == 204
         order.refresh_from_db()

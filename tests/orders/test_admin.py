@@ -1,31 +1,20 @@
 import csv
 import io
+from decimal import Decimal
 
 import pytest
-from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from catalog.factories import ProductFactory
 from catalog.models import Product
-from customers.factories import CustomerFactory
-from orders.managers import Line
-from orders.models import Order
+from orders.factories import DiscountCodeFactory, OrderFactory
+from orders.models import DiscountCode, Order
 from orders.status import Status
+from tests.utils import change_url, changelist_url, listed, messages_of
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = reverse("admin:orders_order_changelist")
-
-
-def place(customer=None, payment_method="cash", stock=10, quantity=1) -> Order:
-    product = ProductFactory(stock=stock)
-    order, _ = Order.objects.place(
-        customer=customer or CustomerFactory(),
-        lines=[Line(product=product.pk, quantity=quantity)],
-        delivery_method="pickup",
-        payment_method=payment_method,
-    )
-    return order
+CHANGELIST = changelist_url(Order)
 
 
 def run_action(client, action: str, orders):
@@ -35,7 +24,7 @@ def run_action(client, action: str, orders):
 @pytest.mark.parametrize("orders", [3, 30])
 def test_changelist_runs_a_fixed_number_of_queries(admin_client, django_assert_num_queries, orders):
     for _ in range(orders):
-        place()
+        OrderFactory()
 
     # 1. session; 2. user; 3. COUNT(*) for the paginator (no second, unfiltered count:
     # show_full_result_count is off); 4. the page of orders JOIN customer.
@@ -47,27 +36,27 @@ def test_changelist_runs_a_fixed_number_of_queries(admin_client, django_assert_n
 
 
 def test_search_finds_orders_by_number_and_customer_email(admin_client):
-    wanted = place(CustomerFactory(email="grace@example.com"))
-    place()
+    wanted = OrderFactory(customer__email="grace@example.com")
+    OrderFactory()
 
     by_number = admin_client.get(CHANGELIST, {"q": wanted.number})
     by_email = admin_client.get(CHANGELIST, {"q": "grace@example"})
 
-    assert list(by_number.context["cl"].result_list) == [wanted]
-    assert list(by_email.context["cl"].result_list) == [wanted]
+    assert listed(by_number) == [wanted]
+    assert listed(by_email) == [wanted]
 
 
 def test_status_filter(admin_client):
-    confirmed, pending = place(payment_method="cash"), place(payment_method="card")
+    confirmed, pending = OrderFactory(), OrderFactory(payment_method="card")
 
     response = admin_client.get(CHANGELIST, {"status__exact": Status.PENDING})
 
-    assert list(response.context["cl"].result_list) == [pending]
+    assert listed(response) == [pending]
     assert confirmed.status == Status.CONFIRMED
 
 
 def test_actions_move_orders_through_the_status_machine_and_report_refusals(admin_client, admin_user):
-    ready, not_paid = place(payment_method="cash"), place(payment_method="card")
+    ready, not_paid = OrderFactory(), OrderFactory(payment_method="card")
 
     response = run_action(admin_client, "mark_in_progress", [ready, not_paid])
 
@@ -75,13 +64,13 @@ def test_actions_move_orders_through_the_status_machine_and_report_refusals(admi
     not_paid.refresh_from_db()
     assert (ready.status, not_paid.status) == (Status.IN_PROGRESS, Status.PENDING)
     assert ready.events.last().actor == admin_user
-    texts = [str(message) for message in get_messages(response.wsgi_request)]
+    texts = messages_of(response)
     assert "1 order moved." in texts
     assert any(not_paid.number in text and "cannot become in_progress" in text for text in texts)
 
 
 def test_cancel_action_releases_stock(admin_client):
-    order = place(stock=5, quantity=3)
+    order = OrderFactory(lines=[(ProductFactory(stock=5), 3)])
     product = order.items.get().product
 
     run_action(admin_client, "mark_cancelled", [order])
@@ -92,7 +81,7 @@ def test_cancel_action_releases_stock(admin_client):
 
 
 def test_export_csv_lists_the_selected_orders(admin_client):
-    order = place(CustomerFactory(email="ada@example.com"))
+    order = OrderFactory(customer__email="ada@example.com")
 
     response = admin_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [order.pk]})
 
@@ -102,9 +91,9 @@ def test_export_csv_lists_the_selected_orders(admin_client):
 
 
 def test_change_page_shows_lines_and_history_but_no_add_or_delete(admin_client):
-    order = place()
+    order = OrderFactory()
 
-    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    page = admin_client.get(change_url(order))
 
     assert page.status_code == 200
     body = page.content.decode()
@@ -116,13 +105,87 @@ def test_change_page_shows_lines_and_history_but_no_add_or_delete(admin_client):
 
 
 def test_change_page_shows_the_card_payment(admin_client):
-    order = place(payment_method="card")
+    order = OrderFactory(payment_method="card")
 
-    body = admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    body = admin_client.get(change_url(order)).content.decode()
 
     assert "Every gateway attempt" in body
     assert reverse("admin:billing_payment_change", args=[order.payment.pk]) in body
     assert "Issued when the order is confirmed." in body
+
+
+class TestDiscountCodeAdmin:
+    @pytest.mark.parametrize("count", [3, 30])
+    def test_changelist_query_count_does_not_grow_with_rows(self, admin_client, django_assert_num_queries, count):
+        for number in range(count):
+            DiscountCodeFactory(code=f"CODE{number}", max_uses=100 if number % 2 else None)
+
+        # 1 session, 2 user, 3 count of the filtered rows, 4 the page.
+        with django_assert_num_queries(4):
+            response = admin_client.get(changelist_url(DiscountCode))
+
+        assert response.status_code == 200
+        assert len(listed(response)) == count
+
+    def test_the_list_shows_uses_against_the_limit(self, admin_client):
+        DiscountCodeFactory(code="LIMITED", max_uses=50)
+        DiscountCodeFactory(code="ENDLESS")
+        OrderFactory(discount_code="limited")
+
+        page = admin_client.get(changelist_url(DiscountCode)).content.decode()
+
+        assert "1 / 50" in page
+        assert "0 / ∞" in page
+
+    def test_search_finds_a_code(self, admin_client):
+        wanted, _other = DiscountCodeFactory(code="WELCOME10"), DiscountCodeFactory(code="SPRING5")
+
+        response = admin_client.get(changelist_url(DiscountCode), {"q": "welcome"})
+
+        assert listed(response) == [wanted]
+
+    def test_deactivate_and_activate_actions(self, admin_client):
+        on, off, other = (
+            DiscountCodeFactory(code="ON"),
+            DiscountCodeFactory(code="OFF", is_active=False),
+            DiscountCodeFactory(code="OTHER"),
+        )
+
+        response = admin_client.post(
+            changelist_url(DiscountCode), {"action": "deactivate", "_selected_action": [on.pk, off.pk]}, follow=True
+        )
+
+        assert "1 discount code deactivated." in messages_of(response)
+        assert set(DiscountCode.objects.filter(is_active=True)) == {other}
+        response = admin_client.post(
+            changelist_url(DiscountCode), {"action": "activate", "_selected_action": [on.pk, off.pk]}, follow=True
+        )
+        assert "2 discount codes activated." in messages_of(response)
+        assert DiscountCode.objects.filter(is_active=True).count() == 3
+
+    def test_times_used_is_read_only_on_the_change_form(self, admin_client):
+        code = DiscountCodeFactory(code="WELCOME10", max_uses=10)
+
+        response = admin_client.post(
+            change_url(code),
+            {
+                "code": "WELCOME10",
+                "kind": "percent",
+                "value": "15",
+                "is_active": "on",
+                "valid_from_0": "2026-01-01",
+                "valid_from_1": "00:00:00",
+                "max_uses": "10",
+                "times_used": "9",
+                "_save": "Save",
+            },
+        )
+
+        assert response.status_code == 302
+        code.refresh_from_db()
+        assert (code.value, code.times_used) == (Decimal("15"), 0)
+        page = admin_client.get(change_url(code))
+        assert "times_used" in page.context["adminform"].readonly_fields
 
 
 @pytest.mark.parametrize("rest", ["", "7/change/", "?is_active__exact=1"])

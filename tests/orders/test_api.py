@@ -9,10 +9,10 @@ import pytest
 from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import AddressFactory
-from orders.managers import Line
+from orders.factories import OrderFactory
 from orders.models import DiscountCode, Order, OrderStatusEvent
 from orders.status import Status
-from tests.utils import assert_error, assert_validation_error, stock_of
+from tests.utils import assert_error, assert_validation_error, result_ids, stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -44,34 +44,6 @@ def payload(*lines, payment: str = "card", delivery: str = "pickup", **extra) ->
         "payment_method": payment,
         **extra,
     }
-
-
-def place(customer, *lines, payment: str = "card", delivery: str = "pickup") -> Order:
-    """Place an order directly (setup for the read and change tests)."""
-    address = AddressFactory(customer=customer).pk if delivery == "home_delivery" else None
-    order, _created = Order.objects.place(
-        customer=customer,
-        lines=[Line(product.pk, quantity) for product, quantity in lines],
-        delivery_method=delivery,
-        payment_method=payment,
-        shipping_address_id=address,
-        actor=customer.user,
-    )
-    return order
-
-
-def set_status(order, status: str) -> None:
-    """Put the order straight into `status` (test setup; the app never does this)."""
-    Order.objects.filter(pk=order.pk).update(status=status)
-
-
-def result_ids(response) -> list[int]:
-    return [row["id"] for row in response.json()["results"]]
-
-
-@pytest.fixture
-def product():
-    return ProductFactory(name="Teapot", sku="TEA-POT", price=Decimal("19.99"), stock=10)
 
 
 @pytest.fixture
@@ -278,7 +250,7 @@ class TestPlace:
     def test_an_order_cannot_be_replaced_edited_or_deleted(
         self, customer_client, staff_client, customer, product, method
     ):
-        order = place(customer, (product, 1))
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method="card")
 
         for client in (customer_client, staff_client):
             response = getattr(client, method)(order_url(order), {"status": "delivered"}, format="json")
@@ -366,8 +338,8 @@ class TestIdempotency:
 
 class TestVisibility:
     def test_a_customer_lists_and_reads_only_their_own_orders(self, customer_client, customer, other_customer, product):
-        mine = place(customer, (product, 1))
-        place(other_customer, (product, 1))
+        mine = OrderFactory(customer=customer, lines=[(product, 1)], payment_method="card")
+        OrderFactory(customer=other_customer, lines=[(product, 1)], payment_method="card")
 
         response = customer_client.get(ORDERS)
 
@@ -377,7 +349,7 @@ class TestVisibility:
         assert customer_client.get(order_url(mine)).json()["id"] == mine.pk
 
     def test_another_customers_order_is_not_found(self, customer_client, other_customer, product):
-        theirs = place(other_customer, (product, 1))
+        theirs = OrderFactory(customer=other_customer, lines=[(product, 1)], payment_method="card")
 
         assert_error(customer_client.get(order_url(theirs)), 404, "not_found")
         assert_error(customer_client.get(history_url(theirs)), 404, "not_found")
@@ -386,7 +358,10 @@ class TestVisibility:
         assert stock_of(product) == 9
 
     def test_staff_list_every_order(self, staff_client, customer, other_customer, product):
-        orders = [place(customer, (product, 1)), place(other_customer, (product, 1))]
+        orders = [
+            OrderFactory(customer=customer, lines=[(product, 1)], payment_method="card"),
+            OrderFactory(customer=other_customer, lines=[(product, 1)], payment_method="card"),
+        ]
 
         response = staff_client.get(ORDERS)
 
@@ -394,16 +369,23 @@ class TestVisibility:
         assert sorted(result_ids(response)) == sorted(order.pk for order in orders)
 
     def test_staff_without_the_view_permission_cannot_list(self, staff_without_permissions, customer, product):
-        order = place(customer, (product, 1))
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method="card")
         client = bearer_client(staff_without_permissions)
 
         assert_error(client.get(ORDERS), 403, "permission_denied")
         assert_error(client.get(order_url(order)), 403, "permission_denied")
 
     def test_filter_by_status_customer_and_delivery_method(self, staff_client, customer, other_customer, product):
-        pending = place(customer, (product, 1))
-        confirmed = place(customer, (product, 1), payment="cash", delivery="drive_thru")
-        theirs = place(other_customer, (product, 1), delivery="home_delivery")
+        pending = OrderFactory(customer=customer, lines=[(product, 1)], payment_method="card")
+        confirmed = OrderFactory(
+            customer=customer, lines=[(product, 1)], delivery_method="drive_thru", payment_method="cash"
+        )
+        theirs = OrderFactory(
+            customer=other_customer,
+            lines=[(product, 1)],
+            delivery_method="home_delivery",
+            payment_method="card",
+        )
 
         def ids(**params):
             response = staff_client.get(ORDERS, params)
@@ -418,15 +400,17 @@ class TestVisibility:
         assert ids(delivery_method="drive_thru", customer=customer.pk) == [confirmed.pk]
 
     def test_a_customer_filters_their_own_orders_by_status(self, customer_client, customer, other_customer, product):
-        mine = place(customer, (product, 1), payment="cash")
-        place(other_customer, (product, 1), payment="cash")
+        mine = OrderFactory(customer=customer, lines=[(product, 1)], payment_method="cash")
+        OrderFactory(customer=other_customer, lines=[(product, 1)], payment_method="cash")
 
         response = customer_client.get(ORDERS, {"status": "confirmed"})
 
         assert result_ids(response) == [mine.pk]
 
     def test_filter_by_creation_time(self, staff_client, customer, product):
-        january, february, march = (place(customer, (product, 1)) for _ in range(3))
+        january, february, march = (
+            OrderFactory(customer=customer, lines=[(product, 1)], payment_method="card") for _ in range(3)
+        )
         for order, month in ((january, 1), (february, 2), (march, 3)):
             Order.objects.filter(pk=order.pk).update(created_at=datetime(2026, month, 1, 12, tzinfo=UTC))
 
@@ -445,7 +429,10 @@ class TestVisibility:
 
     def test_ordering_by_creation_time_and_total(self, staff_client, customer):
         cheap, dear, middling = (ProductFactory(price=Decimal(price), stock=5) for price in ("1.00", "50.00", "20.00"))
-        orders = [place(customer, (item, 1)) for item in (cheap, dear, middling)]
+        orders = [
+            OrderFactory(customer=customer, lines=[(item, 1)], payment_method="card")
+            for item in (cheap, dear, middling)
+        ]
         for day, order in enumerate(orders, start=1):
             Order.objects.filter(pk=order.pk).update(created_at=datetime(2026, 1, day, tzinfo=UTC))
         first, second, third = (order.pk for order in orders)
@@ -462,7 +449,7 @@ class TestVisibility:
 
 class TestChanges:
     def test_the_owner_cancels_and_the_stock_comes_back(self, customer_client, customer, product):
-        order = place(customer, (product, 3))
+        order = OrderFactory(customer=customer, lines=[(product, 3)], payment_method="card")
 
         response = customer_client.post(cancel_url(order), {"note": "Ordered by mistake."}, format="json")
 
@@ -479,7 +466,7 @@ class TestChanges:
         )
 
     def test_the_owner_cancels_a_confirmed_order_without_a_note(self, customer_client, customer, product):
-        order = place(customer, (product, 3), payment="cash")
+        order = OrderFactory(customer=customer, lines=[(product, 3)], payment_method="cash")
 
         response = customer_client.post(cancel_url(order))
 
@@ -488,8 +475,7 @@ class TestChanges:
         assert stock_of(product) == 10
 
     def test_the_owner_cannot_cancel_once_in_progress(self, customer_client, customer, product):
-        order = place(customer, (product, 3))
-        set_status(order, Status.IN_PROGRESS)
+        order = OrderFactory(customer=customer, lines=[(product, 3)], status=Status.IN_PROGRESS)
 
         response = customer_client.post(cancel_url(order), {}, format="json")
 
@@ -499,7 +485,7 @@ class TestChanges:
         assert stock_of(product) == 7
 
     def test_cancelling_twice_is_a_conflict_and_releases_once(self, customer_client, customer, product):
-        order = place(customer, (product, 3))
+        order = OrderFactory(customer=customer, lines=[(product, 3)], payment_method="card")
         customer_client.post(cancel_url(order), {}, format="json")
 
         response = customer_client.post(cancel_url(order), {}, format="json")
@@ -509,8 +495,7 @@ class TestChanges:
         assert stock_of(product) == 10
 
     def test_staff_cancel_an_order_in_progress(self, staff_client, customer, product):
-        order = place(customer, (product, 3))
-        set_status(order, Status.IN_PROGRESS)
+        order = OrderFactory(customer=customer, lines=[(product, 3)], status=Status.IN_PROGRESS)
 
         response = staff_client.post(cancel_url(order), {"note": "Out of packaging."}, format="json")
 
@@ -519,7 +504,7 @@ class TestChanges:
         assert stock_of(product) == 10
 
     def test_staff_without_the_change_permission_cannot_cancel(self, staff_without_permissions, customer, product):
-        order = place(customer, (product, 3))
+        order = OrderFactory(customer=customer, lines=[(product, 3)], payment_method="card")
 
         response = bearer_client(staff_without_permissions).post(cancel_url(order), {}, format="json")
 
@@ -527,7 +512,7 @@ class TestChanges:
         assert Order.objects.get(pk=order.pk).status == Status.PENDING
 
     def test_staff_move_an_order_along_and_are_the_recorded_actor(self, staff_client, customer, product):
-        order = place(customer, (product, 1), payment="cash")
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method="cash")
 
         change = {"status": "in_progress", "note": "Packing."}
 
@@ -540,7 +525,7 @@ class TestChanges:
         assert (event.to_status, event.actor.get_username(), event.note) == ("in_progress", "staff", "Packing.")
 
     def test_a_customer_cannot_move_their_own_order(self, customer_client, customer, product):
-        order = place(customer, (product, 1), payment="cash")
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method="cash")
 
         response = customer_client.post(transition_url(order), {"status": "in_progress"}, format="json")
 
@@ -550,7 +535,7 @@ class TestChanges:
     def test_staff_without_the_change_permission_cannot_move_an_order(
         self, staff_without_permissions, customer, product
     ):
-        order = place(customer, (product, 1), payment="cash")
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method="cash")
 
         response = bearer_client(staff_without_permissions).post(
             transition_url(order), {"status": "in_progress"}, format="json"
@@ -560,7 +545,7 @@ class TestChanges:
         assert Order.objects.get(pk=order.pk).status == Status.CONFIRMED
 
     def test_a_forbidden_status_is_refused_with_the_allowed_ones(self, staff_client, customer, product):
-        order = place(customer, (product, 1), payment="cash")
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method="cash")
 
         response = staff_client.post(transition_url(order), {"status": "shipped"}, format="json")
 
@@ -571,7 +556,7 @@ class TestChanges:
 
     @pytest.mark.parametrize("body", [{"status": "teleported"}, {}], ids=["unknown", "missing"])
     def test_an_unknown_status_is_a_validation_error(self, staff_client, customer, product, body):
-        order = place(customer, (product, 1), payment="cash")
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method="cash")
 
         response = staff_client.post(transition_url(order), body, format="json")
 
@@ -584,7 +569,7 @@ class TestChanges:
 
 class TestHistory:
     def test_history_lists_events_oldest_first_with_the_actor(self, customer_client, staff_client, customer, product):
-        order = place(customer, (product, 1), payment="cash")
+        order = OrderFactory(customer=customer, lines=[(product, 1)], actor=customer.user)
         staff_client.post(transition_url(order), {"status": "in_progress", "note": "Packing."}, format="json")
 
         response = customer_client.get(history_url(order))
@@ -634,7 +619,10 @@ class TestRateLimit:
 
 def orders_with_three_lines(customer, count: int) -> list[Order]:
     products = ProductFactory.create_batch(3, stock=100)
-    return [place(customer, *((item, 1) for item in products)) for _ in range(count)]
+    return [
+        OrderFactory(customer=customer, lines=((item, 1) for item in products), payment_method="card")
+        for _ in range(count)
+    ]
 
 
 @pytest.mark.parametrize("count", [2, 25])
@@ -674,7 +662,7 @@ def test_a_customers_order_detail_runs_a_fixed_number_of_queries(
     customer_client, customer, django_assert_num_queries, lines
 ):
     products = ProductFactory.create_batch(lines, stock=10)
-    order = place(customer, *((item, 1) for item in products))
+    order = OrderFactory(customer=customer, lines=((item, 1) for item in products), payment_method="card")
 
     # 1. the user of the bearer token; 2. the order; 3. its items.
     with django_assert_num_queries(3):
@@ -688,7 +676,7 @@ def test_the_staff_order_detail_runs_a_fixed_number_of_queries(
     staff_client, customer, django_assert_num_queries, lines
 ):
     products = ProductFactory.create_batch(lines, stock=10)
-    order = place(customer, *((item, 1) for item in products))
+    order = OrderFactory(customer=customer, lines=((item, 1) for item in products), payment_method="card")
 
     # 1. the user's permissions; 2. their groups' permissions; 3. the order; 4. its items.
     with django_assert_num_queries(4):

@@ -12,9 +12,10 @@ from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import CustomerFactory
 from orders.exceptions import InvalidDiscountCode
+from orders.factories import OrderFactory
 from orders.models import DiscountCode, Order
 from orders.status import Status
-from tests.utils import assert_error, place, race, requires_postgresql, stock_of
+from tests.utils import assert_error, race, requires_postgresql, stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -42,11 +43,6 @@ def order_body(*lines, payment: str = "cash", **extra) -> dict:
 
 def times_used(code: DiscountCode) -> int:
     return DiscountCode.objects.values_list("times_used", flat=True).get(pk=code.pk)
-
-
-@pytest.fixture
-def product():
-    return ProductFactory(name="Teapot", sku="TEA-POT", price=Decimal("19.99"), stock=10)
 
 
 @pytest.fixture
@@ -237,7 +233,7 @@ class TestPlacement:
 
 class TestRelease:
     def test_a_customer_cancelling_gives_the_use_back(self, customer_client, customer, product, welcome10):
-        order = place(customer, (product, 2), discount_code="welcome10")
+        order = OrderFactory(customer=customer, lines=[(product, 2)], discount_code="welcome10")
         assert times_used(welcome10) == 1
 
         response = customer_client.post(f"{ORDERS}{order.pk}/cancel/")
@@ -247,7 +243,7 @@ class TestRelease:
         assert stock_of(product) == 10
 
     def test_a_failed_payment_gives_the_use_back(self, customer, product, welcome10):
-        order = place(customer, (product, 2), payment="card", discount_code="welcome10")
+        order = OrderFactory(customer=customer, lines=[(product, 2)], payment_method="card", discount_code="welcome10")
         assert times_used(welcome10) == 1
 
         order.transition_to(Status.PAYMENT_PROCESSING)
@@ -257,8 +253,8 @@ class TestRelease:
         assert stock_of(product) == 10
 
     def test_cancelling_twice_gives_the_use_back_once(self, customer_client, customer, product, welcome10):
-        first = place(customer, (product, 1), discount_code="welcome10")
-        place(customer, (product, 1), discount_code="welcome10")
+        first = OrderFactory(customer=customer, lines=[(product, 1)], discount_code="welcome10")
+        OrderFactory(customer=customer, lines=[(product, 1)], discount_code="welcome10")
         assert times_used(welcome10) == 2
 
         assert customer_client.post(f"{ORDERS}{first.pk}/cancel/").status_code == 200
@@ -390,7 +386,7 @@ class TestDiscountCodeApi:
         assert assert_error(response, 400, "validation_error")["errors"]["value"]
 
     def test_deleting_a_code_an_order_used_is_a_conflict(self, staff_client, customer, product, welcome10):
-        place(customer, (product, 1), discount_code="welcome10")
+        OrderFactory(customer=customer, lines=[(product, 1)], discount_code="welcome10")
 
         response = staff_client.delete(code_url(welcome10))
 

@@ -13,6 +13,7 @@ from catalog.models import Product, Review
 from customers.factories import AddressFactory, CustomerFactory
 from customers.models import Customer
 from orders.exceptions import IdempotencyKeyReused, InvalidOrder, InvalidTransition, PriceChanged
+from orders.factories import OrderFactory
 from orders.managers import Line
 from orders.models import Order, OrderItem, OrderStatusEvent, new_order_number
 from orders.signals import order_placed, order_status_changed
@@ -56,26 +57,14 @@ def transition_cases(allowed: bool) -> list:
     ]
 
 
-def place(customer, *lines, payment=CARD, delivery=PICKUP, address=None, actor=None, **options) -> Order:
-    """Place an order of `(product, quantity)` pairs or Line objects; return the order."""
-    order, _created = Order.objects.place(
-        customer=customer,
-        lines=[line if isinstance(line, Line) else Line(line[0].pk, line[1]) for line in lines],
-        delivery_method=delivery,
-        payment_method=payment,
-        shipping_address_id=getattr(address, "pk", address),
-        actor=actor,
-        **options,
-    )
-    return order
-
-
 def order_in(status: str, *, customer=None, product=None, payment=CARD, delivery=PICKUP) -> Order:
     """Return an order of 3 units set straight to `status` (test setup; the app never does this)."""
     customer = customer or CustomerFactory()
     product = product or ProductFactory(stock=10)
     address = AddressFactory(customer=customer) if delivery == HOME else None
-    order = place(customer, (product, 3), payment=payment, delivery=delivery, address=address)
+    order = OrderFactory(
+        customer=customer, lines=[(product, 3)], delivery_method=delivery, address=address, payment_method=payment
+    )
     Order.objects.filter(pk=order.pk).update(status=status, holds_stock=status not in RELEASED)
     order.refresh_from_db()
     return order
@@ -113,11 +102,6 @@ def placements():
     order_placed.connect(record, dispatch_uid="tests.orders.placements")
     yield sent
     order_placed.disconnect(dispatch_uid="tests.orders.placements")
-
-
-@pytest.fixture
-def product():
-    return ProductFactory(name="Teapot", sku="TEA-POT", price=Decimal("19.99"), stock=10)
 
 
 @pytest.fixture
@@ -244,7 +228,7 @@ class TestStockRelease:
     )
     def test_cancelled_and_payment_failed_give_every_line_back(self, customer, staff_user, path, payment):
         teapot, cups = ProductFactory(stock=10), ProductFactory(stock=20)
-        order = place(customer, (teapot, 3), (cups, 6), payment=payment)
+        order = OrderFactory(customer=customer, lines=[(teapot, 3), (cups, 6)], payment_method=payment)
         assert (stock_of(teapot), stock_of(cups)) == (7, 14)
 
         for status in path:
@@ -255,7 +239,7 @@ class TestStockRelease:
         assert Order.objects.get(pk=order.pk).holds_stock is False
 
     def test_cancelling_twice_releases_once(self, customer, product):
-        order = place(customer, (product, 3))
+        order = OrderFactory(customer=customer, lines=[(product, 3)], payment_method=CARD)
         order.cancel(actor=customer.user)
 
         with pytest.raises(InvalidTransition):
@@ -276,7 +260,9 @@ class TestStockRelease:
     )
     def test_other_transitions_leave_stock_alone(self, customer, product, payment, delivery, path):
         address = AddressFactory(customer=customer) if delivery == HOME else None
-        order = place(customer, (product, 3), payment=payment, delivery=delivery, address=address)
+        order = OrderFactory(
+            customer=customer, lines=[(product, 3)], delivery_method=delivery, address=address, payment_method=payment
+        )
 
         for status in path:
             order.transition_to(status)
@@ -345,7 +331,7 @@ class TestPlace:
     def test_totals_are_exact_decimals_from_the_current_prices(self, customer, product):
         spoons = ProductFactory(price=Decimal("0.10"), stock=10)
 
-        order = place(customer, (product, 3), (spoons, 7))
+        order = OrderFactory(customer=customer, lines=[(product, 3), (spoons, 7)], payment_method=CARD)
 
         order.refresh_from_db()
         assert (order.subtotal, order.discount, order.total) == (Decimal("60.67"), Decimal("0.00"), Decimal("60.67"))
@@ -356,7 +342,7 @@ class TestPlace:
         assert (stock_of(product), stock_of(spoons)) == (7, 3)
 
     def test_lines_keep_the_products_name_sku_and_price_as_they_were(self, customer, product):
-        order = place(customer, (product, 3))
+        order = OrderFactory(customer=customer, lines=[(product, 3)], payment_method=CARD)
 
         Product.objects.filter(pk=product.pk).update(name="Kettle", sku="KET-001", price=Decimal("25.00"))
 
@@ -370,7 +356,9 @@ class TestPlace:
         assert Order.objects.get(pk=order.pk).total == Decimal("59.97")
 
     def test_home_delivery_keeps_a_copy_of_the_address(self, customer, product, address):
-        order = place(customer, (product, 1), delivery=HOME, address=address)
+        order = OrderFactory(
+            customer=customer, lines=[(product, 1)], delivery_method=HOME, address=address, payment_method=CARD
+        )
 
         address.line1 = "99 Elsewhere Rd"
         address.city = "Shelbyville"
@@ -386,19 +374,19 @@ class TestPlace:
         }
 
     def test_the_first_event_is_the_placement_by_the_actor(self, customer, product):
-        order = place(customer, (product, 1), actor=customer.user)
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD, actor=customer.user)
 
         assert events_of(order) == [("", Status.PENDING, customer.user.pk, "Order placed.")]
 
     def test_a_card_order_stays_pending_and_is_announced_once(self, customer, product, placements, status_changes):
-        order = place(customer, (product, 1), payment=CARD, actor=customer.user)
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD, actor=customer.user)
 
         assert Order.objects.get(pk=order.pk).status == Status.PENDING
         assert [sent["order"].pk for sent in placements] == [order.pk]
         assert status_changes == []
 
     def test_a_cash_order_is_confirmed_at_once_by_the_system(self, customer, product, status_changes):
-        order = place(customer, (product, 1), payment=CASH, actor=customer.user)
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CASH, actor=customer.user)
 
         assert order.status == Status.CONFIRMED
         assert Order.objects.get(pk=order.pk).status == Status.CONFIRMED
@@ -413,7 +401,11 @@ class TestPlace:
         plenty, short, also_plenty, also_short = (ProductFactory(stock=stock) for stock in (10, 1, 10, 0))
 
         with pytest.raises(InsufficientStock) as refused:
-            place(customer, (plenty, 2), (short, 3), (also_plenty, 2), (also_short, 1))
+            OrderFactory(
+                customer=customer,
+                lines=[(plenty, 2), (short, 3), (also_plenty, 2), (also_short, 1)],
+                payment_method=CARD,
+            )
 
         assert refused.value.status_code == 409
         assert refused.value.code == "insufficient_stock"
@@ -428,7 +420,11 @@ class TestPlace:
         lamp = ProductFactory(price=Decimal("12.50"), stock=5)
 
         with pytest.raises(PriceChanged) as refused:
-            place(customer, Line(product.pk, 1, Decimal("19.99")), Line(lamp.pk, 1, Decimal("9.99")))
+            OrderFactory(
+                customer=customer,
+                lines=[Line(product.pk, 1, Decimal("19.99")), Line(lamp.pk, 1, Decimal("9.99"))],
+                payment_method=CARD,
+            )
 
         assert refused.value.status_code == 409
         assert refused.value.code == "price_changed"
@@ -437,7 +433,7 @@ class TestPlace:
         assert (stock_of(product), stock_of(lamp)) == (10, 5)
 
     def test_the_price_the_client_saw_is_accepted_when_it_is_still_the_price(self, customer, product):
-        order = place(customer, Line(product.pk, 2, Decimal("19.99")))
+        order = OrderFactory(customer=customer, lines=[Line(product.pk, 2, Decimal("19.99"))], payment_method=CARD)
 
         assert order.total == Decimal("39.98")
 
@@ -452,7 +448,7 @@ class TestPlace:
         }[problem]
 
         with pytest.raises(InvalidOrder) as refused:
-            place(customer, *lines)
+            OrderFactory(customer=customer, lines=lines, payment_method=CARD)
 
         assert refused.value.status_code == 400
         assert refused.value.code == "validation_error"
@@ -462,7 +458,9 @@ class TestPlace:
 
     def test_home_delivery_needs_an_address(self, customer, product):
         with pytest.raises(InvalidOrder) as refused:
-            place(customer, (product, 1), delivery=HOME)
+            OrderFactory(
+                customer=customer, lines=[(product, 1)], delivery_method=HOME, address=None, payment_method=CARD
+            )
 
         assert refused.value.code == "validation_error"
         assert refused.value.facts["errors"]["shipping_address"]
@@ -473,15 +471,21 @@ class TestPlace:
         theirs = AddressFactory(customer=other_customer)
 
         with pytest.raises(InvalidOrder) as refused:
-            place(customer, (product, 1), delivery=HOME, address=theirs)
+            OrderFactory(
+                customer=customer, lines=[(product, 1)], delivery_method=HOME, address=theirs, payment_method=CARD
+            )
 
         assert refused.value.facts["errors"]["shipping_address"]
         assert nothing_placed()
 
     @pytest.mark.parametrize("delivery", [PICKUP, DRIVE_THRU])
     def test_collection_needs_no_address_and_stores_none(self, customer, product, address, delivery):
-        without = place(customer, (product, 1), delivery=delivery)
-        given_anyway = place(customer, (product, 1), delivery=delivery, address=address)
+        without = OrderFactory(
+            customer=customer, lines=[(product, 1)], delivery_method=delivery, address=None, payment_method=CARD
+        )
+        given_anyway = OrderFactory(
+            customer=customer, lines=[(product, 1)], delivery_method=delivery, address=address, payment_method=CARD
+        )
 
         assert Order.objects.get(pk=without.pk).shipping_address is None
         assert Order.objects.get(pk=given_anyway.pk).shipping_address is None
@@ -510,10 +514,22 @@ class TestPlace:
         assert stock_of(product) == 8
 
     def test_the_same_key_with_another_request_is_refused(self, customer, product):
-        place(customer, (product, 2), idempotency_key="key-1", request_fingerprint="abc")
+        OrderFactory(
+            customer=customer,
+            lines=[(product, 2)],
+            payment_method=CARD,
+            idempotency_key="key-1",
+            request_fingerprint="abc",
+        )
 
         with pytest.raises(IdempotencyKeyReused) as refused:
-            place(customer, (product, 3), idempotency_key="key-1", request_fingerprint="def")
+            OrderFactory(
+                customer=customer,
+                lines=[(product, 3)],
+                payment_method=CARD,
+                idempotency_key="key-1",
+                request_fingerprint="def",
+            )
 
         assert refused.value.status_code == 422
         assert refused.value.code == "idempotency_key_reused"
@@ -521,7 +537,13 @@ class TestPlace:
         assert stock_of(product) == 8
 
     def test_the_same_key_for_another_customer_is_a_new_order(self, customer, other_customer, product):
-        mine = place(customer, (product, 2), idempotency_key="key-1", request_fingerprint="abc")
+        mine = OrderFactory(
+            customer=customer,
+            lines=[(product, 2)],
+            payment_method=CARD,
+            idempotency_key="key-1",
+            request_fingerprint="abc",
+        )
 
         theirs, created = Order.objects.place(
             customer=other_customer,
@@ -540,7 +562,7 @@ class TestPlace:
     def test_order_numbers_are_unique_and_human_friendly(self, customer):
         product = ProductFactory(stock=100)
 
-        numbers = [place(customer, (product, 1)).number for _ in range(20)]
+        numbers = [OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD).number for _ in range(20)]
 
         assert len(set(numbers)) == 20
         assert all(NUMBER.match(number) for number in numbers), numbers
@@ -555,7 +577,7 @@ class TestPlace:
 class TestConstraints:
     @pytest.mark.parametrize("quantity", [0, -1])
     def test_the_database_refuses_a_line_without_units(self, customer, product, quantity):
-        order = place(customer, (product, 1))
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD)
         other = ProductFactory()
 
         with pytest.raises(IntegrityError), transaction.atomic():
@@ -571,7 +593,7 @@ class TestConstraints:
         assert order.items.count() == 1
 
     def test_the_database_refuses_a_negative_unit_price(self, customer, product):
-        order = place(customer, (product, 1))
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD)
 
         with pytest.raises(IntegrityError), transaction.atomic():
             OrderItem.objects.filter(order=order).update(unit_price=Decimal("-0.01"))
@@ -579,14 +601,14 @@ class TestConstraints:
 
     @pytest.mark.parametrize("field", ["subtotal", "discount", "total"])
     def test_the_database_refuses_negative_order_money(self, customer, product, field):
-        order = place(customer, (product, 1))
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD)
 
         with pytest.raises(IntegrityError), transaction.atomic():
             Order.objects.filter(pk=order.pk).update(**{field: Decimal("-1.00")})
         assert getattr(Order.objects.get(pk=order.pk), field) >= 0
 
     def test_the_database_refuses_two_lines_for_one_product(self, customer, product):
-        order = place(customer, (product, 1))
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD)
 
         with pytest.raises(IntegrityError), transaction.atomic():
             OrderItem.objects.create(
@@ -601,14 +623,14 @@ class TestConstraints:
         assert order.items.count() == 1
 
     def test_a_product_in_an_order_cannot_be_deleted(self, customer, product):
-        place(customer, (product, 1))
+        OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD)
 
         with pytest.raises(ProtectedError), transaction.atomic():
             product.delete()
         assert Product.objects.filter(pk=product.pk).exists()
 
     def test_a_customer_with_orders_cannot_be_deleted(self, customer, product):
-        place(customer, (product, 1))
+        OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD)
 
         with pytest.raises(ProtectedError), transaction.atomic():
             customer.delete()
@@ -617,8 +639,8 @@ class TestConstraints:
         assert Customer.objects.filter(pk=customer.pk).exists()
 
     def test_staff_deleting_a_customer_with_orders_through_the_api_is_a_conflict(self, staff_client, customer, product):
-        place(customer, (product, 1))
-        place(customer, (product, 1))
+        OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD)
+        OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD)
 
         response = staff_client.delete(f"/api/v1/customers/{customer.pk}/")
 
@@ -636,7 +658,7 @@ class TestConstraints:
 
 class TestVerifiedPurchase:
     def test_a_review_after_a_confirmed_cash_order_is_verified(self, customer, product):
-        place(customer, (product, 1), payment=CASH)
+        OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CASH)
 
         review = Review.objects.post(product=product, customer=customer, rating=5)
 
@@ -644,7 +666,7 @@ class TestVerifiedPurchase:
         assert review.verified_purchase is True
 
     def test_a_review_while_the_card_order_is_pending_is_not_verified(self, customer, product):
-        place(customer, (product, 1), payment=CARD)
+        OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD)
 
         review = Review.objects.post(product=product, customer=customer, rating=5)
 
@@ -652,7 +674,7 @@ class TestVerifiedPurchase:
         assert review.verified_purchase is False
 
     def test_confirming_a_card_order_verifies_the_customers_existing_review(self, customer, other_customer, product):
-        order = place(customer, (product, 1), payment=CARD)
+        order = OrderFactory(customer=customer, lines=[(product, 1)], payment_method=CARD)
         mine = Review.objects.post(product=product, customer=customer, rating=5)
         theirs = Review.objects.post(product=product, customer=other_customer, rating=2)
         unbought = Review.objects.post(product=ProductFactory(), customer=customer, rating=3)

@@ -262,9 +262,3 @@ CANCELLED_FROM = {Status.PENDING: 3, Status.CONFIRMED: 4, Status.IN_PROGRESS: 2}
 DELIVERY_METHODS = {DeliveryMethod.HOME_DELIVERY: 60, DeliveryMethod.PICKUP: 25, DeliveryMethod.DRIVE_THRU: 15}
 LINES_PER_ORDER = {1: 50, 2: 28, 3: 14, 4: 8}
 QUANTITIES = {1: 75, 2: 18, 3: 7}
-
-# What the mock gateway says (billing.gateway.MockGateway), and how long it takes, in ms.
-OUTAGE_ERROR = "The mock gateway is having an outage."
-DECLINE_REASON = "Card declined by the issuer."
-ANSWER_MS = (80, 900)
-OUTAGE_MS = (2_000, 5_000)

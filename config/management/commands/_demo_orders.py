@@ -1,28 +1,26 @@
 """Demo orders for `seed_demo`: discount codes, and orders in every status with their payments and invoices.
 
-Every order goes through the real rules: `Order.objects.place` takes the stock and the
-code use and writes the history; `Order.transition_to` moves it along the status machine
-(giving stock back on cancellation or a failed payment); billing's receivers open card
-payments and issue invoices. Only the gateway is played: the demo writes each payment's
-attempts and outcome through `billing.payments`, as the worker does.
+Every order goes through the real rules, through the factories: `Order.objects.place` takes
+the stock and the code use and writes the history; `Order.transition_to` moves it along the
+status machine (giving stock back on cancellation or a failed payment); billing's receivers
+open card payments and issue invoices. Only the gateway is played: `CardOrderFactory`
+records each payment's attempts and outcome through `billing.payments`, as the worker does.
 """
 
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db.models import Count
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from billing import payments, tasks
-from billing.models import Invoice, Payment, PaymentAttempt
+from billing.factories import CardOrderFactory
+from billing.models import Invoice, Payment
 from catalog.models import Product
 from config.management.commands import _demo_data as data
 from customers.models import Address, Customer
+from orders.factories import DiscountCodeFactory, OrderFactory
 from orders.managers import Line
 from orders.models import DiscountCode, Order
 from orders.status import CUSTOMER_CANCELLABLE, RELEASES_STOCK, DeliveryMethod, PaymentMethod, Status
@@ -46,48 +44,6 @@ class Plan:
     payment_method: str
     delivery_method: str
 
-    def route(self) -> list[str]:
-        """Return the statuses the order passes through after it is placed, along the status machine."""
-        if self.status == Status.PAYMENT_FAILED:
-            return [Status.PAYMENT_PROCESSING, Status.PAYMENT_FAILED]
-        # Placing confirms a cash order at once; a card order waits for its payment.
-        way = [Status.PAYMENT_PROCESSING, Status.CONFIRMED] if self.payment_method == PaymentMethod.CARD else []
-        way.append(Status.IN_PROGRESS)
-        if self.delivery_method == DeliveryMethod.HOME_DELIVERY:
-            way.append(Status.SHIPPED)
-        way.append(Status.DELIVERED)
-        last = self.cancelled_from or self.status
-        way = way[: way.index(last) + 1] if last in way else []
-        return [*way, Status.CANCELLED] if self.cancelled_from else way
-
-
-class UnsentTask:
-    """Stands in for a Celery task while the demo is seeded: its messages go nowhere."""
-
-    def delay(self, *args, **kwargs) -> None:
-        pass
-
-    def apply_async(self, *args, **kwargs) -> None:
-        pass
-
-
-@contextmanager
-def worker_messages_held_back():
-    """Keep the charge, refund and email messages that billing's receivers queue from leaving the process.
-
-    The demo plays the payment worker itself, writing each payment's attempts and outcome
-    through `billing.payments`. Sent for real, those messages would charge, refund and
-    email made-up orders a second time (a worker), or right here at commit (eager mode).
-    """
-    held = {name: getattr(tasks, name) for name in ("charge_order", "refund_payment", "send_order_email")}
-    for name in held:
-        setattr(tasks, name, UnsentTask())
-    try:
-        yield
-    finally:
-        for name, task in held.items():
-            setattr(tasks, name, task)
-
 
 class DemoOrders:
     """Seeds discount codes and orders with the command's random generator, reporting to its output."""
@@ -101,7 +57,7 @@ class DemoOrders:
         taken = set(DiscountCode.objects.values_list(Lower("code"), flat=True))
         now = timezone.now()
         DiscountCode.objects.bulk_create(
-            DiscountCode(
+            DiscountCodeFactory.build(
                 code=demo.code,
                 kind=demo.kind,
                 value=Decimal(demo.value),
@@ -122,7 +78,7 @@ class DemoOrders:
         or processing wait for the worker like any stuck order: with one running, reconciliation
         charges them.
         """
-        homes = dict(Address.objects.filter(is_default=True).values_list("customer_id", "pk"))
+        homes = {home.customer_id: home for home in Address.objects.filter(is_default=True).only("customer_id")}
         if not customers:  # no new customers: the ones already here shop
             customers = list(Customer.objects.select_related("user").order_by("pk"))
         customers = [customer for customer in customers if customer.pk in homes]
@@ -182,74 +138,30 @@ class DemoOrders:
             uses_left[code] -= 1
         return code
 
-    def seed_order(self, plan: Plan, customer: Customer, lines: list[Line], code, home: int, staff) -> None:
-        """Place one order and walk it to its planned status, playing the payment worker for a card."""
-        home_delivery = plan.delivery_method == DeliveryMethod.HOME_DELIVERY
-        order, _ = Order.objects.place(
+    def seed_order(self, plan: Plan, customer: Customer, lines: list[Line], code, home: Address, staff) -> None:
+        """Have the customer place one order and walk it to its planned status; staff move it along."""
+        cancels = plan.cancelled_from in CUSTOMER_CANCELLABLE and self.rng.random() < CUSTOMER_CANCELS_SHARE
+        card = plan.payment_method == PaymentMethod.CARD
+        (CardOrderFactory if card else OrderFactory)(
             customer=customer,
             lines=lines,
             delivery_method=plan.delivery_method,
-            payment_method=plan.payment_method,
-            shipping_address_id=home if home_delivery else None,
+            address=home if plan.delivery_method == DeliveryMethod.HOME_DELIVERY else None,
             discount_code=code,
             actor=customer.user,
+            status=plan.status,
+            cancelled_from=plan.cancelled_from,
+            moved_by=staff,
+            cancelled_by=customer.user if cancels else staff,
+            **(self.gateway_answers(plan) if card else {}),
         )
-        payment = None  # the order_placed receiver opened a pending one for a card
-        for status in plan.route():
-            if status == Status.PAYMENT_PROCESSING:
-                payment = payments.start_payment(order.pk)
-                if plan.status == Status.PAYMENT_PROCESSING and self.rng.random() < WAITING_AFTER_OUTAGE_SHARE:
-                    self.call_gateway(payment, PaymentAttempt.Outcome.OUTAGE, data.OUTAGE_ERROR)
-            elif status == Status.CONFIRMED:
-                self.capture(order, payment)
-            elif status == Status.PAYMENT_FAILED:
-                self.fail(payment)
-            elif status == Status.CANCELLED:
-                self.cancel(order, plan, customer, staff, payment)
-            else:
-                order.transition_to(status, actor=staff)
 
-    def call_gateway(self, payment: Payment, outcome: str, error: str = "") -> None:
-        """Record one gateway call on the payment as the worker does, with a plausible duration."""
-        low, high = data.OUTAGE_MS if outcome == PaymentAttempt.Outcome.OUTAGE else data.ANSWER_MS
-        # record_attempt times the call from `started`: this one started that long ago.
-        started = time.monotonic() - self.rng.randint(low, high) / 1000
-        payments.record_attempt(payment, payment.attempt_count + 1, outcome, started, error=error)
-
-    def capture(self, order: Order, payment: Payment) -> None:
-        """Capture the card payment (sometimes after an outage) and confirm the order, which issues its invoice."""
-        if self.rng.random() < OUTAGE_FIRST_SHARE:
-            self.call_gateway(payment, PaymentAttempt.Outcome.OUTAGE, data.OUTAGE_ERROR)
-        self.call_gateway(payment, PaymentAttempt.Outcome.SUCCEEDED)
-        payment.status = Payment.Status.SUCCEEDED
-        payment.gateway_reference = f"mock_ch_{self.rng.getrandbits(64):016x}"
-        payment.save(update_fields=["status", "gateway_reference", "updated_at"])
-        order.transition_to(Status.CONFIRMED, note=f"Payment captured ({payment.gateway_reference}).")
-
-    def fail(self, payment: Payment) -> None:
-        """Fail the payment, declined or out of attempts in an outage; the order gives its stock back."""
-        if self.rng.random() < DECLINED_SHARE:
-            if self.rng.random() < OUTAGE_FIRST_SHARE:
-                self.call_gateway(payment, PaymentAttempt.Outcome.OUTAGE, data.OUTAGE_ERROR)
-            self.call_gateway(payment, PaymentAttempt.Outcome.DECLINED, data.DECLINE_REASON)
-            reason = data.DECLINE_REASON
-        else:
-            for _ in range(settings.PAYMENT_MAX_ATTEMPTS):
-                self.call_gateway(payment, PaymentAttempt.Outcome.OUTAGE, data.OUTAGE_ERROR)
-            reason = f"Gateway unavailable after {settings.PAYMENT_MAX_ATTEMPTS} attempts: {data.OUTAGE_ERROR}"
-        payments.fail(payment, reason)
-
-    def cancel(self, order: Order, plan: Plan, customer: Customer, staff, payment: Payment | None) -> None:
-        """Cancel as the customer (while they may) or as staff; refund a captured payment as the worker does."""
-        if plan.cancelled_from in CUSTOMER_CANCELLABLE and self.rng.random() < CUSTOMER_CANCELS_SHARE:
-            order.cancel(actor=customer.user, note="Cancelled by the customer.")
-        else:
-            order.transition_to(Status.CANCELLED, actor=staff, note="Cancelled at the customer's request.")
-        if payment is not None and payment.status == Payment.Status.SUCCEEDED:
-            refund = f"mock_re_{self.rng.getrandbits(64):016x}"
-            self.call_gateway(payment, PaymentAttempt.Outcome.REFUNDED, f"Refund {refund}")
-            payment.status = Payment.Status.REFUNDED
-            payment.save(update_fields=["status", "updated_at"])
+    def gateway_answers(self, plan: Plan) -> dict:
+        """Draw how the played gateway answers: an outage first or not, then a capture, or a decline or more outages."""
+        if plan.status == Status.PAYMENT_PROCESSING:
+            return {"outages": int(self.rng.random() < WAITING_AFTER_OUTAGE_SHARE)}
+        declined = self.rng.random() < DECLINED_SHARE
+        return {"outages": int(self.rng.random() < OUTAGE_FIRST_SHARE), "declined": declined}
 
     def weighted(self, weights: dict):
         """Return one key of `weights`, drawn in proportion to its value."""
