@@ -160,7 +160,8 @@ def units_sold_since(product_id: int, since: datetime) -> int:
     from django.db import close_old_connections
     from django.db.models import Sum
 
-    from orders.models import OrderItem, Status
+    from orders.models import OrderItem
+    from orders.status import Status
 
     units = (
         OrderItem.objects.filter(product_id=product_id, order__created_at__gte=since)
