@@ -9,6 +9,11 @@ from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from catalog.factories import ProductFactory
+from customers.api.serializers import token_for
+from customers.factories import CustomerFactory
+from tests.utils import UNREACHABLE_REDIS_CACHE
+
 
 @pytest.fixture(autouse=True)
 def clean_cache():
@@ -28,8 +33,6 @@ def frozen_ratelimit_clock(monkeypatch):
 @pytest.fixture
 def redis_down(settings):
     """Point the cache at a Redis that does not answer (a real django-redis client, a closed port)."""
-    from tests.utils import UNREACHABLE_REDIS_CACHE
-
     settings.CACHES = {"default": UNREACHABLE_REDIS_CACHE}
 
 
@@ -63,8 +66,6 @@ def plain_user(django_user_model):
 @pytest.fixture
 def product(request):
     """A teapot in stock, as most tests buy; a test module sets `PRODUCT = {...}` to change its fields."""
-    from catalog.factories import ProductFactory
-
     teapot = {"name": "Teapot", "sku": "TEA-POT", "price": Decimal("19.99"), "stock": 10}
     return ProductFactory(**{**teapot, **getattr(request.module, "PRODUCT", {})})
 
@@ -72,22 +73,16 @@ def product(request):
 @pytest.fixture
 def customer():
     """A customer whose login password is customers.factories.PASSWORD."""
-    from customers.factories import CustomerFactory
-
     return CustomerFactory()
 
 
 @pytest.fixture
 def other_customer():
-    from customers.factories import CustomerFactory
-
     return CustomerFactory()
 
 
 def bearer_client(user) -> APIClient:
     """Return an API client sending a real JWT bearer token for `user`."""
-    from customers.api.serializers import token_for
-
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user).access_token}")
     return client

@@ -9,6 +9,10 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.urls import reverse
+from django_redis import get_redis_connection
+
+from billing.breaker import BREAKER_NAMESPACE, breaker_storage, get_breaker
+from catalog.models import Product
 
 UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: Redis is down
 # The production cache settings (errors ignored, short timeouts) pointed at that address.
@@ -95,13 +99,9 @@ def race_n(workers: int, act: Callable[[int], object]) -> list:
 
 def reset_breaker() -> None:
     """Forget this process's payment breaker and, on Redis, the state every worker shares."""
-    from billing.breaker import BREAKER_NAMESPACE, breaker_storage, get_breaker
-
     get_breaker.cache_clear()
     breaker_storage.cache_clear()
     if settings.REDIS_URL:
-        from django_redis import get_redis_connection
-
         redis = get_redis_connection("default")
         for key in redis.scan_iter(match=f"{BREAKER_NAMESPACE}:*"):
             redis.delete(key)
@@ -109,6 +109,4 @@ def reset_breaker() -> None:
 
 def stock_of(product) -> int:
     """Return the product's stock as the database holds it now."""
-    from catalog.models import Product
-
     return Product.objects.values_list("stock", flat=True).get(pk=product.pk)

@@ -15,6 +15,7 @@ import billing.managers
 from billing.factories import CardOrderFactory
 from billing.models import Invoice, InvoiceSequence
 from billing.payments import process_payment
+from billing.tasks import charge_order, send_order_email
 from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import CustomerFactory
@@ -49,8 +50,6 @@ def number(sequence: int, year: int | None = None) -> str:
 @pytest.fixture
 def no_background_tasks(monkeypatch):
     """Keep the payment worker and the emails out of transactional tests: nothing is queued."""
-    from billing.tasks import charge_order, send_order_email
-
     monkeypatch.setattr(charge_order, "delay", lambda *args, **kwargs: None)
     monkeypatch.setattr(send_order_email, "delay", lambda *args, **kwargs: None)
 

@@ -8,6 +8,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from billing.tasks import send_order_email
 from catalog.factories import ProductFactory
 from conftest import bearer_client
 from customers.factories import CustomerFactory
@@ -270,8 +271,6 @@ class TestRelease:
 @requires_postgresql
 @pytest.mark.django_db(transaction=True)
 def test_twenty_customers_racing_for_a_code_with_five_uses_get_exactly_five(monkeypatch):
-    from billing.tasks import send_order_email
-
     monkeypatch.setattr(send_order_email, "delay", lambda *args, **kwargs: None)  # no worker in this test
     product = ProductFactory(price=Decimal("10.00"), stock=100)
     code = make_code("FLASH5", "fixed", "2.00", max_uses=5)
