@@ -13,6 +13,7 @@ import zlib
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core import checks
 from django.core.cache import cache, caches
 from django_redis import get_redis_connection
 from django_redis.cache import RedisCache
@@ -144,6 +145,20 @@ LIFETIME_MARGIN = 5
 COUNT_SCRIPT = (
     "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
 )
+
+
+RATE_SETTINGS = ("RATELIMIT_ANON", "RATELIMIT_USER", "RATELIMIT_AUTH", "RATELIMIT_ORDERS")
+
+
+def check_rate_settings(app_configs=None, **kwargs) -> list[checks.Error]:
+    """Refuse a malformed rate setting at startup (a system check), instead of on every request."""
+    errors = []
+    for name in RATE_SETTINGS:
+        try:
+            parse_rate(getattr(settings, name))
+        except ValueError as malformed:
+            errors.append(checks.Error(f"{name}: {malformed}", id="shopkeep.E001"))
+    return errors
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 from django.contrib.admin.apps import AdminConfig
+from django.core import checks
+
+from common.ratelimit import check_rate_settings
 
 
 class ShopAdminConfig(AdminConfig):
@@ -13,3 +16,7 @@ class CompositionConfig(AppConfig):
 
     name = "config"
     verbose_name = "Shopkeep"
+
+    def ready(self) -> None:
+        """Check the platform's settings with Django's system checks (manage.py check, migrate, runserver)."""
+        checks.register(check_rate_settings)

@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.core.checks import run_checks
 from django_redis import get_redis_connection
 from redis.connection import AbstractConnection
 from rest_framework.exceptions import Throttled
@@ -282,6 +283,18 @@ def test_rates_are_a_count_per_period(rate, expected):
 def test_a_malformed_rate_is_refused():
     with pytest.raises(ValueError, match="count/period"):
         parse_rate("100 per minute")
+
+
+def test_a_malformed_rate_setting_fails_the_system_checks(settings):
+    settings.RATELIMIT_ORDERS = "30 a minute"
+
+    errors = [error for error in run_checks() if error.id == "shopkeep.E001"]
+
+    assert [error.msg.split(":")[0] for error in errors] == ["RATELIMIT_ORDERS"]
+
+
+def test_the_rate_settings_pass_the_system_checks():
+    assert [error for error in run_checks() if error.id == "shopkeep.E001"] == []
 
 
 @pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs REDIS_URL; CI runs it against Redis")
