@@ -12,7 +12,7 @@ import pybreaker
 import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
@@ -39,7 +39,7 @@ from config.celery import app
 from orders.factories import OrderFactory
 from orders.models import DiscountCode, Order
 from orders.status import Status
-from tests.utils import requires_postgresql, reset_breaker, stock_of
+from tests.utils import race_n, requires_postgresql, reset_breaker, stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +62,31 @@ def status_of(order) -> str:
 
 def outcomes(order) -> list[tuple[int, str]]:
     return list(PaymentAttempt.objects.filter(payment__order=order).values_list("number", "outcome"))
+
+
+class WatchedGateway(MockGateway):
+    """The mock gateway, running `during_call` (a test sets it) as each charge or refund starts."""
+
+    during_call = staticmethod(lambda: None)
+
+    def charge(self, **kwargs):
+        type(self).during_call()
+        return super().charge(**kwargs)
+
+    def refund(self, **kwargs):
+        type(self).during_call()
+        return super().refund(**kwargs)
+
+
+@pytest.fixture
+def watched_gateway(settings, monkeypatch):
+    """Charge through WatchedGateway; return a setter for what runs during each gateway call."""
+    settings.PAYMENT_GATEWAY = f"{__name__}.WatchedGateway"
+
+    def during_call(action) -> None:
+        monkeypatch.setattr(WatchedGateway, "during_call", staticmethod(action))
+
+    return during_call
 
 
 @pytest.fixture(autouse=True)
@@ -222,6 +247,95 @@ class TestIdempotency:
         assert status_of(order) == Status.CONFIRMED
         assert MockGateway.captures(payment.idempotency_key) == 1
         assert Invoice.objects.filter(order=order).count() == 1
+
+
+class TestClaimAndRecord:
+    """The gateway is called with no transaction open: an attempt is claimed, then its outcome recorded."""
+
+    def test_a_second_worker_leaves_a_claimed_attempt_to_the_worker_calling_the_gateway(
+        self, customer, product, watched_gateway
+    ):
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
+        calls, meanwhile = [], []
+
+        def second_worker():
+            calls.append(1)
+            if len(calls) == 1:
+                meanwhile.append(process_payment(order.pk))
+
+        watched_gateway(second_worker)
+
+        assert process_payment(order.pk) == DONE
+
+        assert meanwhile == [DONE]
+        assert len(calls) == 1  # the second worker did not call the gateway
+        assert status_of(order) == Status.CONFIRMED
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
+        assert Payment.objects.get(order=order).attempt_count == 1
+
+    def test_an_abandoned_claim_is_taken_over_and_the_late_outcome_is_a_no_op(
+        self, settings, customer, product, watched_gateway
+    ):
+        settings.PAYMENT_STUCK_AFTER_SECONDS = 0  # every claim counts as abandoned at once
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
+        calls = []
+
+        def taken_over():
+            calls.append(1)
+            if len(calls) == 1:  # while the first worker waits for the gateway, another finishes the payment
+                assert process_payment(order.pk) == DONE
+                assert status_of(order) == Status.CONFIRMED
+
+        watched_gateway(taken_over)
+
+        assert process_payment(order.pk) == DONE  # the first worker's outcome: recorded already, not an error
+
+        payment = Payment.objects.get(order=order)
+        assert len(calls) == 2
+        assert (payment.status, payment.attempt_count) == (Payment.Status.SUCCEEDED, 1)
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]  # the same attempt, taken over
+        assert MockGateway.captures(payment.idempotency_key) == 1
+        assert Invoice.objects.filter(order=order).count() == 1
+        assert order.events.filter(to_status=Status.CONFIRMED).count() == 1
+
+    def test_an_order_moved_on_during_the_call_is_not_confirmed_but_the_capture_is_kept(
+        self, customer, product, watched_gateway, caplog
+    ):
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
+        # No transition leaves payment_processing but the payment's own yet; a later one may.
+        watched_gateway(lambda: Order.objects.filter(pk=order.pk).update(status=Status.CANCELLED))
+
+        assert process_payment(order.pk) == DONE
+
+        payment = Payment.objects.get(order=order)
+        assert status_of(order) == Status.CANCELLED
+        assert payment.status == Payment.Status.PROCESSING
+        assert payment.gateway_reference.startswith("mock_ch_")  # money was taken: keep what a refund needs
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
+        assert not Invoice.objects.filter(order=order).exists()
+        assert "no longer payment_processing" in caplog.text
+        assert process_payment(order.pk) == DONE
+        assert len(outcomes(order)) == 1
+
+    def test_a_breaker_that_opens_before_the_call_gives_the_attempt_back(
+        self, settings, customer, product, monkeypatch
+    ):
+        configure(settings, PAYMENT_BREAKER_RESET_SECONDS=60)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
+        start_payment(order.pk)
+        get_breaker().open()
+        # Another worker opened it after this one looked.
+        monkeypatch.setattr("billing.payments.seconds_until_half_open", lambda breaker: 0.0)
+
+        step = attempt_charge(order.pk)
+
+        assert step.retry_in >= 1 and not step.counts_as_attempt
+        assert Payment.objects.get(order=order).attempt_count == 0
+        assert outcomes(order) == []
+        monkeypatch.undo()
+        get_breaker().close()
+        assert attempt_charge(order.pk) == DONE
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
 
 
 class TestBreaker:
@@ -717,6 +831,86 @@ def test_workers_racing_on_one_order_charge_it_once(settings):
     assert Invoice.objects.filter(order=order).count() == 1
     assert order.events.filter(to_status=Status.PAYMENT_PROCESSING).count() == 1
     assert order.events.filter(to_status=Status.CONFIRMED).count() == 1
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_workers_taking_over_each_others_claims_still_charge_once(settings):
+    configure(settings, PAYMENT_GATEWAY_OPTIONS={**ALWAYS_CAPTURES, "latency_ms": 50})
+    settings.PAYMENT_STUCK_AFTER_SECONDS = 0  # each worker finds the others' claims abandoned
+    product = ProductFactory(stock=10, price=Decimal("12.50"))
+    with mock.patch.object(charge_order, "delay"), mock.patch.object(send_order_email, "delay"):
+        order = CardOrderFactory(lines=[(product, 2)])
+        steps = race_n(5, lambda _: process_payment(order.pk))
+
+    assert steps == [DONE] * 5
+    payment = Payment.objects.get(order=order)
+    assert (payment.status, payment.attempt_count) == (Payment.Status.SUCCEEDED, 1)
+    assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
+    assert MockGateway.captures(payment.idempotency_key) == 1
+    assert Invoice.objects.filter(order=order).count() == 1
+    assert order.events.filter(to_status=Status.CONFIRMED).count() == 1
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+class TestNoLockAcrossTheGateway:
+    """While a worker waits for a slow gateway, the order and payment rows are free for anyone else."""
+
+    LATENCY_MS = 1500
+
+    def during_slow_call(self, settings, watched_gateway, run) -> tuple[object, float, bool]:
+        """Start `run` in a thread; once its gateway call began, lock the order and payment rows without waiting.
+
+        Return what `run` returned, the seconds the locks took, and whether `run` was still in the call then.
+        """
+        configure(settings, PAYMENT_GATEWAY_OPTIONS={**ALWAYS_CAPTURES, "latency_ms": self.LATENCY_MS})
+        in_call = threading.Event()
+        watched_gateway(in_call.set)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            worker = pool.submit(lambda: (run(), connection.close())[0])
+            assert in_call.wait(5), "the worker never reached the gateway"
+            started = time.monotonic()
+            with transaction.atomic():
+                order = Order.objects.select_for_update(nowait=True).get(pk=self.order.pk)
+                Payment.objects.select_for_update(nowait=True).get(order=order)
+                Order.objects.filter(pk=order.pk).update(updated_at=timezone.now())
+            took = time.monotonic() - started
+            still_calling = not worker.done()
+            return worker.result(), took, still_calling
+
+    def test_a_charge_holds_no_lock_while_the_gateway_answers(self, settings, watched_gateway):
+        with mock.patch.object(charge_order, "delay"), mock.patch.object(send_order_email, "delay"):
+            self.order = CardOrderFactory(lines=[(ProductFactory(stock=5), 1)])
+            step, took, still_calling = self.during_slow_call(
+                settings, watched_gateway, lambda: process_payment(self.order.pk)
+            )
+
+        assert still_calling
+        assert took < 0.5
+        assert step == DONE
+        assert status_of(self.order) == Status.CONFIRMED
+        assert outcomes(self.order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
+
+    def test_a_refund_holds_no_lock_while_the_gateway_answers(self, settings, watched_gateway, staff_user):
+        with (
+            mock.patch.object(charge_order, "delay"),
+            mock.patch.object(send_order_email, "delay"),
+            mock.patch.object(refund_payment_task, "delay"),
+        ):
+            self.order = CardOrderFactory(lines=[(ProductFactory(stock=5), 1)])
+            process_payment(self.order.pk)
+            Order.objects.get(pk=self.order.pk).cancel(actor=staff_user)
+            payment = Payment.objects.get(order=self.order)
+            step, took, still_calling = self.during_slow_call(
+                settings, watched_gateway, lambda: refund_payment(payment.pk)
+            )
+
+        assert still_calling
+        assert took < 0.5
+        assert step == DONE
+        assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REFUNDED
+        assert outcomes(self.order) == [(1, PaymentAttempt.Outcome.SUCCEEDED), (2, PaymentAttempt.Outcome.REFUNDED)]
 
 
 @pytest.mark.django_db(transaction=True)
