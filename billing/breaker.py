@@ -8,6 +8,7 @@ from functools import cache as memoize
 import pybreaker
 from django.conf import settings
 from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 
 from billing.gateway import GatewayUnavailable
 
@@ -33,17 +34,47 @@ def get_breaker() -> pybreaker.CircuitBreaker:
     )
 
 
+class SharedBreakerStorage(pybreaker.CircuitRedisStorage):
+    """pybreaker's Redis storage on the cache's Redis, able to say when it cannot read the state.
+
+    For the breaker's own calls pybreaker treats an unreachable Redis as closed (payments go
+    on); `read_state` raises instead, so health and metrics can say "unknown". The client is
+    looked up on each use, so the storage follows the cache's connection (and its settings),
+    and building it while Redis is down does not fail.
+    """
+
+    def __init__(self, alias: str = "default") -> None:
+        self.alias = alias
+        super().__init__(
+            pybreaker.STATE_CLOSED, None, namespace=BREAKER_NAMESPACE, fallback_circuit_state=pybreaker.STATE_CLOSED
+        )
+
+    @property
+    def _redis(self):  # the attribute pybreaker reads: the cache's client, now
+        return get_redis_connection(self.alias)
+
+    @_redis.setter
+    def _redis(self, client) -> None:
+        pass  # pybreaker's __init__ assigns it; the property looks it up instead
+
+    def _initialize_redis_state(self, state: str) -> None:
+        try:
+            super()._initialize_redis_state(state)
+        except RedisError:  # the state keys are created on the first read once Redis is back
+            logger.warning("Payment breaker state not initialised: Redis unreachable.")
+
+    def read_state(self) -> str:
+        """Return the shared state; raise RedisError when Redis cannot be read, instead of assuming closed."""
+        state = self._redis.get(self._namespace("state"))
+        return state.decode() if state is not None else self._fallback_circuit_state
+
+
 @memoize
 def breaker_storage() -> pybreaker.CircuitBreakerStorage:
     """Return the breaker's state storage (Redis when REDIS_URL is set), kept so its public `opened_at` can be read."""
     if not settings.REDIS_URL:
         return pybreaker.CircuitMemoryStorage(pybreaker.STATE_CLOSED)
-    return pybreaker.CircuitRedisStorage(
-        pybreaker.STATE_CLOSED,
-        get_redis_connection("default"),
-        namespace=BREAKER_NAMESPACE,
-        fallback_circuit_state=pybreaker.STATE_CLOSED,
-    )
+    return SharedBreakerStorage()
 
 
 def seconds_until_half_open(breaker: pybreaker.CircuitBreaker) -> float:
@@ -77,7 +108,8 @@ def breaker_status() -> BreakerStatus:
     """
     try:
         breaker = get_breaker()
-        state = breaker.current_state
+        storage = breaker_storage()
+        state = storage.read_state() if isinstance(storage, SharedBreakerStorage) else breaker.current_state
         if state != pybreaker.STATE_OPEN:
             return BreakerStatus(state)
         return BreakerStatus(state, _seconds_left(breaker))

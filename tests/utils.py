@@ -1,13 +1,15 @@
 """Helpers shared by the tests: the error-body checks, admin and list URLs and rows, and racing real threads."""
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.db import connection
+from django.test import override_settings
 from django.urls import reverse
 from django_redis import get_redis_connection
 
@@ -105,6 +107,19 @@ def reset_breaker() -> None:
         redis = get_redis_connection("default")
         for key in redis.scan_iter(match=f"{BREAKER_NAMESPACE}:*"):
             redis.delete(key)
+
+
+@contextmanager
+def breaker_redis_down() -> Iterator[None]:
+    """Point the cache and the payment breaker (built afresh) at a Redis that does not answer; undo it after."""
+    with override_settings(CACHES={"default": UNREACHABLE_REDIS_CACHE}, REDIS_URL=UNREACHABLE_REDIS_URL):
+        get_breaker.cache_clear()
+        breaker_storage.cache_clear()
+        try:
+            yield
+        finally:
+            get_breaker.cache_clear()
+            breaker_storage.cache_clear()
 
 
 def stock_of(product) -> int:

@@ -4,11 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.apps import apps
+from django.conf import settings as django_settings
+from django.test import override_settings
 
 from billing import breaker, monitoring
 from billing.breaker import BreakerStatus, breaker_status, breaker_storage, get_breaker, seconds_until_half_open
 from common import health, metrics
-from tests.utils import reset_breaker
+from tests.utils import UNREACHABLE_REDIS_CACHE, breaker_redis_down, reset_breaker
 
 
 @pytest.fixture(autouse=True)
@@ -58,3 +60,25 @@ def test_an_unreadable_breaker_is_unknown_not_an_error(monkeypatch, caplog):
     assert status == BreakerStatus("unknown")
     assert check == {"status": "degraded", "breaker": "unknown"}
     assert "unreadable" in caplog.text
+
+
+def test_a_breaker_built_while_redis_is_down_is_unknown_and_still_lets_payments_through():
+    with breaker_redis_down():
+        status, check = breaker_status(), monitoring.check_payment_gateway()
+        state_for_calls = get_breaker().current_state  # the worker's breaker is there, and closed
+
+    assert status == BreakerStatus("unknown")
+    assert check == {"status": "degraded", "breaker": "unknown"}
+    assert state_for_calls == "closed"
+
+
+@pytest.mark.skipif(not django_settings.REDIS_URL, reason="needs a Redis that is up first")
+def test_a_breaker_whose_redis_went_down_is_unknown_not_closed():
+    get_breaker().open()
+    assert breaker_status().state == "open"
+
+    with override_settings(CACHES={"default": UNREACHABLE_REDIS_CACHE}):  # Redis goes down
+        status = breaker_status()
+
+    assert status == BreakerStatus("unknown")
+    assert breaker_status().state == "open"  # and back: the shared state was kept

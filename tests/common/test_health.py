@@ -7,7 +7,7 @@ from django.db.utils import load_backend
 from billing.breaker import get_breaker
 from common import health
 from config.celery import app as celery_app
-from tests.utils import UNREACHABLE_REDIS_URL, reset_breaker
+from tests.utils import UNREACHABLE_REDIS_URL, breaker_redis_down, reset_breaker
 
 READY = "/health/ready/"
 
@@ -138,6 +138,16 @@ def test_cache_down_is_degraded_not_unready(client, redis_down):
     assert (response.status_code, body["status"]) == (200, "degraded")
     assert body["checks"]["cache"]["status"] == "down"
     assert body["checks"]["database"]["status"] == "ok"
+
+
+def test_with_redis_down_the_payment_breaker_is_unknown_not_closed(client):
+    with breaker_redis_down():
+        response = client.get(READY)
+
+    body = response.json()
+    assert (response.status_code, body["status"]) == (200, "degraded")
+    assert body["checks"]["cache"]["status"] == "down"
+    assert body["checks"]["payment_gateway"] == {"status": "degraded", "breaker": "unknown"}
 
 
 def test_broker_down_is_degraded_not_unready(client, broker_down):

@@ -21,7 +21,7 @@ from catalog.factories import ProductFactory
 from common import metrics
 from common.metrics import PrometheusMiddleware, register_collector
 from orders.models import Order
-from tests.utils import assert_error, reset_breaker
+from tests.utils import assert_error, breaker_redis_down, reset_breaker
 
 pytestmark = pytest.mark.django_db
 
@@ -183,6 +183,15 @@ def test_the_breaker_state_is_one_for_its_current_state_only(client, fresh_break
 
     assert closed == {"closed": 1, "open": 0, "half-open": 0, "unknown": 0}
     assert opened == {"closed": 0, "open": 1, "half-open": 0, "unknown": 0}
+
+
+def test_with_redis_down_the_breaker_state_is_unknown_not_closed(client, fresh_breaker):
+    with breaker_redis_down():
+        response = client.get("/metrics")
+
+    assert response.status_code == 200
+    states = series(scraped(response), "shopkeep_payment_breaker_state", "state")
+    assert states == {"closed": 0, "open": 0, "half-open": 0, "unknown": 1}
 
 
 def test_a_database_outage_leaves_out_payments_but_still_answers(client, monkeypatch, caplog):
