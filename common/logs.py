@@ -9,6 +9,8 @@ exception text and extra fields, which no per-call discipline could promise.
 import json
 import logging
 import re
+import threading
+import time
 from datetime import UTC, datetime
 
 from gunicorn.glogging import Logger as GunicornLogger
@@ -82,6 +84,41 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_text:
             entry["exception"] = record.exc_text
         return redact(json.dumps(entry, default=str))
+
+
+class RepeatFilter(logging.Filter):
+    """Let the first record of a kind through each `interval` seconds; leave out the repeats, counted on the next.
+
+    A kind is the logger, the level and the message before its arguments, so an outage
+    logged on every request or cache call (django-redis, rate limits, cached reads) writes
+    its first line, with the traceback that says what failed, then one line per interval
+    saying how many were left out. Configured on those loggers in LOGGING.
+    """
+
+    def __init__(self, interval: float = 60.0) -> None:
+        super().__init__()
+        self.interval = float(interval)
+        self._lock = threading.Lock()
+        self._kinds: dict[tuple, tuple[float, int]] = {}  # kind -> (when one last went through, left out since)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        kind = (record.name, record.levelno, str(record.msg))
+        now = time.monotonic()
+        with self._lock:
+            passed_at, left_out = self._kinds.get(kind, (None, 0))
+            if passed_at is not None and now - passed_at < self.interval:
+                self._kinds[kind] = (passed_at, left_out + 1)
+                return False
+            self._kinds[kind] = (now, 0)
+        if left_out:
+            record.msg = f"{record.msg} ({left_out} more like this left out in the last {self.interval:g} s)"
+            record.repeats_left_out = left_out
+        return True
+
+    def reset(self) -> None:
+        """Forget every kind seen, so the next record of each goes through."""
+        with self._lock:
+            self._kinds.clear()
 
 
 # The access line's fields that come from the request.

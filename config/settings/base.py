@@ -259,17 +259,27 @@ SPECTACULAR_SETTINGS = {
 # is scrubbed of passwords and tokens (common/logs.py).
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "plain" or "json"
+# Seconds during which repeats of a logged failure (a Redis outage, once per request) are left out.
+LOG_REPEAT_SECONDS = env.float("LOG_REPEAT_SECONDS", default=60.0)
+# Loggers that write a line per request or per cache call while Redis is down.
+REPEATING_LOGGERS = ("django_redis.cache", "common.caching", "common.ratelimit", "pybreaker")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "common.request_id.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "common.request_id.RequestIdFilter"},
+        "repeats": {"()": "common.logs.RepeatFilter", "interval": LOG_REPEAT_SECONDS},
+    },
     "formatters": {
         "plain": {"()": "common.logs.PlainFormatter"},
         "json": {"()": "common.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django_redis": {"level": "WARNING"}},
+    "loggers": {
+        **{name: {"filters": ["repeats"]} for name in REPEATING_LOGGERS},
+        "django_redis": {"level": "WARNING"},
+    },
 }
 # The worker logs through the handlers above, not Celery's own, so its lines match.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

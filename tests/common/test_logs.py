@@ -3,11 +3,12 @@
 import io
 import json
 import logging
+import time
 
 import pytest
 from rest_framework.test import APIClient
 
-from common.logs import JsonFormatter, PlainFormatter, redact
+from common.logs import JsonFormatter, PlainFormatter, RepeatFilter, redact
 from common.request_id import RequestIdFilter, request_id
 from customers.api.serializers import RegisterSerializer
 
@@ -137,3 +138,63 @@ def test_no_password_or_token_reaches_the_logs(everything_logged, monkeypatch, c
     for secret in (password, tokens["access"], tokens["refresh"], refreshed.json()["access"]):
         assert secret not in logged
     assert all(json.loads(line) for line in logged.splitlines())
+
+
+# Where a Redis outage is logged: once per request or more, unless repeats are left out.
+OUTAGE_LOGGERS = ("django_redis.cache", "common.caching", "common.ratelimit", "pybreaker")
+
+
+@pytest.fixture
+def fresh_repeat_counts():
+    """Forget which kinds of line the configured repeat filters have let through, so this test's first ones pass."""
+    for name in OUTAGE_LOGGERS:
+        for log_filter in logging.getLogger(name).filters:
+            if hasattr(log_filter, "reset"):
+                log_filter.reset()
+
+
+@pytest.mark.django_db
+def test_a_redis_outage_logs_each_failure_once_not_per_request(
+    settings, redis_down, everything_logged, fresh_repeat_counts, product, customer_client
+):
+    settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # as production sets it
+    anonymous = APIClient()
+
+    for _ in range(30):
+        assert anonymous.get("/api/v1/products/").status_code == 200  # a cached read: served from the database
+        assert customer_client.get("/api/v1/orders/").status_code == 200  # rate-limited, not cached
+
+    lines = [json.loads(line) for line in everything_logged.getvalue().splitlines()]
+    outage = [line for line in lines if line["logger"] in OUTAGE_LOGGERS]
+    assert 1 <= len(outage) <= 4, [(line["logger"], line["message"]) for line in outage]
+    assert len({(line["logger"], line["message"]) for line in outage}) == len(outage)  # one of each kind
+    for line in outage:
+        assert "Connection refused" in line["exception"]  # the first one still says what failed
+    assert {line["logger"] for line in outage} >= {"django_redis.cache", "common.ratelimit"}
+
+
+def test_repeats_are_left_out_for_an_interval_then_counted_on_the_next_line():
+    log_filter = RepeatFilter(interval=0.2)
+    logger = logging.getLogger("tests.repeats")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    logger.addFilter(log_filter)
+    logger.propagate = False
+    try:
+        for group in ["anon"] * 5 + ["user"] * 3:
+            logger.warning("Rate limit %s not counted.", group)
+        logger.error("Another failure.")
+        time.sleep(0.25)
+        logger.warning("Rate limit %s not counted.", "auth")
+        logger.warning("Rate limit %s not counted.", "auth")
+    finally:
+        logger.removeFilter(log_filter)
+        logger.removeHandler(handler)
+        logger.propagate = True
+
+    assert stream.getvalue().splitlines() == [
+        "Rate limit anon not counted.",
+        "Another failure.",
+        "Rate limit auth not counted. (7 more like this left out in the last 0.2 s)",
+    ]
