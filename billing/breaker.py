@@ -34,39 +34,81 @@ def get_breaker() -> pybreaker.CircuitBreaker:
     )
 
 
-class SharedBreakerStorage(pybreaker.CircuitRedisStorage):
-    """pybreaker's Redis storage on the cache's Redis, able to say when it cannot read the state.
+# Move opened_at only forward: a worker whose clock runs behind must not reopen the wait.
+SET_IF_LATER = (
+    "local c = redis.call('GET', KEYS[1]) "
+    "if not c or tonumber(ARGV[1]) > tonumber(c) then redis.call('SET', KEYS[1], ARGV[1]) end"
+)
 
-    For the breaker's own calls pybreaker treats an unreachable Redis as closed (payments go
-    on); `read_state` raises instead, so health and metrics can say "unknown". The client is
-    looked up on each use, so the storage follows the cache's connection (and its settings),
-    and building it while Redis is down does not fail.
+
+class SharedBreakerStorage(pybreaker.CircuitBreakerStorage):
+    """The breaker's state in the cache's Redis, shared by every worker: pybreaker's public storage interface.
+
+    For the breaker's own calls an unreachable Redis reads as closed, with no failures
+    counted (payments go on; the gateway's own errors still trip nothing they should not);
+    `read_state` raises instead, so health and metrics can say "unknown". The client is the
+    cache's, looked up on each use, so building the storage while Redis is down does not fail.
     """
 
     def __init__(self, alias: str = "default") -> None:
+        super().__init__("redis")
         self.alias = alias
-        super().__init__(
-            pybreaker.STATE_CLOSED, None, namespace=BREAKER_NAMESPACE, fallback_circuit_state=pybreaker.STATE_CLOSED
-        )
-
-    @property
-    def _redis(self):  # the attribute pybreaker reads: the cache's client, now
-        return get_redis_connection(self.alias)
-
-    @_redis.setter
-    def _redis(self, client) -> None:
-        pass  # pybreaker's __init__ assigns it; the property looks it up instead
-
-    def _initialize_redis_state(self, state: str) -> None:
-        try:
-            super()._initialize_redis_state(state)
-        except RedisError:  # the state keys are created on the first read once Redis is back
-            logger.warning("Payment breaker state not initialised: Redis unreachable.")
 
     def read_state(self) -> str:
         """Return the shared state; raise RedisError when Redis cannot be read, instead of assuming closed."""
-        state = self._redis.get(self._namespace("state"))
-        return state.decode() if state is not None else self._fallback_circuit_state
+        state = self._client().get(self._key("state"))
+        return state.decode() if state is not None else pybreaker.STATE_CLOSED
+
+    @property
+    def state(self) -> str:
+        return self._quietly(self.read_state, default=pybreaker.STATE_CLOSED)
+
+    @state.setter
+    def state(self, state: str) -> None:
+        self._quietly(lambda: self._client().set(self._key("state"), state))
+
+    def increment_counter(self) -> None:
+        self._quietly(lambda: self._client().incr(self._key("fail_counter")))
+
+    def reset_counter(self) -> None:
+        self._quietly(lambda: self._client().set(self._key("fail_counter"), 0))
+
+    def increment_success_counter(self) -> None:
+        self._quietly(lambda: self._client().incr(self._key("success_counter")))
+
+    def reset_success_counter(self) -> None:
+        self._quietly(lambda: self._client().set(self._key("success_counter"), 0))
+
+    @property
+    def counter(self) -> int:
+        return self._quietly(lambda: int(self._client().get(self._key("fail_counter")) or 0), default=0)
+
+    @property
+    def success_counter(self) -> int:
+        return self._quietly(lambda: int(self._client().get(self._key("success_counter")) or 0), default=0)
+
+    @property
+    def opened_at(self) -> datetime | None:
+        stamp = self._quietly(lambda: self._client().get(self._key("opened_at")))
+        return datetime.fromtimestamp(int(stamp), UTC) if stamp else None
+
+    @opened_at.setter
+    def opened_at(self, now: datetime) -> None:
+        self._quietly(lambda: self._client().eval(SET_IF_LATER, 1, self._key("opened_at"), int(now.timestamp())))
+
+    def _client(self):
+        return get_redis_connection(self.alias)
+
+    def _key(self, name: str) -> str:
+        return f"{BREAKER_NAMESPACE}:{name}"
+
+    def _quietly(self, read, default=None):
+        """Run a Redis call; when Redis fails, log it (once per interval) and return `default`."""
+        try:
+            return read()
+        except RedisError:
+            logger.warning("Payment breaker state not shared: Redis unreachable.", exc_info=True)
+            return default
 
 
 @memoize

@@ -262,7 +262,7 @@ LOG_FORMAT = env("LOG_FORMAT", default="plain")  # "plain" or "json"
 # Seconds during which repeats of a logged failure (a Redis outage, once per request) are left out.
 LOG_REPEAT_SECONDS = env.float("LOG_REPEAT_SECONDS", default=60.0)
 # Loggers that write a line per request or per cache call while Redis is down.
-REPEATING_LOGGERS = ("django_redis.cache", "common.caching", "common.ratelimit", "pybreaker")
+REPEATING_LOGGERS = ("django_redis.cache", "common.caching", "common.ratelimit", "billing.breaker")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

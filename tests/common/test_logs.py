@@ -141,7 +141,7 @@ def test_no_password_or_token_reaches_the_logs(everything_logged, monkeypatch, c
 
 
 # Where a Redis outage is logged: once per request or more, unless repeats are left out.
-OUTAGE_LOGGERS = ("django_redis.cache", "common.caching", "common.ratelimit", "pybreaker")
+OUTAGE_LOGGERS = ("django_redis.cache", "common.caching", "common.ratelimit", "billing.breaker")
 
 
 @pytest.fixture
