@@ -434,3 +434,45 @@ def test_admin_lives_at_django_admin_url_and_cors_follows_settings():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["/back-office/", "https://store.example.com", "None"]
+
+
+# --- CORS: what a browser storefront may send and read --------------------------------
+
+STOREFRONT = "https://store.example.com"
+EXPOSED = {
+    "location", "idempotent-replayed", "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining",
+    "x-ratelimit-reset", "etag", "x-request-id",
+}  # fmt: skip
+
+
+def header_names(value: str) -> set[str]:
+    return {name.strip().lower() for name in value.split(",") if name.strip()}
+
+
+@pytest.mark.django_db
+def test_a_storefront_preflight_may_send_the_idempotency_key_and_request_id(client, settings):
+    settings.CORS_ALLOWED_ORIGINS = [STOREFRONT]
+
+    preflight = client.options(
+        "/api/v1/orders/",
+        HTTP_ORIGIN=STOREFRONT,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization,content-type,idempotency-key,x-request-id",
+    )
+
+    assert preflight.status_code == 200
+    assert preflight["Access-Control-Allow-Origin"] == STOREFRONT
+    allowed = header_names(preflight["Access-Control-Allow-Headers"])
+    assert {"authorization", "content-type", "idempotency-key", "x-request-id", "x-csrftoken"} <= allowed
+
+
+@pytest.mark.django_db
+def test_a_storefront_can_read_the_apis_own_response_headers(client, settings):
+    settings.CORS_ALLOWED_ORIGINS = [STOREFRONT]
+
+    response = client.get("/api/v1/products/", HTTP_ORIGIN=STOREFRONT)
+
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == STOREFRONT
+    assert header_names(response["Access-Control-Expose-Headers"]) == EXPOSED
+    assert {"etag", "x-request-id", "x-ratelimit-limit"} <= {name.lower() for name in response.headers}

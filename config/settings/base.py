@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -210,6 +211,20 @@ ADMIN_DASHBOARD_CACHE_SECONDS = env.int("ADMIN_DASHBOARD_CACHE_SECONDS", default
 # --- CORS: storefront origins allowed to call the API ------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
+# Request headers a storefront may send: corsheaders' defaults, the idempotency key of
+# order placement and a request id to correlate its calls with our logs.
+CORS_ALLOW_HEADERS = (*default_cors_headers, "idempotency-key", "x-request-id")
+# Response headers browser code may read (SPEC §5 documents each).
+CORS_EXPOSE_HEADERS = [
+    "Location",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "ETag",
+    "X-Request-ID",
+]
 
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {
