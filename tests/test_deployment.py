@@ -408,6 +408,7 @@ def test_production_redirects_plain_http_and_trusts_the_proxys_https_header():
         " probe.status_code, sep='|')",
         SECRET_KEY=DEPLOY_SECRET_KEY,
         ALLOWED_HOSTS="shop.example.com",
+        TRUSTED_PROXIES="127.0.0.1",  # the test client's address: the proxy
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().split("|") == [
@@ -416,6 +417,29 @@ def test_production_redirects_plain_http_and_trusts_the_proxys_https_header():
         "404",
         "max-age=31536000; includeSubDomains; preload",
         "200",  # probes come over plain HTTP from inside the network
+    ]
+
+
+def test_production_believes_x_forwarded_proto_only_from_a_trusted_proxy():
+    result = run_production(
+        "import django; django.setup(); from django.test import Client; c = Client();"
+        "client = c.get('/api/v1/nowhere/', HTTP_HOST='shop.example.com', HTTP_X_FORWARDED_PROTO='https',"
+        " REMOTE_ADDR='203.0.113.9');"
+        "proxy = c.get('/api/v1/nowhere/', HTTP_HOST='shop.example.com', HTTP_X_FORWARDED_PROTO='https',"
+        " REMOTE_ADDR='10.0.0.2');"
+        "print(client.status_code, client.get('Location'), client.has_header('Strict-Transport-Security'),"
+        " proxy.status_code, proxy.has_header('Strict-Transport-Security'), sep='|')",
+        SECRET_KEY=DEPLOY_SECRET_KEY,
+        ALLOWED_HOSTS="shop.example.com",
+        TRUSTED_PROXIES="10.0.0.0/8",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("|") == [
+        "301",  # a client claiming https is still plain HTTP: redirected
+        "https://shop.example.com/api/v1/nowhere/",
+        "False",
+        "404",
+        "True",
     ]
 
 
@@ -431,6 +455,7 @@ def test_admin_lives_at_django_admin_url_and_cors_follows_settings():
         ALLOWED_HOSTS="shop.example.com",
         DJANGO_ADMIN_URL="back-office/",
         CORS_ALLOWED_ORIGINS="https://store.example.com",
+        TRUSTED_PROXIES="127.0.0.1",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["/back-office/", "https://store.example.com", "None"]

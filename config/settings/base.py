@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "common.health.HealthCheckMiddleware",
     "common.metrics.PrometheusMiddleware",
     "common.request_id.RequestIdMiddleware",
+    "common.security.TrustedForwardedProtoMiddleware",  # before Security: X-Forwarded-Proto from proxies only
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
