@@ -118,6 +118,9 @@ RATELIMIT_ANON = env("RATELIMIT_ANON", default="100/m")  # per client IP, withou
 RATELIMIT_USER = env("RATELIMIT_USER", default="1000/m")  # per signed-in user
 RATELIMIT_AUTH = env("RATELIMIT_AUTH", default="10/m")  # register, token, refresh: per client IP
 RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="30/m")  # order placements per customer
+# Admin login attempts (right or wrong), per client IP and per username (any case).
+RATELIMIT_ADMIN_LOGIN = env("RATELIMIT_ADMIN_LOGIN", default="10/m")
+RATELIMIT_ADMIN_LOGIN_USERNAME = env("RATELIMIT_ADMIN_LOGIN_USERNAME", default="5/m")
 # Proxies (IPs or CIDR networks) whose X-Forwarded-For names the client, and whose
 # X-Request-ID is kept. Anyone else is the client, whatever headers it sends.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
