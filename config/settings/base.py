@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "common.request_id.RequestIdMiddleware",
     "common.security.TrustedForwardedProtoMiddleware",  # before Security: X-Forwarded-Proto from proxies only
     "django.middleware.security.SecurityMiddleware",
+    "common.security.PagePolicyMiddleware",  # CSP and Permissions-Policy on HTML pages
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -211,6 +212,35 @@ STORAGES = {
 DJANGO_ADMIN_URL = env("DJANGO_ADMIN_URL", default="admin/")
 # Seconds the admin index dashboard's figures are reused before being counted again.
 ADMIN_DASHBOARD_CACHE_SECONDS = env.int("ADMIN_DASHBOARD_CACHE_SECONDS", default=30)
+
+# --- Policies of HTML pages (admin, API docs, invoice print pages): common/security.py ---
+# Everything loads from this site (drf-spectacular-sidecar serves Swagger UI and ReDoc
+# from /static/). Styles may be inline (the admin dashboard, Swagger UI, ReDoc and the
+# invoice use <style>, ReDoc injects more); scripts may not, except the invoice page's
+# print button handler, allowed by its hash. ReDoc starts a web worker from a blob: URL.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-hashes' 'sha256-MguIPR6qNR8D3B+eAlK+bIRTZe8t3wkOY4B/56Me9FU='",  # window.print()
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# Browser features no page of ours uses.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone", "payment", "usb",
+        "interest-cohort",
+    )
+)  # fmt: skip
 
 # --- CORS: storefront origins allowed to call the API ------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
