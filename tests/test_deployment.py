@@ -501,3 +501,32 @@ def test_a_storefront_can_read_the_apis_own_response_headers(client, settings):
     assert response["Access-Control-Allow-Origin"] == STOREFRONT
     assert header_names(response["Access-Control-Expose-Headers"]) == EXPOSED
     assert {"etag", "x-request-id", "x-ratelimit-limit"} <= {name.lower() for name in response.headers}
+
+
+def test_production_answers_browsers_with_json_the_browsable_api_being_off():
+    result = run_production(
+        "import django; django.setup(); from django.test import Client;"
+        "c = Client(HTTP_HOST='shop.example.com', REMOTE_ADDR='10.0.0.2', HTTP_X_FORWARDED_PROTO='https');"
+        "page = c.get('/api/v1/customers/me/', HTTP_ACCEPT='text/html,application/xhtml+xml,*/*;q=0.8');"
+        "chosen = c.get('/api/v1/customers/me/', {'format': 'api'});"
+        "print(page.status_code, page['Content-Type'], chosen.status_code, chosen['Content-Type'], sep='|')",
+        SECRET_KEY=DEPLOY_SECRET_KEY,
+        ALLOWED_HOSTS="shop.example.com",
+        TRUSTED_PROXIES="10.0.0.0/8",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("|") == ["401", "application/json", "404", "application/json"]
+
+
+@pytest.mark.parametrize(("browsable", "renderers"), [(None, 1), ("false", 1), ("true", 2)])
+def test_production_turns_the_browsable_api_on_only_by_setting(browsable, renderers):
+    result = run_production(
+        "import django; django.setup(); from django.conf import settings;"
+        "print(*settings.REST_FRAMEWORK['DEFAULT_RENDERER_CLASSES'], sep='|')",
+        SECRET_KEY=DEPLOY_SECRET_KEY,
+        ALLOWED_HOSTS="shop.example.com",
+        **({"BROWSABLE_API": browsable} if browsable else {}),
+    )
+    assert result.returncode == 0, result.stderr
+    expected = ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"]
+    assert result.stdout.strip().split("|") == expected[:renderers]
