@@ -10,10 +10,20 @@ class LazyJWTAuthentication(JWTAuthentication):
     Cached catalog reads (and rate-limit keys) need only the token's claims, so a cache
     hit by a signed-in customer runs no SQL. A token whose user is gone or inactive still
     fails, as a 401, as soon as anything looks at the user.
+
+    Only JSON is answered lazily. Any other renderer (the browsable API) reads the user
+    while rendering, after the view's exception handling, where a failure would be a 500:
+    there the user is loaded now, so a gone user is the 401 of authentication.
     """
+
+    def authenticate(self, request):
+        self.load_now = getattr(getattr(request, "accepted_renderer", None), "format", None) != "json"
+        return super().authenticate(request)
 
     def get_user(self, validated_token):
         load = super().get_user
+        if self.load_now:
+            return load(validated_token)
         return SimpleLazyObject(lambda: load(validated_token))
 
 

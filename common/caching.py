@@ -82,7 +82,8 @@ class CachedResponse:
 class CachedReadMixin:
     """Serve `list` and `retrieve` to the public from the cache.
 
-    Staff (who see inactive rows) and non-JSON renderers (the browsable API) bypass it.
+    Requests with the staff claim (who may see inactive rows: `shows_inactive`) and
+    non-JSON renderers (the browsable API) bypass it.
     Subclasses name the scopes a response depends on and the setting holding its TTL.
     """
 
@@ -143,6 +144,27 @@ class CachedReadMixin:
         )
         if not self.counts_with_read:
             super().check_throttles(request)
+
+    def shows_inactive(self, request, model) -> bool:
+        """Return whether this request sees `model`'s inactive rows: staff who may view them.
+
+        The token's staff claim only chooses the path. Without it the request is on the
+        public (cached) path and sees what the public sees, whoever the user is now, so
+        nothing private can be cached. With it, the real user decides: still staff, and
+        holding the model's `view` or `change` permission, as the admin asks; a deleted or
+        deactivated user fails here as a 401.
+        """
+        if not is_staff_request(request):
+            return False
+        user = request.user
+        opts = model._meta
+        return bool(
+            user.is_staff
+            and (
+                user.has_perm(f"{opts.app_label}.view_{opts.model_name}")
+                or user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+            )
+        )
 
     def is_cacheable(self, request) -> bool:
         return (

@@ -147,7 +147,14 @@ COUNT_SCRIPT = (
 )
 
 
-RATE_SETTINGS = ("RATELIMIT_ANON", "RATELIMIT_USER", "RATELIMIT_AUTH", "RATELIMIT_ORDERS")
+RATE_SETTINGS = (
+    "RATELIMIT_ANON",
+    "RATELIMIT_USER",
+    "RATELIMIT_AUTH",
+    "RATELIMIT_ORDERS",
+    "RATELIMIT_ADMIN_LOGIN",
+    "RATELIMIT_ADMIN_LOGIN_USERNAME",
+)
 
 
 def check_rate_settings(app_configs=None, **kwargs) -> list[checks.Error]:

@@ -3,7 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 handler404 = "common.errors.page_not_found"
 handler500 = "common.errors.server_error"
@@ -15,7 +15,8 @@ urlpatterns = [
     path("api/v1/", include("orders.api.urls")),
     path("api/v1/", include("billing.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(throttle_classes=[]), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema", throttle_classes=[]), name="swagger-ui"),
+    # The split view serves Swagger UI's start-up script as a file, not inline (CSP).
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", throttle_classes=[]), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", throttle_classes=[]), name="redoc"),
     # Discount codes moved from billing to orders: old bookmarks and links still land on them.
     re_path(

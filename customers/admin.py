@@ -7,11 +7,14 @@ login goes with the profile, and orders protect a customer who has any.
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.db import router, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django_countries.filters import CountryFilter
 
+from customers.managers import EMAIL_TAKEN
 from customers.models import Address, Customer
 
 ONE_DEFAULT = "Only one address can be the default."
@@ -100,3 +103,22 @@ class AddressAdmin(admin.ModelAdmin):
     autocomplete_fields = ["customer"]
     readonly_fields = ["created_at", "updated_at"]
     show_full_result_count = False
+
+
+class LoginChangeForm(UserChangeForm):
+    def clean_email(self) -> str:
+        """Refuse an email another account (staff or customer) has, in any case."""
+        email = self.cleaned_data.get("email", "")
+        if email and Customer.objects.email_taken(email, user_id=self.instance.pk):
+            raise forms.ValidationError(EMAIL_TAKEN, code="unique")
+        return email
+
+
+class LoginAdmin(UserAdmin):
+    """Django's user admin; an email already used by another login or customer is a form error."""
+
+    form = LoginChangeForm
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), LoginAdmin)

@@ -1,9 +1,12 @@
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 
 from customers.exceptions import NotACustomer
+
+EMAIL_TAKEN = "An account with this email already exists."
 
 
 class CustomerQuerySet(models.QuerySet):
@@ -18,6 +21,20 @@ class CustomerQuerySet(models.QuerySet):
         """Customers whose email matches, ignoring case (the unique key)."""
         return self.filter(email__iexact=email.strip())
 
+    def email_taken(self, email: str, *, user_id: int | None = None) -> bool:
+        """Return whether an account other than `user_id`'s has this email, in any case.
+
+        One email is one account, staff or customer: a login's email or username (a
+        customer's username is their email) and a customer's profile email all count.
+        """
+        email = email.strip()
+        owners = get_user_model()._default_manager.filter(
+            Q(email__iexact=email) | Q(username__iexact=email) | Q(customer__email__iexact=email)
+        )
+        if user_id is not None:
+            owners = owners.exclude(pk=user_id)
+        return owners.exists()
+
     def search(self, text: str):
         """Customers whose first or last name or email contains `text`."""
         words = text.split()
@@ -30,10 +47,13 @@ class CustomerQuerySet(models.QuerySet):
         """Create the login user and the customer together; apply Django's password validators.
 
         Without a password (staff creating a customer) the account cannot log in until a
-        password is set.
+        password is set. An email another account has, in any case, is a ValidationError on
+        `email`; a race past that check meets the unique indexes (IntegrityError).
         """
         User = get_user_model()
         email = email.strip()
+        if self.email_taken(email):
+            raise ValidationError({"email": EMAIL_TAKEN}, code="unique")
         user = User(username=email.lower(), email=email, first_name=first_name, last_name=last_name)
         if password is None:
             user.set_unusable_password()

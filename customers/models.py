@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -8,7 +9,7 @@ from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
 from common.models import TimeStampedModel
-from customers.managers import CustomerManager
+from customers.managers import EMAIL_TAKEN, CustomerManager
 
 
 class Customer(TimeStampedModel):
@@ -36,6 +37,12 @@ class Customer(TimeStampedModel):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    def clean(self) -> None:
+        """Refuse an email that another account, staff or customer, has in any case."""
+        super().clean()
+        if self.email and Customer.objects.email_taken(self.email, user_id=self.user_id):
+            raise ValidationError({"email": EMAIL_TAKEN}, code="unique")
 
     def save(self, *args, **kwargs) -> None:
         """Save, and keep the login user's email, username and names the same as the profile's.

@@ -408,6 +408,7 @@ def test_production_redirects_plain_http_and_trusts_the_proxys_https_header():
         " probe.status_code, sep='|')",
         SECRET_KEY=DEPLOY_SECRET_KEY,
         ALLOWED_HOSTS="shop.example.com",
+        TRUSTED_PROXIES="127.0.0.1",  # the test client's address: the proxy
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().split("|") == [
@@ -416,6 +417,29 @@ def test_production_redirects_plain_http_and_trusts_the_proxys_https_header():
         "404",
         "max-age=31536000; includeSubDomains; preload",
         "200",  # probes come over plain HTTP from inside the network
+    ]
+
+
+def test_production_believes_x_forwarded_proto_only_from_a_trusted_proxy():
+    result = run_production(
+        "import django; django.setup(); from django.test import Client; c = Client();"
+        "client = c.get('/api/v1/nowhere/', HTTP_HOST='shop.example.com', HTTP_X_FORWARDED_PROTO='https',"
+        " REMOTE_ADDR='203.0.113.9');"
+        "proxy = c.get('/api/v1/nowhere/', HTTP_HOST='shop.example.com', HTTP_X_FORWARDED_PROTO='https',"
+        " REMOTE_ADDR='10.0.0.2');"
+        "print(client.status_code, client.get('Location'), client.has_header('Strict-Transport-Security'),"
+        " proxy.status_code, proxy.has_header('Strict-Transport-Security'), sep='|')",
+        SECRET_KEY=DEPLOY_SECRET_KEY,
+        ALLOWED_HOSTS="shop.example.com",
+        TRUSTED_PROXIES="10.0.0.0/8",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("|") == [
+        "301",  # a client claiming https is still plain HTTP: redirected
+        "https://shop.example.com/api/v1/nowhere/",
+        "False",
+        "404",
+        "True",
     ]
 
 
@@ -431,6 +455,78 @@ def test_admin_lives_at_django_admin_url_and_cors_follows_settings():
         ALLOWED_HOSTS="shop.example.com",
         DJANGO_ADMIN_URL="back-office/",
         CORS_ALLOWED_ORIGINS="https://store.example.com",
+        TRUSTED_PROXIES="127.0.0.1",
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["/back-office/", "https://store.example.com", "None"]
+
+
+# --- CORS: what a browser storefront may send and read --------------------------------
+
+STOREFRONT = "https://store.example.com"
+EXPOSED = {
+    "location", "idempotent-replayed", "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining",
+    "x-ratelimit-reset", "etag", "x-request-id",
+}  # fmt: skip
+
+
+def header_names(value: str) -> set[str]:
+    return {name.strip().lower() for name in value.split(",") if name.strip()}
+
+
+@pytest.mark.django_db
+def test_a_storefront_preflight_may_send_the_idempotency_key_and_request_id(client, settings):
+    settings.CORS_ALLOWED_ORIGINS = [STOREFRONT]
+
+    preflight = client.options(
+        "/api/v1/orders/",
+        HTTP_ORIGIN=STOREFRONT,
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization,content-type,idempotency-key,x-request-id",
+    )
+
+    assert preflight.status_code == 200
+    assert preflight["Access-Control-Allow-Origin"] == STOREFRONT
+    allowed = header_names(preflight["Access-Control-Allow-Headers"])
+    assert {"authorization", "content-type", "idempotency-key", "x-request-id", "x-csrftoken"} <= allowed
+
+
+@pytest.mark.django_db
+def test_a_storefront_can_read_the_apis_own_response_headers(client, settings):
+    settings.CORS_ALLOWED_ORIGINS = [STOREFRONT]
+
+    response = client.get("/api/v1/products/", HTTP_ORIGIN=STOREFRONT)
+
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == STOREFRONT
+    assert header_names(response["Access-Control-Expose-Headers"]) == EXPOSED
+    assert {"etag", "x-request-id", "x-ratelimit-limit"} <= {name.lower() for name in response.headers}
+
+
+def test_production_answers_browsers_with_json_the_browsable_api_being_off():
+    result = run_production(
+        "import django; django.setup(); from django.test import Client;"
+        "c = Client(HTTP_HOST='shop.example.com', REMOTE_ADDR='10.0.0.2', HTTP_X_FORWARDED_PROTO='https');"
+        "page = c.get('/api/v1/customers/me/', HTTP_ACCEPT='text/html,application/xhtml+xml,*/*;q=0.8');"
+        "chosen = c.get('/api/v1/customers/me/', {'format': 'api'});"
+        "print(page.status_code, page['Content-Type'], chosen.status_code, chosen['Content-Type'], sep='|')",
+        SECRET_KEY=DEPLOY_SECRET_KEY,
+        ALLOWED_HOSTS="shop.example.com",
+        TRUSTED_PROXIES="10.0.0.0/8",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split("|") == ["401", "application/json", "404", "application/json"]
+
+
+@pytest.mark.parametrize(("browsable", "renderers"), [(None, 1), ("false", 1), ("true", 2)])
+def test_production_turns_the_browsable_api_on_only_by_setting(browsable, renderers):
+    result = run_production(
+        "import django; django.setup(); from django.conf import settings;"
+        "print(*settings.REST_FRAMEWORK['DEFAULT_RENDERER_CLASSES'], sep='|')",
+        SECRET_KEY=DEPLOY_SECRET_KEY,
+        ALLOWED_HOSTS="shop.example.com",
+        **({"BROWSABLE_API": browsable} if browsable else {}),
+    )
+    assert result.returncode == 0, result.stderr
+    expected = ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"]
+    assert result.stdout.strip().split("|") == expected[:renderers]

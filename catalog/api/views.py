@@ -11,7 +11,6 @@ from catalog import cache
 from catalog.api.filters import CategoryFilter, ProductFilter
 from catalog.api.serializers import CategorySerializer, ProductSerializer, ReviewSerializer, StockAdjustmentSerializer
 from catalog.models import Category, Product, Review
-from common.authentication import is_staff_request
 from common.caching import CachedReadMixin
 from common.permissions import StaffCanChangeModel
 from common.schema import ErrorSerializer
@@ -28,7 +27,7 @@ class CategoryViewSet(CachedReadMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         categories = Category.objects.all()
-        return categories if is_staff_request(self.request) else categories.active()
+        return categories if self.shows_inactive(self.request, Category) else categories.active()
 
     def cache_scopes(self) -> list[str]:
         return [cache.CATEGORIES]
@@ -45,7 +44,7 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
 
     def get_queryset(self):
         products = Product.objects.select_related("category").alias(rating=F("rating_average"))
-        return products if is_staff_request(self.request) else products.active()
+        return products if self.shows_inactive(self.request, Product) else products.active()
 
     def cache_scopes(self) -> list[str]:
         if self.action == "retrieve":

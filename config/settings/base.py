@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as default_cors_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -46,7 +47,9 @@ MIDDLEWARE = [
     "common.health.HealthCheckMiddleware",
     "common.metrics.PrometheusMiddleware",
     "common.request_id.RequestIdMiddleware",
+    "common.security.TrustedForwardedProtoMiddleware",  # before Security: X-Forwarded-Proto from proxies only
     "django.middleware.security.SecurityMiddleware",
+    "common.security.PagePolicyMiddleware",  # CSP and Permissions-Policy on HTML pages
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -116,6 +119,9 @@ RATELIMIT_ANON = env("RATELIMIT_ANON", default="100/m")  # per client IP, withou
 RATELIMIT_USER = env("RATELIMIT_USER", default="1000/m")  # per signed-in user
 RATELIMIT_AUTH = env("RATELIMIT_AUTH", default="10/m")  # register, token, refresh: per client IP
 RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="30/m")  # order placements per customer
+# Admin login attempts (right or wrong), per client IP and per username (any case).
+RATELIMIT_ADMIN_LOGIN = env("RATELIMIT_ADMIN_LOGIN", default="10/m")
+RATELIMIT_ADMIN_LOGIN_USERNAME = env("RATELIMIT_ADMIN_LOGIN_USERNAME", default="5/m")
 # Proxies (IPs or CIDR networks) whose X-Forwarded-For names the client, and whose
 # X-Request-ID is kept. Anyone else is the client, whatever headers it sends.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
@@ -207,9 +213,52 @@ DJANGO_ADMIN_URL = env("DJANGO_ADMIN_URL", default="admin/")
 # Seconds the admin index dashboard's figures are reused before being counted again.
 ADMIN_DASHBOARD_CACHE_SECONDS = env.int("ADMIN_DASHBOARD_CACHE_SECONDS", default=30)
 
+# --- Policies of HTML pages (admin, API docs, invoice print pages): common/security.py ---
+# Everything loads from this site (drf-spectacular-sidecar serves Swagger UI and ReDoc
+# from /static/). Styles may be inline (the admin dashboard, Swagger UI, ReDoc and the
+# invoice use <style>, ReDoc injects more); scripts may not, except the invoice page's
+# print button handler, allowed by its hash. ReDoc starts a web worker from a blob: URL.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-hashes' 'sha256-MguIPR6qNR8D3B+eAlK+bIRTZe8t3wkOY4B/56Me9FU='",  # window.print()
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+# Browser features no page of ours uses.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone", "payment", "usb",
+        "interest-cohort",
+    )
+)  # fmt: skip
+
 # --- CORS: storefront origins allowed to call the API ------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
+# Request headers a storefront may send: corsheaders' defaults, the idempotency key of
+# order placement and a request id to correlate its calls with our logs.
+CORS_ALLOW_HEADERS = (*default_cors_headers, "idempotency-key", "x-request-id")
+# Response headers browser code may read (SPEC §5 documents each).
+CORS_EXPOSE_HEADERS = [
+    "Location",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "ETag",
+    "X-Request-ID",
+]
 
 # --- REST API -------------------------------------------------------------------
 REST_FRAMEWORK = {

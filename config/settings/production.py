@@ -1,7 +1,7 @@
 """Production: refuses to start without SECRET_KEY and ALLOWED_HOSTS; passes check --deploy."""
 
 from .base import *  # noqa: F403
-from .base import LOGGING, env
+from .base import LOGGING, REST_FRAMEWORK, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # no default: ImproperlyConfigured when missing
@@ -18,6 +18,11 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# --- The browsable API: off unless turned on; the API answers JSON only ----------
+BROWSABLE_API = env.bool("BROWSABLE_API", default=False)
+if not BROWSABLE_API:
+    REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]}
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = env("EMAIL_HOST", default="localhost")

@@ -7,9 +7,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from customers.managers import EMAIL_TAKEN
 from customers.models import Address, Customer
-
-EMAIL_TAKEN = "A customer with this email already exists."
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -20,11 +19,9 @@ class CustomerSerializer(serializers.ModelSerializer):
         fields = ["id", "email", "first_name", "last_name", "phone", "created_at", "updated_at"]
 
     def validate_email(self, email: str) -> str:
-        """Refuse an email another customer has, in any letter case."""
-        others = Customer.objects.with_email(email)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
+        """Refuse an email another account (staff or customer) has, in any letter case."""
+        user_id = self.instance.user_id if self.instance is not None else None
+        if Customer.objects.email_taken(email, user_id=user_id):
             raise serializers.ValidationError(EMAIL_TAKEN, code="unique")
         return email.strip()
 
@@ -48,8 +45,10 @@ class CustomerCreateSerializer(CustomerSerializer):
                 last_name=validated_data["last_name"],
                 phone=validated_data.get("phone", ""),
             )
-        except DjangoValidationError as weak:
-            raise serializers.ValidationError({"password": weak.messages}) from weak
+        except DjangoValidationError as refused:
+            # The password validators raise a list; the email check a dict naming `email`.
+            errors = refused.message_dict if hasattr(refused, "error_dict") else {"password": refused.messages}
+            raise serializers.ValidationError(errors) from refused
 
 
 class RegisterSerializer(CustomerCreateSerializer):

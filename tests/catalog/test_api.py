@@ -7,9 +7,12 @@ from decimal import Decimal
 import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from catalog.factories import CategoryFactory, ProductFactory
 from catalog.models import Category, Product
+from conftest import bearer_client
+from customers.api.serializers import token_for
 from tests.utils import assert_error, assert_validation_error, result_ids
 
 pytestmark = pytest.mark.django_db
@@ -549,6 +552,67 @@ def test_staff_reads_inactive_rows_with_a_bearer_token(api_client, staff_user):
     assert result_ids(response) == [hidden.pk]
 
 
+def hidden_rows() -> tuple[Product, Category]:
+    category = CategoryFactory(is_active=False)
+    return ProductFactory(is_active=False, category=CategoryFactory(name="Shown")), category
+
+
+def test_a_demoted_staff_members_token_no_longer_shows_inactive_rows(staff_user):
+    product, category = hidden_rows()
+    client = bearer_client(staff_user)  # the token says is_staff
+    staff_user.is_staff = False
+    staff_user.save()
+
+    assert result_ids(client.get(PRODUCTS_URL)) == []
+    assert category.pk not in result_ids(client.get(CATEGORIES_URL))
+    assert_error(client.get(f"{PRODUCTS_URL}{product.pk}/"), 404, "not_found")
+    assert_error(client.get(f"{CATEGORIES_URL}{category.pk}/"), 404, "not_found")
+
+
+def test_a_deleted_staff_members_token_is_refused_where_it_would_show_inactive_rows(staff_user):
+    hidden_rows()
+    client = bearer_client(staff_user)
+    staff_user.delete()
+
+    assert_error(client.get(PRODUCTS_URL), 401, "authentication_failed")
+    assert_error(client.get(CATEGORIES_URL), 401, "authentication_failed")
+
+
+def test_staff_without_the_view_permission_see_only_active_rows(staff_without_permissions):
+    product, category = hidden_rows()
+    client = bearer_client(staff_without_permissions)
+
+    assert result_ids(client.get(PRODUCTS_URL)) == []
+    assert category.pk not in result_ids(client.get(CATEGORIES_URL))
+    assert_error(client.get(f"{PRODUCTS_URL}{product.pk}/"), 404, "not_found")
+    assert_error(client.get(f"{CATEGORIES_URL}{category.pk}/"), 404, "not_found")
+
+
+def test_staff_holding_only_the_view_permissions_see_inactive_rows(staff_without_permissions):
+    product, category = hidden_rows()
+    staff_without_permissions.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_product", "view_category"], content_type__app_label="catalog")
+    )
+
+    client = bearer_client(staff_without_permissions)
+
+    assert result_ids(client.get(PRODUCTS_URL)) == [product.pk]
+    assert category.pk in result_ids(client.get(CATEGORIES_URL))
+
+
+def test_a_token_without_the_staff_claim_never_caches_inactive_rows(staff_user, api_client):
+    """A user made staff after their token was issued reads the public (cached) catalog until it is renewed."""
+    hidden_rows()
+    staff_user.is_staff = True
+    client = APIClient()
+    token = token_for(staff_user).access_token
+    token["is_staff"] = False
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert result_ids(client.get(PRODUCTS_URL)) == []
+    assert result_ids(api_client.get(PRODUCTS_URL)) == []
+
+
 def test_an_invalid_bearer_token_is_refused(api_client, staff_user):
     api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
 
@@ -963,8 +1027,9 @@ def test_staff_product_list_runs_a_fixed_number_of_queries(
     # A category per product, so a missing select_related would show as one query per row.
     ProductFactory.create_batch(products)
 
-    # 1. COUNT(*) for the page; 2. the page of products JOIN category.
-    with django_assert_num_queries(2):
+    # 1-2. the staff member's own and group permissions (may they see inactive products?);
+    # 3. COUNT(*) for the page; 4. the page of products JOIN category.
+    with django_assert_num_queries(4):
         response = staff_client.get(PRODUCTS_URL, {"page_size": page_size})
 
     assert response["X-Cache"] == "BYPASS"
@@ -1013,8 +1078,9 @@ def test_staff_category_list_runs_a_fixed_number_of_queries(
     parent = CategoryFactory()
     CategoryFactory.create_batch(categories - 1, parent=parent)
 
-    # 1. COUNT(*); 2. the page of categories (parent is sent as an id: no join, no per-row query).
-    with django_assert_num_queries(2):
+    # 1-2. the staff member's own and group permissions (may they see inactive categories?);
+    # 3. COUNT(*); 4. the page of categories (parent is sent as an id: no join, no per-row query).
+    with django_assert_num_queries(4):
         response = staff_client.get(CATEGORIES_URL, {"page_size": page_size})
 
     assert response["X-Cache"] == "BYPASS"
@@ -1040,12 +1106,13 @@ def test_anonymous_category_list_on_a_cache_miss_runs_a_fixed_number_of_queries(
 def test_detail_reads_run_one_query(api_client, staff_client, django_assert_num_queries):
     product = ProductFactory()
 
-    # The product JOIN category.
+    # The product JOIN category; staff first read their own and group permissions (two
+    # queries, once per request) to decide whether inactive rows show.
     with django_assert_num_queries(1):
         assert api_client.get(product_url(product.pk))["X-Cache"] == "MISS"
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(3):
         assert staff_client.get(product_url(product.pk))["X-Cache"] == "BYPASS"
-    # The category.
+    # The category (the forced-in user object still holds its permissions from above).
     with django_assert_num_queries(1):
         assert api_client.get(category_url(product.category_id))["X-Cache"] == "MISS"
     with django_assert_num_queries(1):

@@ -10,6 +10,7 @@ from catalog.factories import ProductFactory, ReviewFactory
 from catalog.models import Product
 from customers.admin import ONE_DEFAULT
 from customers.factories import AddressFactory, CustomerFactory
+from customers.managers import EMAIL_TAKEN
 from customers.models import Address, Customer
 from orders.factories import OrderFactory
 from orders.models import Order
@@ -168,6 +169,17 @@ class TestCustomerChangeForm:
         assert response.status_code == 302
         user = User.objects.get(pk=customer.user_id)
         assert (user.email, user.last_name) == ("new@example.com", "Byron")
+
+    def test_saving_a_staff_members_email_is_a_form_error(self, admin_client, staff_user):
+        customer = CustomerFactory(email="old@example.com")
+
+        response = admin_client.post(
+            change_url(customer), change_form_data(customer, []) | {"email": "STAFF@example.com"}
+        )
+
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["email"] == [EMAIL_TAKEN]
+        assert User.objects.get(pk=customer.user_id).email == "old@example.com"
 
     def test_ticking_a_new_default_address_moves_the_default(self, admin_client):
         customer = CustomerFactory()
@@ -332,3 +344,37 @@ class TestAddressAdmin:
         response = admin_client.get(changelist_url(Address), {"q": "sw1a"})
 
         assert listed(response) == [wanted]
+
+
+@pytest.mark.django_db
+class TestUserChangeForm:
+    """Django's user admin, with the one-email-one-account rule (customers/admin.py)."""
+
+    def user_form_data(self, user, **changes) -> dict:
+        data = {
+            "username": user.username,
+            "email": user.email,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "is_active": "on",
+            "is_staff": "on" if user.is_staff else "",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "_save": "Save",
+        }
+        return {key: value for key, value in {**data, **changes}.items() if value != ""}
+
+    def test_giving_a_staff_member_a_customers_email_is_a_form_error(self, admin_client, staff_user):
+        CustomerFactory(email="ada@example.com")
+
+        response = admin_client.post(change_url(staff_user), self.user_form_data(staff_user, email="ADA@example.com"))
+
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["email"] == [EMAIL_TAKEN]
+        assert User.objects.get(pk=staff_user.pk).email == "staff@example.com"
+
+    def test_a_staff_member_may_change_the_case_of_their_own_email(self, admin_client, staff_user):
+        response = admin_client.post(change_url(staff_user), self.user_form_data(staff_user, email="Staff@Example.com"))
+
+        assert response.status_code == 302
+        assert User.objects.get(pk=staff_user.pk).email == "Staff@example.com"  # Django lower-cases the domain

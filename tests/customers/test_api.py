@@ -100,6 +100,17 @@ class TestMe:
         customer.refresh_from_db()
         assert customer.email == before
 
+    def test_changing_to_a_staff_members_email_is_refused(self, customer_client, customer, staff_user):
+        before = customer.email
+
+        response = customer_client.patch(ME_URL, {"email": "STAFF@example.com"}, format="json")
+
+        assert_validation_error(response, "email")
+        customer.refresh_from_db()
+        assert customer.email == before
+        assert User.objects.get(pk=customer.user_id).email == before
+        assert can_log_in("staff@example.com", "staff-pass-123")
+
     def test_a_customer_may_change_the_case_of_their_own_email(self, customer_client, customer):
         response = customer_client.patch(ME_URL, {"email": customer.email.upper()}, format="json")
 
@@ -133,6 +144,12 @@ class TestMe:
 
         assert response.status_code == 200
         assert response.json()["id"] == customer.pk
+
+    def test_staff_edit_refuses_a_staff_members_email(self, staff_client, staff_user, customer):
+        response = staff_client.patch(customer_url(customer.pk), {"email": "STAFF@example.com"}, format="json")
+
+        assert_validation_error(response, "email")
+        assert can_log_in("staff@example.com", "staff-pass-123")
 
     def test_put_is_not_allowed(self, customer_client):
         assert_error(customer_client.put(ME_URL, {}, format="json"), 405, "method_not_allowed")
@@ -255,6 +272,17 @@ class TestStaffCustomers:
 
         assert_validation_error(response, "email")
         assert Customer.objects.count() == 1
+
+    def test_staff_create_refuses_a_staff_members_email(self, staff_client, staff_user):
+        users = User.objects.count()
+
+        response = staff_client.post(
+            CUSTOMERS_URL, {"email": "Staff@Example.com", "first_name": "G", "last_name": "H"}, format="json"
+        )
+
+        assert_validation_error(response, "email")
+        assert not Customer.objects.exists()
+        assert User.objects.count() == users
 
     def test_staff_create_refuses_a_weak_password_and_creates_nothing(self, staff_client):
         users = User.objects.count()

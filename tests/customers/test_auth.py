@@ -94,6 +94,27 @@ def test_register_refuses_an_email_taken_in_another_case(api_client):
     assert User.objects.count() == 1
 
 
+@pytest.mark.parametrize("spelling", ["staff@example.com", "STAFF@Example.COM", " Staff@example.com "])
+def test_register_refuses_a_staff_members_email_and_the_staff_login_still_works(api_client, staff_user, spelling):
+    response = api_client.post(REGISTER_URL, registration(email=spelling), format="json")
+
+    assert_validation_error(response, "email")
+    assert not Customer.objects.exists()
+    assert User.objects.count() == 1
+    staff_login = obtain(api_client, "staff@example.com", "staff-pass-123")
+    assert staff_login.status_code == 200, staff_login.content
+    assert AccessToken(staff_login.json()["access"])["user_id"] == str(staff_user.pk)
+
+
+def test_register_refuses_an_email_that_is_another_accounts_username(api_client, django_user_model):
+    django_user_model.objects.create_user(username="ada@example.com", password=PASSWORD, is_staff=True)
+
+    response = api_client.post(REGISTER_URL, registration(), format="json")
+
+    assert_validation_error(response, "email")
+    assert not Customer.objects.exists()
+
+
 @pytest.mark.parametrize(
     "password",
     [

@@ -8,6 +8,7 @@ from django.db.models import ProtectedError
 
 from catalog.factories import ProductFactory
 from customers.factories import PASSWORD, AddressFactory, CustomerFactory, UserFactory
+from customers.managers import EMAIL_TAKEN
 from customers.models import Address, Customer
 from orders.managers import Line
 from orders.models import Order
@@ -76,11 +77,23 @@ class TestRegister:
         CustomerFactory(email="ada@example.com")
         users = User.objects.count()
 
-        with pytest.raises(IntegrityError), transaction.atomic():
+        with pytest.raises(ValidationError) as refused:
             register(email="ADA@example.COM")
 
+        assert refused.value.message_dict == {"email": [EMAIL_TAKEN]}
         assert User.objects.count() == users
         assert Customer.objects.count() == 1
+
+    @pytest.mark.parametrize("spelling", ["boss@example.com", "BOSS@Example.com"])
+    def test_register_refuses_a_staff_members_email_in_any_case(self, spelling):
+        boss = User.objects.create_user(username="boss", email="Boss@example.com", password="x", is_staff=True)
+
+        with pytest.raises(ValidationError) as refused:
+            register(email=spelling)
+
+        assert refused.value.message_dict == {"email": [EMAIL_TAKEN]}
+        assert list(User.objects.all()) == [boss]
+        assert not Customer.objects.exists()
 
 
 @pytest.mark.django_db
@@ -93,6 +106,32 @@ class TestEmailKey:
             Customer.objects.create(user=someone_else, email="ADA@Example.com", first_name="A", last_name="L")
 
         assert Customer.objects.count() == 1
+
+    def test_database_refuses_a_second_login_with_the_same_email_in_another_case(self):
+        User.objects.create_user(username="boss", email="boss@example.com", is_staff=True)
+
+        with pytest.raises(IntegrityError), transaction.atomic():
+            User.objects.create_user(username="boss@example.com", email="BOSS@Example.com")
+
+        assert User.objects.count() == 1
+
+    def test_logins_without_an_email_do_not_collide(self):
+        User.objects.create_user(username="first")
+        User.objects.create_user(username="second")
+
+        assert User.objects.filter(email="").count() == 2
+
+    def test_clean_refuses_a_staff_members_email_and_allows_the_customers_own(self):
+        User.objects.create_user(username="boss", email="boss@example.com", is_staff=True)
+        customer = CustomerFactory(email="ada@example.com")
+
+        customer.email = "ADA@example.com"
+        customer.full_clean()
+        customer.email = "Boss@Example.com"
+        with pytest.raises(ValidationError) as refused:
+            customer.full_clean()
+
+        assert refused.value.message_dict["email"] == [EMAIL_TAKEN]
 
     def test_with_email_matches_in_any_case_and_ignores_surrounding_spaces(self):
         ada = CustomerFactory(email="Ada@Example.com")
