@@ -135,3 +135,21 @@ def test_the_discount_code_conflicts_are_documented(schema):
     assert "409" in detail["patch"]["responses"]
     deleted = detail["delete"]["responses"]["409"]["content"]["application/json"]["examples"]
     assert any("blocked_by" in example["value"] for example in deleted.values())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["99999", "abc"])
+def test_a_page_past_the_last_answers_the_documented_404(api_client, schema, page):
+    response = api_client.get("/api/v1/categories/", {"page": page})
+
+    assert response.status_code == 404
+    assert "404" in schema["paths"]["/api/v1/categories/"]["get"]["responses"]
+    component_validator(schema, "Error").validate(response.json())
+    assert response.json() == {"detail": "Invalid page.", "code": "not_found"}
+
+
+def test_the_page_parameters_say_what_the_paginator_does(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/products/"]["get"]["parameters"]}
+
+    assert "404" in parameters["page"]["description"]
+    assert "at most 100" in parameters["page_size"]["description"]
