@@ -203,7 +203,11 @@ class Fuzz:
             argv += ["--header", f"Authorization: Bearer {self.tokens[role]}"]
         started = time.monotonic()
         with open(self.log_dir / f"{role}.log", "w") as log:
-            process = subprocess.Popen(argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            # In the log directory: Schemathesis and Hypothesis keep their caches (replayed
+            # failures) in the working directory; each run starts clean, from --seed.
+            process = subprocess.Popen(
+                argv, cwd=self.log_dir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
             try:
                 code = process.wait(timeout=cfg.role_timeout)
             except subprocess.TimeoutExpired:
