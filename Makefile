@@ -6,7 +6,7 @@ MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run serve test lint format schema check-deploy worker beat bench clean
+.PHONY: install run serve test lint format schema fuzz check-deploy worker beat bench clean
 
 # Reinstall only when the pinned requirements change.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -40,6 +40,11 @@ format: install
 ## schema: generate and validate the OpenAPI schema; any warning fails
 schema: install
 	$(MANAGE) spectacular --file /dev/null --validate --fail-on-warn
+
+## fuzz: Schemathesis against a live server (production settings, seeded shopkeep_fuzz, Redis 8) as
+## anonymous, customer and staff; a few minutes; exits 1 on any finding (bench/fuzz.py)
+fuzz: install
+	$(BIN)/python -m bench.fuzz
 
 ## check-deploy: Django's deployment checklist against the production settings
 check-deploy: install

@@ -2,14 +2,14 @@ import hashlib
 import json
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from common.permissions import OwnedOrStaffCanChange, OwnedOrStaffModelPermissions
-from common.schema import ErrorSerializer
+from common.schema import ConflictErrorSerializer, ErrorSerializer
 from customers.models import Customer
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
@@ -143,6 +143,40 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(OrderStatusEventSerializer(events, many=True).data)
 
 
+DISCOUNT_CODE_CONFLICT = OpenApiResponse(
+    ErrorSerializer,
+    description="`conflict`: the change breaks a rule of the stored codes that another request got to first "
+    "(the same code in another letter case) or that the code's uses decide (`max_uses` below `times_used`).",
+    examples=[
+        OpenApiExample(
+            "conflict",
+            value={"detail": "The change conflicts with existing data; reload and try again.", "code": "conflict"},
+            response_only=True,
+        )
+    ],
+)
+USED_DISCOUNT_CODE = OpenApiResponse(
+    ConflictErrorSerializer,
+    description="`conflict`: orders used the code, so it cannot be deleted (deactivate it instead).",
+    examples=[
+        OpenApiExample(
+            "conflict",
+            value={
+                "detail": "Cannot delete: still referenced by 2 orders.",
+                "code": "conflict",
+                "blocked_by": {"orders": 2},
+            },
+            response_only=True,
+        )
+    ],
+)
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: DiscountCodeSerializer, 409: DISCOUNT_CODE_CONFLICT}),
+    partial_update=extend_schema(responses={200: DiscountCodeSerializer, 409: DISCOUNT_CODE_CONFLICT}),
+    destroy=extend_schema(responses={204: None, 409: USED_DISCOUNT_CODE}),
+)
 class DiscountCodeViewSet(viewsets.ModelViewSet):
     """Discount codes (staff, by model permissions)."""
 

@@ -1,0 +1,155 @@
+"""The OpenAPI schema tells the truth about every operation (common/schema.py): errors, pages, access, search."""
+
+import jsonschema
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework import exceptions
+
+from common.errors import error_body
+
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def operations(schema: dict):
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in METHODS:
+                yield path, method, operation
+
+
+def query_parameters(operation: dict) -> list[str]:
+    return [parameter["name"] for parameter in operation.get("parameters", []) if parameter["in"] == "query"]
+
+
+def component_validator(schema: dict, name: str) -> jsonschema.Draft4Validator:
+    """Return a validator for one component that resolves the `#/components/...` references."""
+    document = {**schema["components"]["schemas"][name], "components": schema["components"]}
+    return jsonschema.Draft4Validator(document)
+
+
+def test_every_paginated_list_documents_the_invalid_page_404(schema):
+    paginated = [
+        (path, operation) for path, method, operation in operations(schema) if "page" in query_parameters(operation)
+    ]
+
+    assert len(paginated) >= 8
+    for path, operation in paginated:
+        not_found = operation["responses"].get("404")
+        assert not_found is not None, path
+        examples = not_found["content"]["application/json"]["examples"]
+        assert any(example["value"]["detail"] == "Invalid page." for example in examples.values()), path
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        exceptions.ParseError("JSON parse error - Expecting value: line 1 column 1 (char 0)"),
+        exceptions.ValidationError({"price": ["Ensure this value is greater than or equal to 0."]}),
+        exceptions.ValidationError(["The request as a whole is wrong."]),
+        exceptions.ValidationError({"items": [{}, {"quantity": ["Ensure this value is greater than or equal to 1."]}]}),
+        exceptions.ValidationError({"shipping_address": {"country": ["Not a valid choice."]}}),
+        exceptions.ValidationError({"extras": {"0": ["A valid integer is required."]}}),
+    ],
+    ids=["parse_error", "field", "non_field", "list_item", "nested_object", "list_index"],
+)
+def test_the_400_body_in_the_schema_matches_what_the_handler_sends(schema, exc):
+    body = error_body(exc)
+
+    component_validator(schema, "ValidationError").validate(body)
+
+
+def test_a_body_with_an_unexpected_errors_shape_fails_the_schema(schema):
+    with pytest.raises(jsonschema.ValidationError):
+        component_validator(schema, "ValidationError").validate({"detail": "x", "code": "x", "errors": {"a": 3}})
+
+
+def test_a_400_is_documented_without_requiring_errors(schema):
+    assert "errors" not in schema["components"]["schemas"]["ValidationError"]["required"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/products/", "get"),
+        ("/api/v1/products/{id}/", "get"),
+        ("/api/v1/categories/", "get"),
+        ("/api/v1/categories/{id}/", "get"),
+        ("/api/v1/products/{product_pk}/reviews/", "get"),
+        ("/api/v1/reviews/{id}/", "get"),
+        ("/api/v1/auth/register/", "post"),
+        ("/api/v1/auth/token/", "post"),
+    ],
+)
+def test_operations_anyone_may_call_declare_the_empty_security_requirement(schema, path, method):
+    operation = schema["paths"][path][method]
+
+    assert {} in operation["security"]
+    assert "403" not in operation["responses"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/api/v1/products/", "post"),
+        ("/api/v1/products/{product_pk}/reviews/", "post"),
+        ("/api/v1/orders/", "get"),
+        ("/api/v1/customers/me/", "get"),
+        ("/api/v1/discount-codes/", "get"),
+        ("/api/v1/invoices/{id}/", "get"),
+    ],
+)
+def test_operations_that_need_credentials_do_not_declare_anonymous_access(schema, path, method):
+    operation = schema["paths"][path][method]
+
+    assert {} not in operation["security"]
+    assert {"401", "403"} <= set(operation["responses"])
+
+
+def test_public_reads_document_the_401_of_a_bad_bearer_token(schema):
+    assert "401" in schema["paths"]["/api/v1/products/"]["get"]["responses"]
+
+
+def test_search_is_documented_exactly_where_a_view_searches(schema):
+    searched = {path for path, method, operation in operations(schema) if "search" in query_parameters(operation)}
+
+    assert {"/api/v1/products/", "/api/v1/categories/", "/api/v1/discount-codes/", "/api/v1/customers/"} <= searched
+    assert not {"/api/v1/orders/", "/api/v1/invoices/", "/api/v1/addresses/"} & searched
+
+
+def test_no_operation_documents_a_query_parameter_twice(schema):
+    for path, method, operation in operations(schema):
+        names = query_parameters(operation)
+        assert len(names) == len(set(names)), (method, path)
+
+
+def test_the_discount_code_conflicts_are_documented(schema):
+    collection = schema["paths"]["/api/v1/discount-codes/"]
+    detail = schema["paths"]["/api/v1/discount-codes/{id}/"]
+
+    assert "409" in collection["post"]["responses"]
+    assert "409" in detail["patch"]["responses"]
+    deleted = detail["delete"]["responses"]["409"]["content"]["application/json"]["examples"]
+    assert any("blocked_by" in example["value"] for example in deleted.values())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["99999", "abc"])
+def test_a_page_past_the_last_answers_the_documented_404(api_client, schema, page):
+    response = api_client.get("/api/v1/categories/", {"page": page})
+
+    assert response.status_code == 404
+    assert "404" in schema["paths"]["/api/v1/categories/"]["get"]["responses"]
+    component_validator(schema, "Error").validate(response.json())
+    assert response.json() == {"detail": "Invalid page.", "code": "not_found"}
+
+
+def test_the_page_parameters_say_what_the_paginator_does(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/products/"]["get"]["parameters"]}
+
+    assert "404" in parameters["page"]["description"]
+    assert "at most 100" in parameters["page_size"]["description"]
