@@ -99,6 +99,19 @@ class ProductReviewViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
             self._product = get_object_or_404(Product.objects.active(), pk=self.kwargs["product_pk"])
         return self._product
 
+    @extend_schema(
+        responses={
+            201: ReviewSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="`already_reviewed`: this customer has reviewed this product already; edit that review.",
+            ),
+        }
+    )
+    def create(self, request, *args, **kwargs):
+        """Publish the signed-in customer's review of the product (one per customer and product)."""
+        return super().create(request, *args, **kwargs)
+
     def perform_create(self, serializer) -> None:
         customer = getattr(self.request.user, "customer", None)
         if customer is None:

@@ -1,5 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django_countries.serializer_fields import CountryField
 from django_countries.serializers import CountryFieldMixin
 from phonenumber_field.serializerfields import PhoneNumberField
 from rest_framework import serializers
@@ -78,7 +79,13 @@ class EmailTokenObtainPairSerializer(TokenObtainPairSerializer):
 
 
 class RefreshSerializer(TokenRefreshSerializer):
-    """Refresh an access token; a deleted user's refresh token is a 401, not a 500 (simplejwt #860)."""
+    """Refresh an access token; a deleted user's refresh token is a 401, not a 500 (simplejwt #860).
+
+    The answer holds the new access token only (refresh tokens are not rotated), so `refresh`
+    is write-only: the schema then says so too.
+    """
+
+    refresh = serializers.CharField(write_only=True)
 
     def validate(self, attrs):
         try:
@@ -94,7 +101,18 @@ def token_for(user) -> RefreshToken:
     return token
 
 
+class CountryCodeField(CountryField):
+    """A country as its ISO 3166-1 alpha-2 code; any other shape (an object, a list) is refused, not read as blank."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
 class AddressSerializer(CountryFieldMixin, serializers.ModelSerializer):
+    country = CountryCodeField(help_text="ISO 3166-1 alpha-2 code, e.g. US.")
+
     class Meta:
         model = Address
         fields = [

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from common.permissions import OwnedOrStaffModelPermissions
+from common.schema import ErrorSerializer
 from customers.api.filters import AddressFilter, CustomerFilter
 from customers.api.serializers import (
     AddressSerializer,
@@ -118,7 +119,13 @@ class CustomerViewSet(
     def perform_destroy(self, customer: Customer) -> None:
         customer.close_account()
 
-    @extend_schema(request=CustomerSerializer, responses=CustomerSerializer)
+    @extend_schema(
+        request=CustomerSerializer,
+        responses={
+            200: CustomerSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="A staff-only account: it has no customer profile."),
+        },
+    )
     @action(detail=False, methods=["get", "patch"], permission_classes=[IsAuthenticated])
     def me(self, request):
         """Read or edit the signed-in customer's own profile."""

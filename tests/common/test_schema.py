@@ -4,8 +4,10 @@ import jsonschema
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework import exceptions
+from rest_framework.test import APIClient
 
 from common.errors import error_body
+from customers.api.serializers import token_for
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -153,3 +155,26 @@ def test_the_page_parameters_say_what_the_paginator_does(schema):
 
     assert "404" in parameters["page"]["description"]
     assert "at most 100" in parameters["page_size"]["description"]
+
+
+def test_creating_a_review_documents_the_already_reviewed_409(schema):
+    created = schema["paths"]["/api/v1/products/{product_pk}/reviews/"]["post"]["responses"]
+
+    assert "409" in created
+
+
+@pytest.mark.django_db
+def test_the_refreshed_token_answer_does_not_promise_a_refresh_token(schema, customer):
+    refresh = str(token_for(customer.user))
+    answer = APIClient().post("/api/v1/auth/token/refresh/", {"refresh": refresh}, format="json").json()
+    reference = schema["paths"]["/api/v1/auth/token/refresh/"]["post"]["responses"]["200"]["content"]
+    component = reference["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+
+    component_validator(schema, component).validate(answer)
+    assert set(answer) == {"access"}
+
+
+def test_the_own_profile_documents_the_404_of_a_staff_only_account(schema):
+    me = schema["paths"]["/api/v1/customers/me/"]
+
+    assert {"404"} <= set(me["get"]["responses"]) & set(me["patch"]["responses"])

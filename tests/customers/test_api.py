@@ -352,6 +352,13 @@ class TestStaffCustomers:
 
 
 class TestCustomerAddresses:
+    @pytest.mark.parametrize("country", [{}, [], {"code": "US"}, 7])
+    def test_a_country_that_is_not_a_code_is_a_400_not_a_stored_blank(self, customer_client, customer, country):
+        response = customer_client.post(ADDRESSES_URL, address_payload(country=country), format="json")
+
+        assert_validation_error(response, "country")
+        assert not customer.addresses.exists()
+
     def test_a_customer_creates_an_address_for_themselves_whatever_the_body_says(
         self, customer_client, customer, other_customer
     ):
