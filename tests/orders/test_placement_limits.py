@@ -83,6 +83,30 @@ class TestTotalsThatOverflowTheMoneyColumn:
         assert nothing_written(dear, stock=5)
 
 
+class TestLineFields:
+    def test_a_negative_unit_price_is_a_validation_error_naming_the_field(self, customer_client, product):
+        request = body((product, 1))
+        request["items"][0]["unit_price"] = "-1.00"
+
+        response = customer_client.post(ORDERS, request, format="json")
+
+        error = assert_validation_error(response, "items")
+        assert error["errors"]["items"]["0"]["unit_price"] == ["Ensure this value is greater than or equal to 0."]
+        assert nothing_written(product, stock=10)
+
+    def test_an_order_without_items_is_a_validation_error(self, customer_client):
+        response = customer_client.post(ORDERS, body(), format="json")
+
+        assert_validation_error(response, "items")
+        assert not Order.objects.exists()
+
+    def test_the_schema_states_how_many_items_an_order_takes(self, api_client):
+        components = api_client.get("/api/schema/", {"format": "json"}).json()["components"]["schemas"]
+
+        items = components["PlaceOrderRequest"]["properties"]["items"]
+        assert (items["minItems"], items["maxItems"]) == (1, 100)
+
+
 # --- Extreme but valid orders: each ends in a clean 4xx or an order whose totals add up ------------
 
 
