@@ -120,4 +120,9 @@ class DiscountCodeSerializer(serializers.ModelSerializer):
         ends = attrs.get("valid_until", getattr(self.instance, "valid_until", None))
         if starts and ends and ends <= starts:
             raise serializers.ValidationError({"valid_until": ["Must be after valid_from."]})
+        max_uses = attrs.get("max_uses", getattr(self.instance, "max_uses", None))
+        times_used = getattr(self.instance, "times_used", 0)
+        if max_uses is not None and max_uses < times_used:
+            message = f"The code has been used {times_used} times already; max_uses cannot be lower."
+            raise serializers.ValidationError({"max_uses": [message]})
         return attrs
