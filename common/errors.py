@@ -6,11 +6,13 @@ the same JSON body. Validation errors add `errors: {field: [messages]}`.
 """
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404, JsonResponse
 from django.views import defaults
@@ -53,6 +55,16 @@ class Conflict(DomainError):
 # DRF's own codes, renamed where the spec names them differently.
 CODE_ALIASES = {"throttled": "rate_limited", "invalid": "validation_error"}
 
+# Bodies for the requests refused before or around a view, and for a database out of reach.
+BAD_REQUEST = {"detail": "The request is malformed or was refused (an unknown Host, for one).", "code": "bad_request"}
+REQUEST_TOO_LARGE = {"detail": "The request body is larger than this server accepts.", "code": "request_too_large"}
+SERVICE_UNAVAILABLE = {
+    "detail": "The service is unavailable for a moment; try again shortly.",
+    "code": "service_unavailable",
+}
+RETRY_AFTER_SECONDS = 5  # long enough for a database failover or restart to begin answering
+UNREACHABLE_DATABASE = (OperationalError, InterfaceError)
+
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Render any expected exception as `{detail, code[, errors][, facts]}`."""
@@ -62,6 +74,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, (ProtectedError, RestrictedError)):
         set_rollback()
         return Response(deletion_refused_body(exc), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, UNREACHABLE_DATABASE):
+        logger.error("Database unavailable, answered 503: %s", exc, exc_info=exc)
+        return Response(SERVICE_UNAVAILABLE, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=retry_later())
+    if isinstance(exc, SuspiciousOperation):  # raised while reading the body, inside the view
+        logging.getLogger(f"django.security.{exc.__class__.__name__}").error("%s", exc)
+        if isinstance(exc, RequestDataTooBig):
+            return Response(REQUEST_TOO_LARGE, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        return Response(BAD_REQUEST, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, IntegrityError):
         # A uniqueness race the serializer could not see: the row it collided with won.
         logger.warning("Integrity error answered as 409: %s", exc)
@@ -130,8 +150,27 @@ def page_not_found(request, exception=None):
     return defaults.page_not_found(request, exception)
 
 
+def bad_request(request, exception=None):
+    """Answer an API request Django refused (a body over the limit, a bad Host) with the JSON error body."""
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(REQUEST_TOO_LARGE, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    return JsonResponse(BAD_REQUEST, status=status.HTTP_400_BAD_REQUEST)
+
+
 def server_error(request):
-    """Answer an unexpected API failure with the JSON error body, never a stack trace."""
+    """Answer an unexpected API failure with the JSON error body, never a stack trace.
+
+    Django calls this inside its own `except` block, so the exception is at hand: a
+    database out of reach is a 503 the client may retry, not a 500.
+    """
     if request.path.startswith("/api/"):
+        if isinstance(sys.exc_info()[1], UNREACHABLE_DATABASE):
+            return JsonResponse(SERVICE_UNAVAILABLE, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=retry_later())
         return JsonResponse({"detail": "A server error occurred.", "code": "server_error"}, status=500)
     return defaults.server_error(request)
+
+
+def retry_later() -> dict[str, str]:
+    return {"Retry-After": str(RETRY_AFTER_SECONDS)}

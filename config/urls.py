@@ -5,6 +5,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+handler400 = "common.errors.bad_request"
 handler404 = "common.errors.page_not_found"
 handler500 = "common.errors.server_error"
 

@@ -88,6 +88,7 @@ class OrderQuerySet(models.QuerySet):
         _check_prices(lines, products)
         shipping_address = _shipping_snapshot(customer, delivery_method, shipping_address_id)
         subtotal = sum((products[line.product].price * line.quantity for line in lines), Decimal("0.00"))
+        _check_amount_fits(self.model, subtotal)
         code = _related(self.model, "discount_code").objects.find_usable(discount_code) if discount_code else None
         discount = code.discount_for(subtotal) if code else Decimal("0.00")
 
@@ -184,6 +185,15 @@ def _check_prices(lines: list[Line], products: dict) -> None:
     ]
     if changed:
         raise PriceChanged(changed)
+
+
+def _check_amount_fits(model, subtotal: Decimal) -> None:
+    """Refuse an order whose subtotal the money columns cannot hold; its total and each line are at most that."""
+    column = model._meta.get_field("subtotal")
+    largest = Decimal(10) ** (column.max_digits - column.decimal_places) - Decimal(10) ** -column.decimal_places
+    if subtotal > largest:
+        message = f"The order comes to {subtotal}; one order can come to at most {largest}: split it up."
+        raise InvalidOrder({"items": [message]})
 
 
 def _shipping_snapshot(customer, delivery_method: str, address_id: int | None) -> dict | None:

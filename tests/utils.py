@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.db import connection
+from django.db.utils import load_backend
 from django.test import override_settings
 from django.urls import reverse
 from django_redis import get_redis_connection
@@ -125,3 +126,13 @@ def breaker_redis_down() -> Iterator[None]:
 def stock_of(product) -> int:
     """Return the product's stock as the database holds it now."""
     return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
+
+
+def unreachable_database():
+    """Return a real connection, like the default one, to a database that cannot be reached; close it after use."""
+    dead = dict(connection.settings_dict)
+    if connection.vendor == "postgresql":
+        dead.update(HOST="127.0.0.1", PORT=1)
+    else:
+        dead.update(NAME="/nonexistent/directory/db.sqlite3")
+    return load_backend(dead["ENGINE"]).DatabaseWrapper(dead, alias="unreachable")

@@ -2,6 +2,12 @@ import django_filters
 
 from catalog.models import Category, Product
 
+# Price bounds are limited like the price column, so no value reaches the database that it cannot compare.
+PRICE_DIGITS = {
+    "max_digits": Product._meta.get_field("price").max_digits,
+    "decimal_places": Product._meta.get_field("price").decimal_places,
+}
+
 
 class CategoryFilter(django_filters.FilterSet):
     class Meta:
@@ -16,8 +22,12 @@ class ProductFilter(django_filters.FilterSet):
     category_slug = django_filters.CharFilter(
         method="filter_category_slug", label="Category slug; includes its sub-categories at any depth."
     )
-    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte")
-    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte")
+    min_price = django_filters.NumberFilter(
+        field_name="price", lookup_expr="gte", **PRICE_DIGITS, label="Lowest price, e.g. 10.00."
+    )
+    max_price = django_filters.NumberFilter(
+        field_name="price", lookup_expr="lte", **PRICE_DIGITS, label="Highest price, e.g. 49.99."
+    )
     in_stock = django_filters.BooleanFilter(
         method="filter_in_stock", label="Only products with stock (true), or only sold-out ones (false)."
     )

@@ -2,6 +2,9 @@ from rest_framework import serializers
 
 from catalog.models import Category, Product, Review
 
+# The stock column is a 32-bit integer on PostgreSQL; no single adjustment can be larger.
+STOCK_LIMIT = 2**31 - 1
+LONGEST_COMMENT = 5000  # characters in a review comment
 ADJUST_STOCK_HINT = "Stock cannot be set directly; use POST /api/v1/products/{id}/adjust-stock/ with a delta."
 
 
@@ -51,7 +54,11 @@ class ProductSerializer(serializers.ModelSerializer):
 
 
 class StockAdjustmentSerializer(serializers.Serializer):
-    delta = serializers.IntegerField(help_text="Units to add (positive) or remove (negative); never below zero.")
+    delta = serializers.IntegerField(
+        min_value=-STOCK_LIMIT,
+        max_value=STOCK_LIMIT,
+        help_text="Units to add (positive) or remove (negative); never below zero.",
+    )
 
     def validate_delta(self, delta: int) -> int:
         if delta == 0:
@@ -66,6 +73,7 @@ class ReviewSerializer(serializers.ModelSerializer):
         model = Review
         fields = ["id", "product", "author", "rating", "comment", "verified_purchase", "created_at", "updated_at"]
         read_only_fields = ["product", "verified_purchase"]
+        extra_kwargs = {"comment": {"max_length": LONGEST_COMMENT}}
 
     def get_author(self, review: Review) -> str:
         first, last = review.customer.first_name, review.customer.last_name

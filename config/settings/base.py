@@ -270,6 +270,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["common.permissions.StaffModelPermissionsOrReadOnly"],
     "DEFAULT_THROTTLE_CLASSES": ["common.ratelimit.RateLimitThrottle"],
+    # DRF's parsers, with a JSON one that refuses bodies nested deep enough to crash the decoder.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [

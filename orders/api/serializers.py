@@ -1,9 +1,12 @@
+from django.core.validators import MaxLengthValidator, MinLengthValidator
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
 from orders.managers import Line
 from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
 from orders.status import DeliveryMethod, PaymentMethod, Status
+
+MAX_LINES = 100
 
 
 class OrderLineSerializer(serializers.Serializer):
@@ -12,6 +15,7 @@ class OrderLineSerializer(serializers.Serializer):
     unit_price = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,
+        min_value=0,
         required=False,
         help_text="The price the customer saw; if it is no longer the price, the order is refused (409).",
     )
@@ -20,7 +24,17 @@ class OrderLineSerializer(serializers.Serializer):
 class PlaceOrderSerializer(serializers.Serializer):
     """The shape of an order request; Order.objects.place checks the rules."""
 
-    items = OrderLineSerializer(many=True, allow_empty=False, max_length=100)
+    items = serializers.ListSerializer(
+        child=OrderLineSerializer(),
+        allow_empty=False,
+        min_length=1,
+        max_length=MAX_LINES,
+        # The same bounds again as validators: the schema reads them from there (minItems, maxItems).
+        validators=[
+            MinLengthValidator(1, "An order needs at least one item."),
+            MaxLengthValidator(MAX_LINES, f"An order has at most {MAX_LINES} items."),
+        ],
+    )
     delivery_method = serializers.ChoiceField(choices=DeliveryMethod.choices)
     shipping_address = serializers.IntegerField(
         required=False, allow_null=True, help_text="Id of one of the customer's addresses; required for home delivery."
@@ -106,4 +120,9 @@ class DiscountCodeSerializer(serializers.ModelSerializer):
         ends = attrs.get("valid_until", getattr(self.instance, "valid_until", None))
         if starts and ends and ends <= starts:
             raise serializers.ValidationError({"valid_until": ["Must be after valid_from."]})
+        max_uses = attrs.get("max_uses", getattr(self.instance, "max_uses", None))
+        times_used = getattr(self.instance, "times_used", 0)
+        if max_uses is not None and max_uses < times_used:
+            message = f"The code has been used {times_used} times already; max_uses cannot be lower."
+            raise serializers.ValidationError({"max_uses": [message]})
         return attrs

@@ -1,0 +1,36 @@
+"""Catalog list filters: out-of-range values are a 400 naming the parameter, never a database error."""
+
+from decimal import Decimal
+
+import pytest
+
+from catalog.factories import ProductFactory
+from tests.utils import assert_validation_error, result_ids
+
+pytestmark = pytest.mark.django_db
+
+PRODUCTS_URL = "/api/v1/products/"
+
+
+@pytest.mark.parametrize("parameter", ["min_price", "max_price"])
+@pytest.mark.parametrize(
+    "value",
+    ["1e-200000", "-1e200000", "1e12", "10000000000.00", "0.001", "NaN", "Infinity", "ten"],
+    ids=["tiny-exponent", "huge-exponent", "1e12", "13-digits", "3-places", "nan", "infinity", "word"],
+)
+def test_a_price_bound_that_is_no_amount_of_money_is_a_validation_error(api_client, parameter, value):
+    response = api_client.get(PRODUCTS_URL, {parameter: value})
+
+    assert_validation_error(response, parameter)
+
+
+def test_price_bounds_take_any_amount_the_price_column_holds(api_client):
+    cheap, dear = ProductFactory(price=Decimal("0.00")), ProductFactory(price=Decimal("9999999999.99"))
+
+    everything = api_client.get(PRODUCTS_URL, {"min_price": "0", "max_price": "9999999999.99"})
+    only_dear = api_client.get(PRODUCTS_URL, {"min_price": "9999999999.99"})
+    negative_floor = api_client.get(PRODUCTS_URL, {"min_price": "-9999999999.99", "max_price": "0.5"})
+
+    assert sorted(result_ids(everything)) == sorted([cheap.pk, dear.pk])
+    assert result_ids(only_dear) == [dear.pk]
+    assert result_ids(negative_floor) == [cheap.pk]
