@@ -12,6 +12,16 @@ class InsufficientStock(Conflict):
         super().__init__(f"Not enough stock: {names}.", lines=lines)
 
 
+class StockLimitExceeded(Conflict):
+    """Giving back these units would pass the most stock a product can hold; `lines` names each."""
+
+    default_code = "stock_limit_exceeded"
+
+    def __init__(self, lines: list[dict[str, int]], limit: int) -> None:
+        names = ", ".join(f"product {line['product']} (+{line['requested']})" for line in lines)
+        super().__init__(f"A product holds at most {limit:,} units: {names}.", lines=lines, limit=limit)
+
+
 class AlreadyReviewed(Conflict):
     default_detail = "You have already reviewed this product; edit your review instead."
     default_code = "already_reviewed"

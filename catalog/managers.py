@@ -13,7 +13,7 @@ from django.db.models.functions import Cast, Coalesce, Round
 from django.dispatch import Signal
 from django.utils import timezone
 
-from catalog.exceptions import AlreadyReviewed, InsufficientStock
+from catalog.exceptions import AlreadyReviewed, InsufficientStock, StockLimitExceeded
 from common.models import ActivatableQuerySet
 
 products_changed = Signal()
@@ -89,12 +89,25 @@ class ProductQuerySet(ActivatableQuerySet):
     reserve.alters_data = True
 
     def release(self, quantities: Mapping[int, int]) -> None:
-        """Give back stock taken by `reserve` (a cancelled order, a failed payment, a restock)."""
+        """Give back stock taken by `reserve` (a cancelled order, a failed payment, a restock).
+
+        All or nothing, like `reserve`: a product that would pass MAX_STOCK raises
+        StockLimitExceeded and no line is given back.
+        """
         _check_quantities(quantities)
         now = timezone.now()
         with transaction.atomic(using=self.db):
+            over = []
             for product_id in sorted(quantities):
-                self.filter(pk=product_id)._update_quietly(stock=F("stock") + quantities[product_id], updated_at=now)
+                given = quantities[product_id]
+                room = self.filter(pk=product_id, stock__lte=self.model.MAX_STOCK - given)
+                if (
+                    not room._update_quietly(stock=F("stock") + given, updated_at=now)
+                    and self.filter(pk=product_id).exists()
+                ):
+                    over.append({"product": product_id, "requested": given})
+            if over:
+                raise StockLimitExceeded(over, self.model.MAX_STOCK)
             # A product whose stock now equals what came back was sold out before.
             self._announce_stock_change(quantities, sold_out_when=lambda stock, moved: stock == moved)
 

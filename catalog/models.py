@@ -98,6 +98,8 @@ class Product(TimeStampedModel):
             ]
         super().save(*args, **kwargs)
 
+    # The stock column is a 32-bit integer on PostgreSQL: stock never passes this.
+    MAX_STOCK = 2**31 - 1
     # Columns only the queryset's conditional updates write: never from a stale instance.
     MOVED_BY_QUERYSET = frozenset({"id", "stock", "rating_average", "rating_count"})
 

@@ -2,8 +2,6 @@ from rest_framework import serializers
 
 from catalog.models import Category, Product, Review
 
-# The stock column is a 32-bit integer on PostgreSQL; no single adjustment can be larger.
-STOCK_LIMIT = 2**31 - 1
 LONGEST_COMMENT = 5000  # characters in a review comment
 ADJUST_STOCK_HINT = "Stock cannot be set directly; use POST /api/v1/products/{id}/adjust-stock/ with a delta."
 
@@ -55,8 +53,8 @@ class ProductSerializer(serializers.ModelSerializer):
 
 class StockAdjustmentSerializer(serializers.Serializer):
     delta = serializers.IntegerField(
-        min_value=-STOCK_LIMIT,
-        max_value=STOCK_LIMIT,
+        min_value=-Product.MAX_STOCK,
+        max_value=Product.MAX_STOCK,
         help_text="Units to add (positive) or remove (negative); never below zero.",
     )
 

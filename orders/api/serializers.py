@@ -59,7 +59,7 @@ class OrderItemSerializer(serializers.ModelSerializer):
 
 class OrderSerializer(serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
-    discount_code = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    discount_code = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     allowed_transitions = serializers.ListField(
         child=serializers.ChoiceField(choices=Status.choices), read_only=True, help_text="Statuses it may move to next."
     )

@@ -2,7 +2,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from catalog.exceptions import InsufficientStock
+from catalog.exceptions import InsufficientStock, StockLimitExceeded
 from catalog.factories import CategoryFactory, ProductFactory
 from catalog.models import Category, Product
 from tests.utils import race_n, requires_postgresql, stock_of
@@ -56,6 +56,15 @@ class TestRelease:
         phone = ProductFactory(stock=1)
         Product.objects.release({phone.pk: 4})
         assert stock_of(phone) == 5
+
+    def test_release_refuses_to_pass_the_most_stock_a_product_holds_and_gives_back_nothing(self):
+        phone, case = ProductFactory(stock=10), ProductFactory(stock=Product.MAX_STOCK - 1)
+
+        with pytest.raises(StockLimitExceeded) as refused:
+            Product.objects.release({phone.pk: 5, case.pk: 2})
+
+        assert refused.value.facts["lines"] == [{"product": case.pk, "requested": 2}]
+        assert (stock_of(phone), stock_of(case)) == (10, Product.MAX_STOCK - 1)
 
     def test_adjust_stock_adds_and_removes_but_never_below_zero(self):
         phone = ProductFactory(stock=3)

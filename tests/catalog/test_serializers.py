@@ -4,7 +4,7 @@ import pytest
 
 from catalog.factories import ReviewFactory
 from catalog.models import Product, Review
-from tests.utils import assert_validation_error
+from tests.utils import assert_error, assert_validation_error
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +22,13 @@ class TestStockAdjustment:
         response = staff_client.post(adjust_stock_url(product), {"delta": delta}, format="json")
 
         assert_validation_error(response, "delta")
+        assert Product.objects.get(pk=product.pk).stock == 10
+
+    def test_a_delta_that_would_pass_the_most_stock_a_product_holds_is_a_409(self, staff_client, product):
+        response = staff_client.post(adjust_stock_url(product), {"delta": Product.MAX_STOCK}, format="json")
+
+        body = assert_error(response, 409, "stock_limit_exceeded")
+        assert body["lines"] == [{"product": product.pk, "requested": Product.MAX_STOCK}]
         assert Product.objects.get(pk=product.pk).stock == 10
 
     def test_a_zero_delta_is_still_refused(self, staff_client, product):

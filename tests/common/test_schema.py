@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from common.errors import error_body
 from customers.api.serializers import token_for
+from orders.factories import OrderFactory
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -178,3 +179,12 @@ def test_the_own_profile_documents_the_404_of_a_staff_only_account(schema):
     me = schema["paths"]["/api/v1/customers/me/"]
 
     assert {"404"} <= set(me["get"]["responses"]) & set(me["patch"]["responses"])
+
+
+@pytest.mark.django_db
+def test_an_order_without_a_discount_code_matches_its_schema(schema, customer_client, customer):
+    order = OrderFactory(customer=customer)
+    answer = customer_client.get(f"/api/v1/orders/{order.pk}/").json()
+
+    assert answer["discount_code"] is None
+    assert schema["components"]["schemas"]["Order"]["properties"]["discount_code"]["nullable"] is True
