@@ -1,5 +1,6 @@
 """Fixtures shared by every test: API clients, users, a clean cache, and the backend in use."""
 
+import logging
 import time
 from decimal import Decimal
 from types import SimpleNamespace
@@ -10,6 +11,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from catalog.factories import ProductFactory
+from common.logs import RepeatFilter
 from customers.api.serializers import token_for
 from customers.factories import CustomerFactory
 from tests.utils import UNREACHABLE_REDIS_CACHE
@@ -21,6 +23,15 @@ def clean_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_log_repeats(settings):
+    """Let every test see the first log line of each kind: the once-per-interval filter forgets what it saw."""
+    for name in settings.REPEATING_LOGGERS:
+        for log_filter in logging.getLogger(name).filters:
+            if isinstance(log_filter, RepeatFilter):
+                log_filter.reset()
 
 
 @pytest.fixture
