@@ -6,6 +6,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -26,9 +27,14 @@ def clean_cache():
 
 
 @pytest.fixture(autouse=True)
-def fresh_log_repeats(settings):
-    """Let every test see the first log line of each kind: the once-per-interval filter forgets what it saw."""
-    for name in settings.REPEATING_LOGGERS:
+def fresh_log_repeats():
+    """Let every test see the first log line of each kind: the once-per-interval filter forgets what it saw.
+
+    It reads django.conf.settings rather than taking pytest-django's `settings` fixture: that
+    fixture, pulled into every test, would be restored last and so after other fixtures'
+    teardowns that need a test's own settings undone (a Redis put back up, say).
+    """
+    for name in django_settings.REPEATING_LOGGERS:
         for log_filter in logging.getLogger(name).filters:
             if isinstance(log_filter, RepeatFilter):
                 log_filter.reset()
