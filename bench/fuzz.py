@@ -35,12 +35,10 @@ from datetime import datetime
 from pathlib import Path
 
 from bench import dataset
-from bench.services import Service, gunicorn, wait_until_up
+from bench.services import HOST, Service, gunicorn, production_env, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = Path(sys.executable)
-HOST = "127.0.0.1"
-RAISED_RATE = "100000000/m"
 
 # The checks that fail the run. Left out, and why:
 # - negative_data_rejection / positive_data_acceptance: the schema cannot state every rule
@@ -99,26 +97,14 @@ class Config:
 
     def app_env(self) -> dict[str, str]:
         """Production settings on the fuzz database and Redis, with the rate limits raised."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "PROMETHEUS_"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="config.settings.production",
-            SECRET_KEY=secrets.token_urlsafe(50),
-            ALLOWED_HOSTS=HOST,
-            SECURE_SSL_REDIRECT="false",
-            DATABASE_URL=self.database_url,
-            REDIS_URL=self.redis_url,
-            CELERY_BROKER_URL=self.redis_url,
-            RATELIMIT_ANON=RAISED_RATE,
-            RATELIMIT_USER=RAISED_RATE,
-            RATELIMIT_AUTH=RAISED_RATE,
-            RATELIMIT_ORDERS=RAISED_RATE,
-            JWT_ACCESS_MINUTES="1440",
-            EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+        return production_env(
+            database_url=self.database_url,
+            cache_url=self.redis_url,
+            broker_url=self.redis_url,
             LOG_LEVEL="WARNING",
             WEB_CONCURRENCY=str(self.workers),
             GUNICORN_THREADS="1",
         )
-        return env
 
 
 @dataclass

@@ -28,7 +28,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
@@ -40,13 +39,21 @@ from pathlib import Path
 from bench import cpu, dataset, loadgen, report
 from bench.report import Measurement, WorkerSample
 from bench.scenarios import CEILING, SCENARIOS, SELLOUT, Scenario
-from bench.services import Service, celery_worker, gunicorn, process_tree, wait_until_up, worker_memory
+from bench.services import (
+    HOST,
+    RAISED_RATE,
+    Service,
+    celery_worker,
+    gunicorn,
+    process_tree,
+    production_env,
+    wait_until_up,
+    worker_memory,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PYTHON = Path(sys.executable)
-HOST = "127.0.0.1"
-RAISED_RATE = "100000000/m"
 DRAIN_SECONDS = 30  # longest wait for the server to serve what wrk left queued
 IDLE_CPU_SECONDS = 0.02  # CPU the workers may use in half a second and still count as idle
 
@@ -84,32 +91,19 @@ class Config:
 
     def app_env(self) -> dict[str, str]:
         """The environment of every process of the app: production settings, on the bench's stores."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("GUNICORN_", "PROMETHEUS_"))}
-        env.update(
-            DJANGO_SETTINGS_MODULE="config.settings.production",
-            SECRET_KEY=secrets.token_urlsafe(50),
-            ALLOWED_HOSTS=HOST,
-            SECURE_SSL_REDIRECT="false",
-            DATABASE_URL=self.database_url,
-            REDIS_URL=self.cache_url,
-            CELERY_BROKER_URL=self.broker_url,
-            RATELIMIT_ANON=RAISED_RATE,
-            RATELIMIT_USER=RAISED_RATE,
-            RATELIMIT_AUTH=RAISED_RATE,
-            RATELIMIT_ORDERS=RAISED_RATE,
-            JWT_ACCESS_MINUTES="1440",
+        return production_env(
+            database_url=self.database_url,
+            cache_url=self.cache_url,
+            broker_url=self.broker_url,
             # gunicorn's access log is written at any level; INFO adds only its lifecycle lines
             # (workers booting, signals received), which tell restarts and outside kills apart.
             LOG_LEVEL="INFO",
-            # Cash confirmations queue an email; the worker (card scenario) must not try SMTP.
-            EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
             WEB_CONCURRENCY=str(self.workers),
             GUNICORN_THREADS=str(self.threads),
             # No recycling: any worker that restarts during the bench died.
             GUNICORN_MAX_REQUESTS="0",
             GUNICORN_MAX_REQUESTS_JITTER="0",
         )
-        return env
 
     def public(self) -> dict:
         hidden = {"scenarios"}
