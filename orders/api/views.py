@@ -50,8 +50,19 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @property
     def throttle_scope(self) -> str | None:
-        """Placing an order also counts against the per-customer order limit (SPEC §7)."""
-        return "orders" if self.action == "create" else None
+        """Placing an order also counts against the per-customer order limit (SPEC §7).
+
+        A replay of an order already placed does not: a client retrying after a timeout must
+        get its order back, not a 429 (the per-user limit still counts it).
+        """
+        if self.action != "create" or self.replays_a_placed_order():
+            return None
+        return "orders"
+
+    def replays_a_placed_order(self) -> bool:
+        """Return whether the request's Idempotency-Key names an order this caller already placed (one query)."""
+        key = self.request.headers.get("Idempotency-Key", "").strip()
+        return bool(key) and Order.objects.of(self.request.user).filter(idempotency_key=key).exists()
 
     def get_permissions(self):
         if self.action in ("cancel", "transition"):

@@ -613,6 +613,23 @@ class TestRateLimit:
         assert Order.objects.count() == 4
         assert stock_of(product) == 96
 
+    def test_past_the_order_limit_a_replay_still_gets_its_order_back(
+        self, settings, frozen_ratelimit_clock, customer_client
+    ):
+        settings.RATELIMIT_ORDERS = "1/m"
+        product = ProductFactory(stock=100)
+        first = customer_client.post(ORDERS, payload((product, 1)), format="json", HTTP_IDEMPOTENCY_KEY="first")
+
+        another = customer_client.post(ORDERS, payload((product, 1)), format="json", HTTP_IDEMPOTENCY_KEY="second")
+        replay = customer_client.post(ORDERS, payload((product, 1)), format="json", HTTP_IDEMPOTENCY_KEY="first")
+
+        assert first.status_code == 202
+        assert_error(another, 429, "rate_limited")
+        assert replay.status_code == 202, replay.content
+        assert replay["Idempotent-Replayed"] == "true"
+        assert replay.json()["id"] == first.json()["id"]
+        assert Order.objects.count() == 1
+
 
 # --- Query counts ----------------------------------------------------------------------------
 
