@@ -754,7 +754,9 @@ class TestEmails:
             assert product.sku in body
             assert "25.00" in body
 
-    def test_the_payment_failure_email_names_the_order_and_its_total(self, settings, customer, product, mailoutbox):
+    def test_the_payment_failure_email_names_the_order_and_lists_its_items(
+        self, settings, customer, product, mailoutbox
+    ):
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DECLINES)
         order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         process_payment(order.pk)
@@ -768,6 +770,8 @@ class TestEmails:
         html = email.alternatives[0].content
         for body in (email.body, html):
             assert order.number in body
+            assert product.name in body
+            assert product.sku in body
             assert "25.00" in body
 
     @pytest.mark.parametrize(
