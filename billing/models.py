@@ -15,6 +15,7 @@ class Payment(TimeStampedModel):
         SUCCEEDED = "succeeded"
         FAILED = "failed"
         REFUNDED = "refunded"
+        CANCELLED = "cancelled"  # its order was cancelled before the charge: never sent to the gateway
 
     # Statuses the gateway has yet to settle: not charged yet, or being charged.
     AWAITING_GATEWAY = (Status.PENDING, Status.PROCESSING)

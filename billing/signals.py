@@ -1,9 +1,11 @@
-"""Billing's reactions to orders, through orders' own signals: open the payment, issue the invoice, refund, email.
+"""Billing's reactions to orders, through orders' own signals: open, cancel or refund the payment, invoice, email.
 
 Anything leaving the process (a task message, an email) goes through
 `billing.tasks.send_after_commit`: it waits for the commit, a broker hiccup then cannot
 turn a committed order into a 500, and the demo seeding can hold it back.
 """
+
+from django.utils import timezone
 
 from billing.models import Invoice, Payment
 from billing.tasks import charge_order, refund_payment, send_after_commit, send_order_email
@@ -25,10 +27,17 @@ def issue_invoice_on_confirmation(sender, order, previous, **kwargs) -> None:
         Invoice.objects.issue_for(order)
 
 
-def refund_on_cancellation(sender, order, previous, **kwargs) -> None:
-    """Refund a captured card payment once its order is cancelled (after commit)."""
+def settle_payment_on_cancellation(sender, order, previous, **kwargs) -> None:
+    """Settle the payment of a cancelled order: cancel it if it was never charged, refund it (after commit) if captured.
+
+    Only a pending order can be cancelled before its charge, and its payment is still
+    pending: the worker claims only processing payments, so a cancelled one is left alone.
+    """
     if order.status != Status.CANCELLED:
         return
+    Payment.objects.filter(order=order, status=Payment.Status.PENDING).update(
+        status=Payment.Status.CANCELLED, updated_at=timezone.now()
+    )
     payment_id = (
         Payment.objects.filter(order=order, status=Payment.Status.SUCCEEDED).values_list("pk", flat=True).first()
     )
@@ -45,5 +54,5 @@ def email_customer_on_outcome(sender, order, previous, **kwargs) -> None:
 def connect_receivers() -> None:
     order_placed.connect(open_card_payment, dispatch_uid="billing.open_card_payment")
     order_status_changed.connect(issue_invoice_on_confirmation, dispatch_uid="billing.issue_invoice")
-    order_status_changed.connect(refund_on_cancellation, dispatch_uid="billing.refund_on_cancellation")
+    order_status_changed.connect(settle_payment_on_cancellation, dispatch_uid="billing.settle_payment_on_cancellation")
     order_status_changed.connect(email_customer_on_outcome, dispatch_uid="billing.email_customer")

@@ -142,9 +142,9 @@ class Order(TimeStampedModel):
         - the history event is written;
         - `order_status_changed` is sent. Its receivers run inside this transaction, so
           their failure undoes the change: billing issues the invoice on confirmation
-          (billing.signals.issue_invoice_on_confirmation) and, after commit, refunds a
-          cancelled order's capture and emails the customer about its confirmation or
-          failed payment.
+          (billing.signals.issue_invoice_on_confirmation), cancels a cancelled order's
+          uncharged payment or, after commit, refunds its capture, and emails the customer
+          about its confirmation or failed payment.
         `only_from` narrows the statuses this particular change may start from.
         """
         with transaction.atomic():

@@ -89,7 +89,7 @@ def test_a_capture_can_be_left_unrefunded():
     assert order.payment.status == Payment.Status.SUCCEEDED
 
 
-def test_a_card_order_cancelled_before_payment_keeps_its_pending_payment():
+def test_a_card_order_cancelled_before_payment_has_its_payment_cancelled():
     order = CardOrderFactory(status=Status.CANCELLED)
 
-    assert (order.payment.status, outcomes(order.payment)) == (Payment.Status.PENDING, [])
+    assert (order.payment.status, outcomes(order.payment)) == (Payment.Status.CANCELLED, [])

@@ -424,7 +424,7 @@ class TestStartPayment:
         assert process_payment(order.pk) == DONE
 
         assert status_of(order) == Status.CANCELLED
-        assert Payment.objects.get(order=order).status == Payment.Status.PENDING
+        assert Payment.objects.get(order=order).status == Payment.Status.CANCELLED  # issue 14: not left pending forever
         assert not PaymentAttempt.objects.exists()
 
     def test_start_payment_twice_returns_the_same_payment(self, customer, product):
@@ -496,6 +496,38 @@ class TestHoldingMessagesBack:
 
         refund_sent.assert_not_called()
         email_sent.assert_not_called()
+
+
+class TestCancelledBeforeTheCharge:
+    def test_cancelling_a_pending_card_order_cancels_its_payment_and_the_worker_leaves_it(
+        self, customer, product, django_capture_on_commit_callbacks
+    ):
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
+        with (
+            mock.patch.object(refund_payment_task, "delay") as refund_sent,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            order.cancel(actor=customer.user)
+
+        assert process_payment(order.pk) == DONE
+
+        payment = Payment.objects.get(order=order)
+        assert payment.status == Payment.Status.CANCELLED
+        assert payment.attempts.count() == 0
+        assert status_of(order) == Status.CANCELLED
+        refund_sent.assert_not_called()
+        assert not Payment.objects.filter(status__in=Payment.AWAITING_GATEWAY).exists()
+
+    def test_reconciliation_leaves_a_cancelled_payment_alone(self, settings, customer, product):
+        settings.PAYMENT_STUCK_AFTER_SECONDS = 0
+        order = CardOrderFactory(customer=customer, lines=[(product, 1)])
+        order.cancel(actor=customer.user)
+
+        with mock.patch.object(charge_order, "delay") as charge_sent:
+            assert reconcile_payments() == 0
+
+        charge_sent.assert_not_called()
+        assert Payment.objects.get(order=order).status == Payment.Status.CANCELLED
 
 
 class TestRefund:

@@ -168,7 +168,7 @@ def test_payments_are_reported_by_status_with_zero_for_absent_ones(client, custo
 
     payments = series(scraped(client.get("/metrics")), "shopkeep_payments", "status")
 
-    assert payments == {"pending": 0, "processing": 0, "succeeded": 1, "failed": 2, "refunded": 0}
+    assert payments == {"pending": 0, "processing": 0, "succeeded": 1, "failed": 2, "refunded": 0, "cancelled": 0}
 
 
 def test_the_payments_family_takes_one_query(django_assert_num_queries):

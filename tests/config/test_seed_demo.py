@@ -404,7 +404,9 @@ class TestSeededOrders:
                 assert set(attempts) <= {outcomes.OUTAGE}
             elif payment.gateway_reference:  # cancelled after the capture: refunded
                 assert (payment.status, attempts[-1]) == (Payment.Status.REFUNDED, outcomes.REFUNDED)
-            else:  # pending, or cancelled before the worker came
+            elif order.status == Status.CANCELLED:  # cancelled before the worker came
+                assert (payment.status, attempts) == (Payment.Status.CANCELLED, [])
+            else:
                 assert (payment.status, attempts) == (Payment.Status.PENDING, [])
         statuses = set(Payment.objects.values_list("status", flat=True))
         assert statuses == set(Payment.Status.values)
