@@ -13,6 +13,7 @@ from rest_framework.test import APIClient
 
 from catalog.factories import ProductFactory
 from common.logs import RepeatFilter
+from config.celery import app as celery_app
 from customers.api.serializers import token_for
 from customers.factories import CustomerFactory
 from tests.utils import UNREACHABLE_REDIS_CACHE
@@ -120,3 +121,14 @@ def staff_client(staff_user) -> APIClient:
     client = APIClient()
     client.force_authenticate(staff_user)
     return client
+
+
+@pytest.fixture
+def eager(monkeypatch):
+    """Run as the embedded default does: Celery eager, no worker to honour a countdown."""
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+
+
+@pytest.fixture
+def not_eager(monkeypatch):
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)

@@ -2,7 +2,7 @@
 
 They play the gateway, not the worker's rules: a card order's payment is started by
 `payments.start_payment`, every gateway call is recorded by `payments.record_attempt`, and
-the outcome by `payments.capture`, `payments.fail` or `payments.refund`, as the worker does.
+the outcome by `payments.capture`, `payments.fail` or `payments.record_refund`, as the worker does.
 """
 
 import time
@@ -13,7 +13,7 @@ import factory.random
 from django.conf import settings
 
 from billing import payments
-from billing.models import Payment, PaymentAttempt
+from billing.models import Payment, PaymentAttempt, Refund
 from orders.factories import OrderFactory
 from orders.models import Order
 from orders.status import PaymentMethod, Status
@@ -62,13 +62,17 @@ def settle_payment(order: Order, status: str, *, outages: int, declined: bool) -
 
 
 def refund_if_cancelled(order: Order, create: bool, refunded: bool | None, **kwargs) -> None:
-    """Refund the captured payment of a cancelled order, as the worker does after the commit (unless refunded=False)."""
+    """Pay out a cancelled order's refund, as the worker does after the commit (unless refunded=False)."""
     if refunded is False or order.status != Status.CANCELLED:
         return
-    payment = Payment.objects.select_related("order").get(order=order)
-    if payment.status == Payment.Status.SUCCEEDED:
-        call_gateway(payment, PaymentAttempt.Outcome.REFUNDED)
-        payments.refund(payment)
+    for refund in Refund.objects.filter(payment__order=order, status=Refund.Status.PENDING):
+        pay_out(refund)
+
+
+def pay_out(refund: Refund) -> None:
+    """Play the gateway paying a card refund out, as `payments.process_refund` records it."""
+    started = time.monotonic() - factory.random.randgen.randint(*ANSWER_MS) / 1000
+    payments.record_refund(refund, f"mock_re_{factory.random.randgen.getrandbits(64):016x}", started)
 
 
 class CardOrderFactory(OrderFactory):
@@ -90,3 +94,29 @@ class CardOrderFactory(OrderFactory):
         lambda order: partial(settle_payment, outages=order.outages, declined=order.declined)
     )
     refunded = factory.PostGeneration(refund_if_cancelled)
+
+
+class RefundFactory(factory.django.DjangoModelFactory):
+    """A refund issued through the rules (`Refund.objects.issue`), by default of a whole delivered cash order.
+
+    `units` maps order item ids to quantities (None: everything not refunded yet); a card
+    refund is paid out as the worker would unless `paid_out=False`.
+    """
+
+    class Meta:
+        model = Refund
+
+    order = factory.SubFactory(OrderFactory, status=Status.DELIVERED)
+    units = None
+    restock = False
+    reason = "Returned."
+    actor = None
+    paid_out = True
+
+    @classmethod
+    def _create(cls, model_class, *, order, units, restock, reason, actor, paid_out):
+        refund = model_class.objects.issue(order, units=units, restock=restock, reason=reason, actor=actor)
+        if paid_out and refund.status == Refund.Status.PENDING:
+            pay_out(refund)
+            refund.refresh_from_db()
+        return refund

@@ -13,6 +13,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from billing.breaker import breaker_status
 from billing.models import Payment
+from orders.status import PaymentMethod
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ class BillingCollector:
     def collect(self) -> Iterable[GaugeMetricFamily]:
         """Yield payments by status (skipped while the database is down) and the breaker state."""
         try:
-            counts = dict(Payment.objects.order_by().values_list("status").annotate(Count("pk")))
+            counts = dict(
+                Payment.objects.order_by().filter(method=PaymentMethod.CARD).values_list("status").annotate(Count("pk"))
+            )
         except DatabaseError:
             logger.warning("Payments left out of /metrics: the database is unavailable.", exc_info=True)
         else:

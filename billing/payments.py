@@ -10,8 +10,14 @@
    gateway idempotency key makes a repeated charge return the first capture, so a worker
    killed mid-call and re-run by reconciliation, or two workers racing, capture once.
 
-`capture`, `fail` and `refund` record the outcomes: the worker, the demo seeding and the
-billing factories all settle a payment through them, never by writing its status.
+Staff may cancel an order while its charge is in flight. The cancellation and the
+recording of the gateway's answer both lock the order and then the payment, so one waits
+for the other: a charge answered after the cancellation is either declined (never
+captured) or captured and then refunded in full (`record_charge`).
+
+`capture`, `fail` and `record_refund` record the outcomes: the worker, the demo seeding and
+the billing factories all settle a payment through them, never by writing its status.
+Refunds are issued by `Refund.objects.issue`; `process_refund` pays a card refund out.
 """
 
 import logging
@@ -28,7 +34,7 @@ from django.utils import timezone
 
 from billing.breaker import get_breaker, seconds_until_half_open
 from billing.gateway import Charge, GatewayUnavailable, get_gateway
-from billing.models import Payment, PaymentAttempt
+from billing.models import Payment, PaymentAttempt, Refund
 from orders.models import Order
 from orders.status import PaymentMethod
 from orders.status import Status as OrderStatus
@@ -38,10 +44,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Next:
-    """What the worker does after a step: nothing more, or run again in `retry_in` seconds."""
+    """What the worker does after a step: nothing more, or run again in `retry_in` seconds.
+
+    `refund` names a refund the step issued (a capture that came back after its order was
+    cancelled) for the worker to pay out; `paid_out` says this step paid a refund out, so
+    the customer is told once.
+    """
 
     retry_in: float | None = None
     counts_as_attempt: bool = True
+    refund: int | None = None
+    paid_out: bool = False
 
 
 DONE = Next()
@@ -99,8 +112,8 @@ def attempt_charge(order_id: int) -> Next:
     except Exception:
         release_attempt(payment, number)
         raise
-    record_charge(payment, number, started, charge)
-    return DONE
+    refund = record_charge(payment, number, started, charge)
+    return Next(refund=refund.pk) if refund is not None else DONE
 
 
 def claim_attempt(payments: QuerySet, status: str, order_status: str | None = None) -> Payment | None:
@@ -141,60 +154,62 @@ def release_attempt(payment: Payment, number: int) -> None:
     )
 
 
-def _still_claimed(payment: Payment, number: int, status: str) -> bool:
-    """Lock the payment; return whether it is still in `status` with attempt `number` claimed and unrecorded.
+def _still_claimed(payment: Payment, number: int) -> bool:
+    """Lock the order, then the payment; return whether attempt `number` is still claimed and unrecorded.
 
-    False when another worker took the claim over and recorded it, or settled the payment:
-    then this worker's outcome is the same gateway answer, recorded already.
+    The payment is processing, or was cancelled with its order while the call was in
+    flight. False when another worker took the claim over and recorded it, or settled the
+    payment: then this worker's outcome is the same gateway answer, recorded already.
+    The order's lock comes first, as for a cancellation, so the two take turns.
     """
+    Order.objects.select_for_update().filter(pk=payment.order_id).values_list("pk").get()
     locked = Payment.objects.select_for_update().values_list("status", "attempt_count").get(pk=payment.pk)
-    if locked == (status, number) and not payment.attempts.filter(number=number).exists():
+    in_play = locked[0] in (Payment.Status.PROCESSING, Payment.Status.CANCELLED)
+    if in_play and locked[1] == number and not payment.attempts.filter(number=number).exists():
+        payment.status = locked[0]
         return True
     logger.info("Payment %s: attempt %s was recorded by another worker.", payment.pk, number)
     return False
 
 
-def _order_awaits_payment(payment: Payment) -> bool:
-    """Lock the payment's order; return whether it is still payment_processing, logging when it is not."""
-    status = Order.objects.select_for_update().values_list("status", flat=True).get(pk=payment.order_id)
-    if status == OrderStatus.PAYMENT_PROCESSING:
-        return True
-    logger.error(
-        "Payment %s: its order %s is %s, no longer payment_processing; the attempt is recorded, nothing settled.",
-        payment.pk,
-        payment.order_id,
-        status,
-    )
-    return False
+def record_charge(payment: Payment, number: int, started: float, charge: Charge) -> Refund | None:
+    """Record the gateway's answer to attempt `number` and capture or fail the payment, once.
 
-
-def record_charge(payment: Payment, number: int, started: float, charge: Charge) -> None:
-    """Record the gateway's answer to attempt `number` and capture or fail the payment, once."""
+    If the order was cancelled while the call was in flight, a decline leaves the payment
+    cancelled, and a capture is recorded and refunded in full at once: the refund is
+    returned for the worker to pay out.
+    """
     with transaction.atomic():
-        if not _still_claimed(payment, number, Payment.Status.PROCESSING):
-            return
-        awaited = _order_awaits_payment(payment)
+        if not _still_claimed(payment, number):
+            return None
         if charge.captured:
             record_attempt(payment, number, PaymentAttempt.Outcome.SUCCEEDED, started)
-            if awaited:
-                capture(payment, charge.reference)
-            else:  # money was taken for an order that moved on: keep what its refund needs
-                payment.gateway_reference = charge.reference
-                payment.save(update_fields=["gateway_reference", "updated_at"])
+            if payment.status == Payment.Status.CANCELLED:
+                return _refund_late_capture(payment, charge.reference)
+            capture(payment, charge.reference)
         else:
             record_attempt(payment, number, PaymentAttempt.Outcome.DECLINED, started, error=charge.decline_reason)
-            if awaited:
+            if payment.status == Payment.Status.PROCESSING:
                 fail(payment, charge.decline_reason)
+    return None
+
+
+def _refund_late_capture(payment: Payment, reference: str) -> Refund:
+    """Record a capture that came back after its order was cancelled, and refund it in full."""
+    payment.status = Payment.Status.SUCCEEDED
+    payment.gateway_reference = reference
+    payment.save(update_fields=["status", "gateway_reference", "updated_at"])
+    logger.warning("Payment %s: captured after its order was cancelled; refunding it.", payment.pk)
+    return Refund.objects.issue(payment.order, reason="The charge went through after the order was cancelled.")
 
 
 def record_charge_outage(payment: Payment, number: int, started: float, outage: GatewayUnavailable) -> Next:
     """Record an outage on attempt `number`; fail the payment once the attempts run out, else ask for a retry."""
     with transaction.atomic():
-        if not _still_claimed(payment, number, Payment.Status.PROCESSING):
+        if not _still_claimed(payment, number):
             return DONE
-        awaited = _order_awaits_payment(payment)
         record_attempt(payment, number, PaymentAttempt.Outcome.OUTAGE, started, error=str(outage))
-        if not awaited:
+        if payment.status == Payment.Status.CANCELLED:
             return DONE
         if number >= settings.PAYMENT_MAX_ATTEMPTS:
             fail(payment, f"Gateway unavailable after {number} attempts: {outage}")
@@ -236,11 +251,24 @@ def fail(payment: Payment, reason: str) -> None:
         payment.order.transition_to(OrderStatus.PAYMENT_FAILED, note=reason[:500])
 
 
-def refund(payment: Payment) -> None:
-    """Record the gateway's refund of the captured payment of a cancelled order."""
+def cancel(payment: Payment) -> None:
+    """Cancel a payment whose order was cancelled before the money came in; the caller holds the order's lock.
+
+    A charge still in flight is settled when its answer is recorded (record_charge).
+    """
     with transaction.atomic():
-        _lock(payment, Payment.Status.SUCCEEDED)
-        payment.status = Payment.Status.REFUNDED
+        status = Payment.objects.select_for_update().values_list("status", flat=True).get(pk=payment.pk)
+        if status not in (Payment.Status.PENDING, Payment.Status.PROCESSING):
+            raise ValueError(f"Payment {payment.pk} is {status}: only money not taken yet can be cancelled.")
+        payment.status = Payment.Status.CANCELLED
+        payment.save(update_fields=["status", "updated_at"])
+
+
+def collect_cash(payment: Payment) -> None:
+    """Record the cash of a cash order as collected (on delivery)."""
+    with transaction.atomic():
+        _lock(payment, Payment.Status.PENDING)
+        payment.status = Payment.Status.SUCCEEDED
         payment.save(update_fields=["status", "updated_at"])
 
 
@@ -257,31 +285,69 @@ def backoff(attempt: int) -> float:
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
-def refund_payment(payment_id: int) -> Next:
-    """Refund a captured payment whose order was cancelled; safe to run twice."""
+def process_refund(refund_id: int) -> Next:
+    """Pay a card refund out through the gateway and the breaker; safe to run twice.
+
+    Every attempt carries the refund's idempotency key, so a repeat (a redelivered message,
+    a racing worker) pays out once; no lock is held during the call. Outages are retried
+    with backoff for as long as it takes: the money is owed.
+    """
     breaker = get_breaker()
-    payment = claim_attempt(Payment.objects.filter(pk=payment_id), Payment.Status.SUCCEEDED)
-    if payment is None:
-        return DONE
-    number, started = payment.attempt_count, time.monotonic()
+    wait = seconds_until_half_open(breaker)
+    if wait > 0:
+        return Next(retry_in=wait, counts_as_attempt=False)
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("payment").filter(pk=refund_id).first()
+        if refund is None or refund.status != Refund.Status.PENDING:
+            return DONE
+        refund.attempt_count += 1
+        refund.save(update_fields=["attempt_count", "updated_at"])
+    started = time.monotonic()
     try:
         reference = breaker.call(
             get_gateway().refund,
-            reference=payment.gateway_reference,
-            amount=payment.amount,
-            idempotency_key=f"{payment.idempotency_key}-refund",
+            reference=refund.payment.gateway_reference,
+            amount=refund.amount,
+            idempotency_key=refund.idempotency_key,
         )
     except (GatewayUnavailable, pybreaker.CircuitBreakerError) as outage:
-        release_attempt(payment, number)
-        logger.warning("Refund of payment %s postponed: %s", payment.pk, outage)
-        return Next(retry_in=max(backoff(1), seconds_until_half_open(breaker)), counts_as_attempt=False)
-    except Exception:
-        release_attempt(payment, number)
-        raise
+        _record_refund_attempt(refund, PaymentAttempt.Outcome.OUTAGE, started, error=str(outage) or "breaker open")
+        logger.warning("Refund %s postponed: %s", refund.pk, outage)
+        return Next(retry_in=max(backoff(refund.attempt_count), seconds_until_half_open(breaker)))
+    if not record_refund(refund, reference, started):
+        return DONE
+    logger.info("Refund %s paid out (%s).", refund.pk, reference)
+    return Next(paid_out=True)
+
+
+def record_refund(refund: Refund, reference: str, started: float | None = None) -> bool:
+    """Record the gateway's payout of a refund and settle its payment's status; return False if recorded already."""
     with transaction.atomic():
-        if not _still_claimed(payment, number, Payment.Status.SUCCEEDED):
-            return DONE
-        record_attempt(payment, number, PaymentAttempt.Outcome.REFUNDED, started)
-        refund(payment)
-    logger.info("Refunded payment %s (%s).", payment.pk, reference)
-    return DONE
+        status = Refund.objects.select_for_update().values_list("status", flat=True).get(pk=refund.pk)
+        if status != Refund.Status.PENDING:
+            return False
+        refund.status = Refund.Status.SUCCEEDED
+        refund.gateway_reference = reference
+        refund.last_error = ""
+        refund.save(update_fields=["status", "gateway_reference", "last_error", "updated_at"])
+        if started is not None:
+            _record_refund_attempt(refund, PaymentAttempt.Outcome.REFUNDED, started)
+        Payment.objects.select_for_update().get(pk=refund.payment_id).settle_refunds()
+    return True
+
+
+def _record_refund_attempt(refund: Refund, outcome: str, started: float, error: str = "") -> None:
+    """Write the payment's audit row for one refund call, numbered after the payment's other calls."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
+        number = payment.attempt_count + 1
+        PaymentAttempt.objects.create(
+            payment=payment,
+            number=number,
+            outcome=outcome,
+            error=f"Refund {refund.pk}: {error}"[:500] if error else "",
+            duration_ms=round((time.monotonic() - started) * 1000),
+        )
+        Payment.objects.filter(pk=payment.pk).update(attempt_count=number, updated_at=timezone.now())
+        if error:
+            Refund.objects.filter(pk=refund.pk).update(last_error=error[:500], updated_at=timezone.now())

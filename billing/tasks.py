@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing import payments
-from billing.models import Payment
+from billing.models import Refund
 from orders.models import Order
 from orders.status import PaymentMethod, Status
 
@@ -63,23 +63,36 @@ def _again(task, args: tuple, step: payments.Next) -> None:
     task.apply_async(args, countdown=step.retry_in)
 
 
+def hand_over(refund: Refund) -> None:
+    """After commit, send a card refund to the worker, or tell the customer about a refund paid out already (cash)."""
+    if refund.status == Refund.Status.PENDING:
+        send_after_commit(refund_payment, refund.pk)
+    else:
+        send_after_commit(send_refund_email, refund.pk)
+
+
 @shared_task(**PAYMENT_TASK)
 def charge_order(order_id: int) -> None:
     """Charge a card order; retries outages with backoff, waits out an open breaker."""
-    _again(charge_order, (order_id,), payments.process_payment(order_id))
+    step = payments.process_payment(order_id)
+    if step.refund is not None:  # captured after its order was cancelled: pay it back
+        refund_payment.delay(step.refund)
+    _again(charge_order, (order_id,), step)
 
 
 @shared_task(**PAYMENT_TASK)
-def refund_payment(payment_id: int) -> None:
-    """Refund a cancelled order's captured payment."""
-    step = payments.refund_payment(payment_id)
+def refund_payment(refund_id: int) -> None:
+    """Pay a card refund out through the gateway; retries outages with backoff, waits out an open breaker."""
+    step = payments.process_refund(refund_id)
+    if step.paid_out:
+        send_refund_email.delay(refund_id)
     if step.retry_in is not None and not _eager():
-        refund_payment.apply_async((payment_id,), countdown=step.retry_in)
+        refund_payment.apply_async((refund_id,), countdown=step.retry_in)
 
 
 @shared_task(ignore_result=True)
 def reconcile_payments() -> int:
-    """Re-queue card orders stuck in pending or payment_processing, and refunds never made; return how many."""
+    """Re-queue card orders stuck in pending or payment_processing, and refunds not paid out; return how many."""
     stuck_before = timezone.now() - timedelta(seconds=settings.PAYMENT_STUCK_AFTER_SECONDS)
     stuck = list(
         Order.objects.filter(
@@ -89,14 +102,12 @@ def reconcile_payments() -> int:
         ).values_list("pk", flat=True)
     )
     unrefunded = list(
-        Payment.objects.filter(
-            status=Payment.Status.SUCCEEDED, order__status=Status.CANCELLED, order__updated_at__lt=stuck_before
-        ).values_list("pk", flat=True)
+        Refund.objects.filter(status=Refund.Status.PENDING, updated_at__lt=stuck_before).values_list("pk", flat=True)
     )
     for order_id in stuck:
         charge_order.delay(order_id)
-    for payment_id in unrefunded:
-        refund_payment.delay(payment_id)
+    for refund_id in unrefunded:
+        refund_payment.delay(refund_id)
     if stuck or unrefunded:
         logger.info(
             "Re-queued %d stuck card orders %s and %d refunds %s", len(stuck), stuck, len(unrefunded), unrefunded
@@ -113,6 +124,28 @@ def send_order_email(order_id: int, kind: str) -> None:
         subject=render_to_string(f"emails/order_{kind}_subject.txt", context).strip(),
         message=render_to_string(f"emails/order_{kind}.txt", context),
         html_message=render_to_string(f"emails/order_{kind}.html", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[order.customer.email],
+    )
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_refund_email(refund_id: int) -> None:
+    """Tell the customer that a refund is on its way back to them, with what it covers."""
+    refund = Refund.objects.select_related("payment__order__customer", "credit_note").get(pk=refund_id)
+    order = refund.payment.order
+    context = {
+        "refund": refund,
+        "order": order,
+        "customer": order.customer,
+        "lines": refund.lines.select_related("item"),
+        "shop_name": settings.SHOP_NAME,
+        "currency": settings.SHOP_CURRENCY,
+    }
+    send_mail(
+        subject=render_to_string("emails/refund_issued_subject.txt", context).strip(),
+        message=render_to_string("emails/refund_issued.txt", context),
+        html_message=render_to_string("emails/refund_issued.html", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=[order.customer.email],
     )

@@ -23,7 +23,7 @@ from billing.models import Payment
 from catalog.models import Product
 from common.models import created_on
 from orders.models import Order
-from orders.status import PURCHASED
+from orders.status import PURCHASED, PaymentMethod
 
 LOW_STOCK_LISTED = 10
 
@@ -56,7 +56,9 @@ def dashboard(request, site_name: str = "admin") -> dict:
             "revenue_url": changelist("orders_order", status__in=",".join(sorted(PURCHASED)), **today),
         }
     if "payments" in figures:
-        awaiting_url = changelist("billing_payment", status__in=",".join(Payment.AWAITING_GATEWAY))
+        awaiting_url = changelist(
+            "billing_payment", method=PaymentMethod.CARD, status__in=",".join(Payment.AWAITING_GATEWAY)
+        )
         panels["payments"] = {
             **figures["payments"],
             "awaiting_url": awaiting_url,
@@ -96,8 +98,8 @@ def count_orders(day: date) -> dict:
 
 
 def count_payments(day: date) -> dict:
-    """Count the payments awaiting the gateway, and those opened on `day` that failed (one query)."""
-    awaiting = Q(status__in=Payment.AWAITING_GATEWAY)
+    """Count the card payments awaiting the gateway, and those opened on `day` that failed (one query)."""
+    awaiting = Q(method=PaymentMethod.CARD, status__in=Payment.AWAITING_GATEWAY)
     failed = Q(status=Payment.Status.FAILED, **created_on(day))
     # Filtering first keeps the scan to the counted rows, on the (status, created_at) index.
     counts = Payment.objects.filter(awaiting | failed).aggregate(

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from catalog.models import Product, Review
 from common.models import MoneyField, TimeStampedModel
-from orders.exceptions import InvalidTransition
+from orders.exceptions import InvalidOrder, InvalidTransition
 from orders.managers import DiscountCodeManager, OrderManager
 from orders.signals import order_status_changed
 from orders.status import CUSTOMER_CANCELLABLE, RELEASES_STOCK, TRANSITIONS, DeliveryMethod, PaymentMethod, Status
@@ -179,10 +179,40 @@ class Order(TimeStampedModel):
     cancel.alters_data = True
 
     def release_holds(self) -> None:
-        """Give back the stock and the discount code use this order took (its transition locks it: once)."""
-        Product.objects.release(dict(self.items.values_list("product_id", "quantity")))
+        """Give back the stock and the discount code use this order took (its transition locks it: once).
+
+        Units already returned to stock (`return_to_stock`) are not given back twice.
+        """
+        held = self.items.annotate(held=F("quantity") - F("quantity_returned")).filter(held__gt=0)
+        Product.objects.release(dict(held.values_list("product_id", "held")))
         if self.discount_code_id:
             DiscountCode.objects.release(self.discount_code_id)
+
+    def return_to_stock(self, units: dict[int, int]) -> None:
+        """Put returned units back on the shelf: `units` maps this order's item ids to quantities.
+
+        Each line's `quantity_returned` grows by a conditional update that never lets it pass
+        the quantity ordered (and a check constraint backs it), so racing returns cannot
+        restock a unit twice; all lines or none. An order that still holds its stock gives
+        these units back now, and keeps the rest for a later cancellation.
+        """
+        with transaction.atomic():
+            for item_id, quantity in sorted(units.items()):
+                returned = self.items.filter(pk=item_id, quantity__gte=F("quantity_returned") + quantity).update(
+                    quantity_returned=F("quantity_returned") + quantity, updated_at=timezone.now()
+                )
+                if not returned:
+                    raise InvalidOrder({"lines": [f"Item {item_id} has fewer than {quantity} units left to return."]})
+            products = dict(self.items.filter(pk__in=units).values_list("pk", "product_id"))
+            Product.objects.release({products[item_id]: quantity for item_id, quantity in units.items()})
+
+    return_to_stock.alters_data = True
+
+    def record_event(self, note: str, *, actor=None) -> None:
+        """Write a history entry that changes no status (a refund, a return): the audit trail of the order."""
+        self.events.create(from_status=self.status, to_status=self.status, actor=actor, note=note[:500])
+
+    record_event.alters_data = True
 
 
 class OrderItem(TimeStampedModel):
@@ -193,6 +223,9 @@ class OrderItem(TimeStampedModel):
     product_name = models.CharField(max_length=200)
     sku = models.CharField("SKU", max_length=64)
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    quantity_returned = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Units returned to stock after a refund (Order.return_to_stock)."
+    )
     unit_price = MoneyField()
     line_total = MoneyField()
 
@@ -202,6 +235,9 @@ class OrderItem(TimeStampedModel):
             models.UniqueConstraint(fields=["order", "product"], name="order_item_one_line_per_product"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_item_price_non_negative"),
+            models.CheckConstraint(
+                condition=Q(quantity_returned__lte=F("quantity")), name="order_item_returns_at_most_ordered"
+            ),
         ]
 
     def __str__(self) -> str:

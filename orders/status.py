@@ -40,6 +40,8 @@ TRANSITIONS = {
     (Status.PENDING, Status.CANCELLED): _always,
     (Status.PAYMENT_PROCESSING, Status.CONFIRMED): _always,
     (Status.PAYMENT_PROCESSING, Status.PAYMENT_FAILED): _always,
+    # Staff only (customers: CUSTOMER_CANCELLABLE); billing settles a charge in flight under the payment's lock.
+    (Status.PAYMENT_PROCESSING, Status.CANCELLED): _always,
     (Status.CONFIRMED, Status.IN_PROGRESS): _always,
     (Status.CONFIRMED, Status.CANCELLED): _always,
     (Status.IN_PROGRESS, Status.SHIPPED): lambda order: order.delivery_method == DeliveryMethod.HOME_DELIVERY,

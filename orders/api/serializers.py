@@ -54,7 +54,7 @@ class PlaceOrderSerializer(serializers.Serializer):
 class OrderItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = OrderItem
-        fields = ["product", "product_name", "sku", "quantity", "unit_price", "line_total"]
+        fields = ["id", "product", "product_name", "sku", "quantity", "quantity_returned", "unit_price", "line_total"]
 
 
 class OrderSerializer(serializers.ModelSerializer):

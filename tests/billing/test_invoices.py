@@ -266,6 +266,8 @@ class TestInvoiceApi:
             "discount": "4.00",
             "total": "35.98",
             "payment_method": "cash",
+            "state": "unpaid",  # cash, collected on delivery
+            "credit_notes": [],
             "print_url": f"http://testserver{print_url(invoice)}",
         }
         assert datetime.fromisoformat(body["issued_at"]) == invoice.issued_at
@@ -325,8 +327,8 @@ def test_a_customers_invoice_list_runs_a_fixed_number_of_queries(
     OrderFactory(customer=other_customer)
 
     # 1. the user of the bearer token; 2. COUNT(*) of their invoices; 3. the page of invoices
-    # with their orders (one join).
-    with django_assert_num_queries(3):
+    # with their orders and payment status (joins) and amounts credited (a subquery); 4. their credit notes.
+    with django_assert_num_queries(4):
         response = customer_client.get(INVOICES, {"page_size": 100})
 
     assert response.json()["count"] == count
@@ -340,8 +342,8 @@ def test_the_staff_invoice_list_runs_a_fixed_number_of_queries(
     OrderFactory.create_batch(count, customer=customer)
 
     # 1. the user's permissions; 2. their groups' permissions; 3. COUNT(*) of all invoices;
-    # 4. the page of invoices with their orders (one join).
-    with django_assert_num_queries(4):
+    # 4. the page of invoices with their orders, payment status and credited amounts; 5. their credit notes.
+    with django_assert_num_queries(5):
         response = staff_client.get(INVOICES, {"page_size": 100})
 
     assert response.json()["count"] == count
@@ -411,13 +413,14 @@ class TestPrintPage:
 
 
 class TestPaymentsEndpoint:
-    def test_a_cash_order_has_no_payments(self, customer_client, customer, product):
+    def test_a_cash_order_shows_its_cash_to_collect(self, customer_client, customer, product):
         order = OrderFactory(customer=customer, lines=[(product, 1)])
 
         response = customer_client.get(payments_url(order))
 
         assert response.status_code == 200
-        assert response.json() == []
+        [payment] = response.json()
+        assert (payment["method"], payment["status"], payment["attempts"]) == ("cash", "pending", [])
 
     def test_a_paid_card_order_shows_its_payment_and_the_attempt(self, customer_client, customer, product, settings):
         settings.PAYMENT_GATEWAY_OPTIONS = {"decline_rate": 0, "outage_rate": 0, "latency_ms": 0}

@@ -19,23 +19,22 @@ from kombu.exceptions import OperationalError
 from billing.breaker import get_breaker
 from billing.factories import CardOrderFactory
 from billing.gateway import MockGateway, get_gateway
-from billing.models import Invoice, Payment, PaymentAttempt
+from billing.models import CreditNote, Invoice, Payment, PaymentAttempt, Refund
 from billing.payments import (
     DONE,
     Next,
     attempt_charge,
     backoff,
     capture,
+    collect_cash,
     fail,
     process_payment,
-    refund,
-    refund_payment,
+    process_refund,
     start_payment,
 )
 from billing.tasks import _again, charge_order, messages_held_back, reconcile_payments, send_order_email
 from billing.tasks import refund_payment as refund_payment_task
 from catalog.factories import ProductFactory
-from config.celery import app
 from orders.factories import OrderFactory
 from orders.models import DiscountCode, Order
 from orders.status import Status
@@ -298,24 +297,43 @@ class TestClaimAndRecord:
         assert Invoice.objects.filter(order=order).count() == 1
         assert order.events.filter(to_status=Status.CONFIRMED).count() == 1
 
-    def test_an_order_moved_on_during_the_call_is_not_confirmed_but_the_capture_is_kept(
-        self, customer, product, watched_gateway, caplog
+    def test_a_capture_answered_after_a_staff_cancellation_is_refunded_in_full(
+        self, customer, product, staff_user, watched_gateway
     ):
         order = CardOrderFactory(customer=customer, lines=[(product, 2)])
-        # No transition leaves payment_processing but the payment's own yet; a later one may.
-        watched_gateway(lambda: Order.objects.filter(pk=order.pk).update(status=Status.CANCELLED))
+        watched_gateway(lambda: Order.objects.get(pk=order.pk).cancel(actor=staff_user))
+
+        step = process_payment(order.pk)
+        watched_gateway(lambda: None)
+
+        payment = Payment.objects.get(order=order)
+        refund = Refund.objects.get(payment=payment)
+        assert step == Next(refund=refund.pk)  # the task pays it out
+        assert status_of(order) == Status.CANCELLED
+        assert (payment.status, refund.amount, refund.status) == (Payment.Status.SUCCEEDED, payment.amount, "pending")
+        assert payment.gateway_reference.startswith("mock_ch_")
+        assert not Invoice.objects.filter(order=order).exists()  # never confirmed, so nothing to credit
+        assert stock_of(product) == 10  # the cancellation gave the stock back, once
+
+        assert process_refund(refund.pk) == Next(paid_out=True)
+        assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REFUNDED
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED), (2, PaymentAttempt.Outcome.REFUNDED)]
+        assert process_payment(order.pk) == DONE
+
+    def test_a_decline_answered_after_a_staff_cancellation_leaves_the_payment_cancelled(
+        self, settings, customer, product, staff_user, watched_gateway
+    ):
+        configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DECLINES)
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
+        watched_gateway(lambda: Order.objects.get(pk=order.pk).cancel(actor=staff_user))
 
         assert process_payment(order.pk) == DONE
 
         payment = Payment.objects.get(order=order)
-        assert status_of(order) == Status.CANCELLED
-        assert payment.status == Payment.Status.PROCESSING
-        assert payment.gateway_reference.startswith("mock_ch_")  # money was taken: keep what a refund needs
-        assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
-        assert not Invoice.objects.filter(order=order).exists()
-        assert "no longer payment_processing" in caplog.text
-        assert process_payment(order.pk) == DONE
-        assert len(outcomes(order)) == 1
+        assert payment.status == Payment.Status.CANCELLED
+        assert outcomes(order) == [(1, PaymentAttempt.Outcome.DECLINED)]
+        assert not Refund.objects.exists()
+        assert status_of(order) == Status.CANCELLED  # not payment_failed: the cancellation came first
 
     def test_a_breaker_that_opens_before_the_call_gives_the_attempt_back(
         self, settings, customer, product, monkeypatch
@@ -414,7 +432,8 @@ class TestStartPayment:
         assert process_payment(order.pk) == DONE
 
         assert status_of(order) == Status.CONFIRMED
-        assert not Payment.objects.filter(order=order).exists()
+        payment = Payment.objects.get(order=order)
+        assert (payment.method, payment.status, payment.attempt_count) == ("cash", Payment.Status.PENDING, 0)
 
     def test_start_payment_leaves_cancelled_orders_alone(self, customer, product):
         order = CardOrderFactory(customer=customer, lines=[(product, 2)])
@@ -453,13 +472,13 @@ class TestSettling:
         assert (payment.status, payment.gateway_reference) == (Payment.Status.SUCCEEDED, "mock_ch_first")
         assert status_of(payment.order) == Status.CONFIRMED
 
-    def test_only_a_captured_payment_is_refunded(self, customer, product):
-        payment = start_payment(CardOrderFactory(customer=customer, lines=[(product, 2)]).pk)
+    def test_cash_is_collected_once_on_delivery(self, customer, product):
+        order = OrderFactory(customer=customer, lines=[(product, 2)], status=Status.DELIVERED)
+        payment = Payment.objects.get(order=order)
 
+        assert (payment.method, payment.status) == ("cash", Payment.Status.SUCCEEDED)
         with pytest.raises(ValueError, match="settled already"):
-            refund(payment)
-
-        assert Payment.objects.get(pk=payment.pk).status == Payment.Status.PROCESSING
+            collect_cash(payment)
 
 
 class TestHoldingMessagesBack:
@@ -533,7 +552,7 @@ class TestCancelledBeforeTheCharge:
 class TestRefund:
     @pytest.fixture
     def cancelled(self, customer, product, staff_user, django_capture_on_commit_callbacks):
-        """A captured card order, then cancelled by staff; return its payment and the refund enqueued."""
+        """A captured card order, then cancelled by staff; return its refund and the mock that enqueued it."""
         order = CardOrderFactory(customer=customer, lines=[(product, 2)])
         process_payment(order.pk)
         with (
@@ -541,48 +560,54 @@ class TestRefund:
             django_capture_on_commit_callbacks(execute=True),
         ):
             Order.objects.get(pk=order.pk).cancel(actor=staff_user, note="Out of stock after all.")
-        return Payment.objects.get(order=order), enqueue
+        return Refund.objects.select_related("payment__order").get(payment__order=order), enqueue
 
-    def test_cancelling_a_captured_order_enqueues_its_refund_after_commit(self, cancelled, product):
-        payment, enqueue = cancelled
+    def test_cancelling_a_captured_order_refunds_it_in_full_with_a_credit_note(self, cancelled, product, staff_user):
+        refund, enqueue = cancelled
 
-        enqueue.assert_called_once_with(payment.pk)
-        assert status_of(payment.order) == Status.CANCELLED
-        assert stock_of(product) == 10
+        enqueue.assert_called_once_with(refund.pk)
+        order = refund.payment.order
+        assert status_of(order) == Status.CANCELLED
+        assert (refund.amount, refund.status, refund.actor) == (Decimal("25.00"), "pending", staff_user)
+        assert stock_of(product) == 10  # given back by the cancellation, not again by the refund
+        note = CreditNote.objects.get(invoice__order=order)
+        assert (note.refund, note.amount, note.number) == (refund, Decimal("25.00"), f"CN-{note.year}-000001")
+        assert order.events.filter(note__startswith="Refund of 25.00").count() == 1
 
-    def test_refund_marks_the_payment_refunded_and_records_the_attempt(self, cancelled):
-        payment, _ = cancelled
+    def test_a_paid_out_refund_marks_the_payment_refunded_and_records_the_attempt(self, cancelled):
+        refund, _ = cancelled
 
-        assert refund_payment(payment.pk) == DONE
+        assert process_refund(refund.pk) == Next(paid_out=True)
 
-        payment.refresh_from_db()
+        payment = Payment.objects.get(pk=refund.payment_id)
         assert payment.status == Payment.Status.REFUNDED
         assert outcomes(payment.order) == [(1, PaymentAttempt.Outcome.SUCCEEDED), (2, PaymentAttempt.Outcome.REFUNDED)]
         assert payment.attempts.get(number=2).error == ""  # a refund is not an error
+        assert Refund.objects.get(pk=refund.pk).gateway_reference.startswith("mock_re_")
 
-    def test_refunding_twice_refunds_once(self, cancelled):
-        payment, _ = cancelled
+    def test_paying_out_twice_pays_out_once(self, cancelled):
+        refund, _ = cancelled
 
-        refund_payment(payment.pk)
-        assert refund_payment(payment.pk) == DONE
+        process_refund(refund.pk)
+        assert process_refund(refund.pk) == DONE
 
-        assert payment.attempts.filter(outcome=PaymentAttempt.Outcome.REFUNDED).count() == 1
-        assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REFUNDED
+        assert PaymentAttempt.objects.filter(outcome=PaymentAttempt.Outcome.REFUNDED).count() == 1
+        assert Payment.objects.get(pk=refund.payment_id).status == Payment.Status.REFUNDED
 
     def test_a_refund_during_an_outage_asks_for_a_retry_and_keeps_the_payment_captured(self, settings, cancelled):
-        payment, _ = cancelled
+        refund, _ = cancelled
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN)
 
-        step = refund_payment(payment.pk)
+        step = process_refund(refund.pk)
 
         assert step.retry_in > 0
-        payment.refresh_from_db()
-        assert payment.status == Payment.Status.SUCCEEDED
-        assert outcomes(payment.order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
+        assert Payment.objects.get(pk=refund.payment_id).status == Payment.Status.SUCCEEDED
+        assert outcomes(refund.payment.order) == [(1, PaymentAttempt.Outcome.SUCCEEDED), (2, "outage")]
+        assert Refund.objects.get(pk=refund.pk).status == Refund.Status.PENDING
 
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_CAPTURES)
-        assert refund_payment(payment.pk) == DONE
-        assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REFUNDED
+        assert process_refund(refund.pk) == Next(paid_out=True)
+        assert Payment.objects.get(pk=refund.payment_id).status == Payment.Status.REFUNDED
 
     def test_in_eager_mode_a_refund_postponed_by_an_outage_is_retried_by_reconciliation(
         self, settings, customer, product, staff_user, eager, django_capture_on_commit_callbacks
@@ -597,23 +622,21 @@ class TestRefund:
         payment = Payment.objects.get(order=order)
         assert payment.status == Payment.Status.SUCCEEDED
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_CAPTURES)
-        an_hour_ago = timezone.now() - timedelta(hours=1)
-        Order.objects.filter(pk=order.pk).update(updated_at=an_hour_ago)
-        Payment.objects.filter(pk=payment.pk).update(updated_at=an_hour_ago)
+        Refund.objects.filter(payment=payment).update(updated_at=timezone.now() - timedelta(hours=1))
 
         reconcile_payments()
 
         assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REFUNDED
 
     def test_the_refund_task_reschedules_itself_during_an_outage(self, settings, cancelled):
-        payment, _ = cancelled
+        refund, _ = cancelled
         configure(settings, PAYMENT_GATEWAY_OPTIONS=ALWAYS_DOWN)
 
         with mock.patch.object(refund_payment_task, "apply_async") as schedule:
-            refund_payment_task(payment.pk)
+            refund_payment_task(refund.pk)
 
         schedule.assert_called_once()
-        assert schedule.call_args.args == ((payment.pk,),)
+        assert schedule.call_args.args == ((refund.pk,),)
         assert schedule.call_args.kwargs["countdown"] > 0
 
 
@@ -681,17 +704,6 @@ class TestReconciliation:
 
         assert status_of(order) == Status.CONFIRMED
         assert outcomes(order) == [(1, PaymentAttempt.Outcome.SUCCEEDED)]
-
-
-@pytest.fixture
-def eager(monkeypatch):
-    """Run as the embedded default does: Celery eager, no worker to honour a countdown."""
-    monkeypatch.setitem(app.conf, "task_always_eager", True)
-
-
-@pytest.fixture
-def not_eager(monkeypatch):
-    monkeypatch.setitem(app.conf, "task_always_eager", False)
 
 
 class TestTaskLayer:
@@ -938,13 +950,14 @@ class TestNoLockAcrossTheGateway:
             process_payment(self.order.pk)
             Order.objects.get(pk=self.order.pk).cancel(actor=staff_user)
             payment = Payment.objects.get(order=self.order)
+            refund = Refund.objects.get(payment=payment)
             step, took, still_calling = self.during_slow_call(
-                settings, watched_gateway, lambda: refund_payment(payment.pk)
+                settings, watched_gateway, lambda: process_refund(refund.pk)
             )
 
         assert still_calling
         assert took < 0.5
-        assert step == DONE
+        assert step == Next(paid_out=True)
         assert Payment.objects.get(pk=payment.pk).status == Payment.Status.REFUNDED
         assert outcomes(self.order) == [(1, PaymentAttempt.Outcome.SUCCEEDED), (2, PaymentAttempt.Outcome.REFUNDED)]
 

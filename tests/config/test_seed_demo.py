@@ -13,10 +13,10 @@ from django.core import mail
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, F, Sum
 
 from billing import tasks
-from billing.models import Invoice, InvoiceSequence, Payment, PaymentAttempt
+from billing.models import CreditNote, Invoice, InvoiceSequence, Payment, PaymentAttempt, Refund, RefundLine
 from catalog.cache import CATEGORIES
 from catalog.factories import ProductFactory
 from catalog.models import Category, Product, Review
@@ -330,7 +330,12 @@ class TestSeededOrders:
 
     def test_every_status_change_went_through_the_status_machine(self):
         for order in Order.objects.prefetch_related("events"):
-            steps = [(event.from_status, event.to_status) for event in order.events.all()]
+            # Entries that change no status (refunds, returns) are history, not steps of the machine.
+            steps = [
+                (event.from_status, event.to_status)
+                for event in order.events.all()
+                if event.from_status != event.to_status
+            ]
             assert steps[0] == ("", Status.PENDING), order
             for step in steps[1:]:
                 assert TRANSITIONS[step](order), (order, step)
@@ -354,7 +359,10 @@ class TestSeededOrders:
 
     def test_stock_left_plus_stock_held_by_orders_is_the_stock_seeded(self, seeded_orders):
         held = Counter()
-        for sku, quantity in OrderItem.objects.filter(order__holds_stock=True).values_list("product__sku", "quantity"):
+        held_lines = OrderItem.objects.filter(order__holds_stock=True).annotate(
+            held=F("quantity") - F("quantity_returned")
+        )
+        for sku, quantity in held_lines.values_list("product__sku", "held"):
             held[sku] += quantity
 
         stock = dict(Product.objects.values_list("sku", "stock"))
@@ -385,25 +393,38 @@ class TestSeededOrders:
             )
         assert sorted(invoice.sequence for invoice in invoices) == list(range(1, len(invoices) + 1))
 
-    def test_card_orders_carry_the_payment_and_attempts_the_worker_would_have_written(self):
-        assert not Payment.objects.filter(order__payment_method=PaymentMethod.CASH).exists()
-        assert Payment.objects.count() == Order.objects.filter(payment_method=PaymentMethod.CARD).count()
+    def test_every_order_carries_the_payment_and_attempts_the_worker_would_have_written(self):
+        assert Payment.objects.count() == Order.objects.count()
         outcomes = PaymentAttempt.Outcome
-        for payment in Payment.objects.select_related("order").prefetch_related("attempts"):
+        payments = Payment.objects.select_related("order").prefetch_related("attempts", "refunds")
+        for payment in payments:
             order, attempts = payment.order, [attempt.outcome for attempt in payment.attempts.all()]
-            assert (payment.amount, payment.attempt_count) == (order.total, len(attempts))
+            paid_out = [refund for refund in payment.refunds.all() if refund.status == Refund.Status.SUCCEEDED]
+            assert (payment.amount, payment.method) == (order.total, order.payment_method)
+            assert payment.attempt_count == len(attempts)
+            if order.payment_method == PaymentMethod.CASH:
+                assert attempts == []
+                if order.status == Status.DELIVERED:
+                    assert payment.status in Payment.CAPTURED
+                elif order.status == Status.CANCELLED:
+                    assert payment.status == Payment.Status.CANCELLED
+                else:
+                    assert payment.status == Payment.Status.PENDING  # collected on delivery
+                continue
+            charges, refunds = attempts[: len(attempts) - len(paid_out)], attempts[len(attempts) - len(paid_out) :]
+            assert refunds == [outcomes.REFUNDED] * len(paid_out)
             if order.status in PURCHASED:
-                assert payment.status == Payment.Status.SUCCEEDED
-                assert attempts in ([outcomes.SUCCEEDED], [outcomes.OUTAGE, outcomes.SUCCEEDED])
+                assert payment.status in Payment.CAPTURED
+                assert charges in ([outcomes.SUCCEEDED], [outcomes.OUTAGE, outcomes.SUCCEEDED])
                 assert payment.gateway_reference.startswith("mock_ch_")
             elif order.status == Status.PAYMENT_FAILED:
                 assert payment.status == Payment.Status.FAILED
-                assert attempts[-1] in (outcomes.DECLINED, outcomes.OUTAGE) and payment.last_error
+                assert charges[-1] in (outcomes.DECLINED, outcomes.OUTAGE) and payment.last_error
             elif order.status == Status.PAYMENT_PROCESSING:
                 assert payment.status == Payment.Status.PROCESSING
-                assert set(attempts) <= {outcomes.OUTAGE}
+                assert set(charges) <= {outcomes.OUTAGE}
             elif payment.gateway_reference:  # cancelled after the capture: refunded
-                assert (payment.status, attempts[-1]) == (Payment.Status.REFUNDED, outcomes.REFUNDED)
+                assert payment.status == Payment.Status.REFUNDED and paid_out
             elif order.status == Status.CANCELLED:  # cancelled before the worker came
                 assert (payment.status, attempts) == (Payment.Status.CANCELLED, [])
             else:
@@ -412,6 +433,26 @@ class TestSeededOrders:
         assert statuses == set(Payment.Status.values)
         assert Payment.objects.filter(status=Payment.Status.SUCCEEDED, attempt_count=2).exists()
         assert PaymentAttempt.objects.filter(outcome=outcomes.DECLINED).exists()
+
+    def test_refunds_add_up_within_their_payments_and_invoiced_ones_have_credit_notes(self):
+        refunds = Refund.objects.select_related("payment__order__invoice", "credit_note").prefetch_related("lines")
+        assert refunds.filter(restock=True).exists() and refunds.filter(restock=False).exists()
+        assert refunds.filter(payment__method=PaymentMethod.CASH).exists()
+        for refund in refunds:
+            assert refund.status == Refund.Status.SUCCEEDED  # paid out
+            assert sum(line.amount for line in refund.lines.all()) == refund.amount
+            assert refund.credit_note.amount == refund.amount
+            assert refund.credit_note.invoice == refund.payment.order.invoice
+        for payment in Payment.objects.filter(status__in=Payment.CAPTURED).prefetch_related("refunds"):
+            refunded = sum(refund.amount for refund in payment.refunds.all())
+            assert refunded <= payment.amount
+            if payment.status == Payment.Status.REFUNDED:
+                assert refunded == payment.amount
+        returned = OrderItem.objects.filter(quantity_returned__gt=0)
+        restocked = RefundLine.objects.filter(refund__restock=True).aggregate(units=Sum("quantity"))["units"]
+        assert returned.aggregate(units=Sum("quantity_returned"))["units"] == restocked
+        notes = CreditNote.objects.order_by("sequence")
+        assert [note.sequence for note in notes] == list(range(1, notes.count() + 1))
 
     def test_discount_codes_count_exactly_the_orders_still_holding_them(self):
         codes = {code.code: code for code in DiscountCode.objects.all()}

@@ -115,20 +115,25 @@ class TestPlace:
         assert body["number"] == order.number
         assert body["customer"] == customer.pk
         assert (body["delivery_method"], body["payment_method"]) == ("home_delivery", "card")
+        teapot_line, spoon_line = order.items.order_by("pk").values_list("pk", flat=True)
         assert body["items"] == [
             {
+                "id": teapot_line,  # what a refund names
                 "product": product.pk,
                 "product_name": "Teapot",
                 "sku": "TEA-POT",
                 "quantity": 3,
+                "quantity_returned": 0,
                 "unit_price": "19.99",
                 "line_total": "59.97",
             },
             {
+                "id": spoon_line,
                 "product": spoons.pk,
                 "product_name": "Spoon",
                 "sku": "SPN-1",
                 "quantity": 7,
+                "quantity_returned": 0,
                 "unit_price": "0.10",
                 "line_total": "0.70",
             },

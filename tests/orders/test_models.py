@@ -32,11 +32,14 @@ NUMBER = re.compile(r"^SK-[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}$")  # Croc
 
 
 def expected_next(status: str, payment: str, delivery: str) -> set[str]:
-    """Return the statuses SPEC §4's table allows after `status`, written out independently of TRANSITIONS."""
+    """Return the statuses SPEC §4's table allows after `status`, written out independently of TRANSITIONS.
+
+    Issue 14 adds payment_processing -> cancelled (staff only: the customer's cancel is narrower).
+    """
     if status == Status.PENDING:
         return {Status.PAYMENT_PROCESSING if payment == CARD else Status.CONFIRMED, Status.CANCELLED}
     if status == Status.PAYMENT_PROCESSING:
-        return {Status.CONFIRMED, Status.PAYMENT_FAILED}
+        return {Status.CONFIRMED, Status.PAYMENT_FAILED, Status.CANCELLED}
     if status == Status.CONFIRMED:
         return {Status.IN_PROGRESS, Status.CANCELLED}
     if status == Status.IN_PROGRESS:

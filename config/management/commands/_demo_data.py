@@ -262,3 +262,16 @@ CANCELLED_FROM = {Status.PENDING: 3, Status.CONFIRMED: 4, Status.IN_PROGRESS: 2}
 DELIVERY_METHODS = {DeliveryMethod.HOME_DELIVERY: 60, DeliveryMethod.PICKUP: 25, DeliveryMethod.DRIVE_THRU: 15}
 LINES_PER_ORDER = {1: 50, 2: 28, 3: 14, 4: 8}
 QUANTITIES = {1: 75, 2: 18, 3: 7}
+
+# Why staff refund a delivered order: some units sent back (returned to stock), or all of it.
+RETURN_REASONS = [
+    "Returned: the wrong size.",
+    "Returned unopened within 30 days.",
+    "Returned: not as described.",
+    "Returned: ordered twice by mistake.",
+]
+FULL_REFUND_REASONS = [
+    "Arrived damaged; the customer kept nothing.",
+    "Lost in delivery.",
+    "Goodwill refund after a late delivery.",
+]

@@ -3,8 +3,10 @@
 Every order goes through the real rules, through the factories: `Order.objects.place` takes
 the stock and the code use and writes the history; `Order.transition_to` moves it along the
 status machine (giving stock back on cancellation or a failed payment); billing's receivers
-open card payments and issue invoices. Only the gateway is played: `CardOrderFactory`
-records each payment's attempts and outcome through `billing.payments`, as the worker does.
+open payments, issue invoices and credit notes. Only the gateway is played: `CardOrderFactory`
+records each payment's attempts and outcome through `billing.payments`, as the worker does,
+and pays refunds out through `billing.factories.pay_out`. Some delivered orders come back:
+a few units returned to stock, or the whole order refunded (`Refund.objects.issue`).
 """
 
 from dataclasses import dataclass
@@ -15,8 +17,8 @@ from django.db.models import Count
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from billing.factories import CardOrderFactory
-from billing.models import Invoice, Payment
+from billing.factories import CardOrderFactory, pay_out
+from billing.models import CreditNote, Invoice, Payment, Refund
 from catalog.models import Product
 from config.management.commands import _demo_data as data
 from customers.models import Address, Customer
@@ -32,6 +34,8 @@ OUTAGE_FIRST_SHARE = 0.15  # card payments answered on the second call, after an
 WAITING_AFTER_OUTAGE_SHARE = 0.5  # payments still processing that already met an outage
 DECLINED_SHARE = 0.6  # failed payments declined by the issuer; the others ran out of attempts in an outage
 CUSTOMER_CANCELS_SHARE = 0.6  # cancellations made by the customer, while they still may
+RETURNED_SHARE = 0.1  # delivered orders that come back in part (units returned to stock) ...
+REFUNDED_IN_FULL_SHARE = 0.03  # ... or are refunded in full
 PROGRESS_EVERY = 250
 
 
@@ -142,7 +146,7 @@ class DemoOrders:
         """Have the customer place one order and walk it to its planned status; staff move it along."""
         cancels = plan.cancelled_from in CUSTOMER_CANCELLABLE and self.rng.random() < CUSTOMER_CANCELS_SHARE
         card = plan.payment_method == PaymentMethod.CARD
-        (CardOrderFactory if card else OrderFactory)(
+        order = (CardOrderFactory if card else OrderFactory)(
             customer=customer,
             lines=lines,
             delivery_method=plan.delivery_method,
@@ -155,6 +159,23 @@ class DemoOrders:
             cancelled_by=customer.user if cancels else staff,
             **(self.gateway_answers(plan) if card else {}),
         )
+        if order.status == Status.DELIVERED:
+            self.maybe_refund(order, staff)
+
+    def maybe_refund(self, order: Order, staff) -> None:
+        """Now and then, refund a delivered order: some units returned to stock, or all of it; pay card refunds out."""
+        roll = self.rng.random()
+        if roll < REFUNDED_IN_FULL_SHARE:
+            refund = Refund.objects.issue(order, reason=self.rng.choice(data.FULL_REFUND_REASONS), actor=staff)
+        elif roll < REFUNDED_IN_FULL_SHARE + RETURNED_SHARE:
+            item = self.rng.choice(list(order.items.all()))
+            units = {item.pk: self.rng.randint(1, item.quantity)}
+            reason = self.rng.choice(data.RETURN_REASONS)
+            refund = Refund.objects.issue(order, units=units, restock=True, reason=reason, actor=staff)
+        else:
+            return
+        if refund.status == Refund.Status.PENDING:
+            pay_out(refund)
 
     def gateway_answers(self, plan: Plan) -> dict:
         """Draw how the played gateway answers: an outage first or not, then a capture, or a decline or more outages."""
@@ -169,10 +190,11 @@ class DemoOrders:
 
 
 def orders_summary() -> str:
-    """Return a line counting the orders in each status, their payments, invoices and discount codes."""
+    """Return a line counting the orders in each status, their payments, refunds, invoices and discount codes."""
     statuses = dict(Order.objects.order_by().values_list("status").annotate(count=Count("pk")))
     each = ", ".join(f"{statuses[status]:,} {status}" for status in Status.values if status in statuses)
     return (
         f"Orders: {sum(statuses.values()):,} ({each or 'none'}). Payments: {Payment.objects.count():,}, "
-        f"invoices: {Invoice.objects.count():,}, discount codes: {DiscountCode.objects.count():,}."
+        f"refunds: {Refund.objects.count():,}, invoices: {Invoice.objects.count():,}, "
+        f"credit notes: {CreditNote.objects.count():,}, discount codes: {DiscountCode.objects.count():,}."
     )

@@ -21,7 +21,16 @@ from django.db.models import Max
 from django.db.models.functions import Lower, Substr
 from faker import Faker
 
-from billing.models import Invoice, InvoiceSequence, Payment, PaymentAttempt
+from billing.models import (
+    CreditNote,
+    CreditNoteSequence,
+    Invoice,
+    InvoiceSequence,
+    Payment,
+    PaymentAttempt,
+    Refund,
+    RefundLine,
+)
 from billing.tasks import messages_held_back
 from catalog import cache
 from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
@@ -52,6 +61,10 @@ User = get_user_model()
 # users, only customers' logins go (see `flushed_rows`), never staff; they go just before
 # the customers naming them, which the foreign-key checks, deferred to commit, allow.
 FLUSH_ORDER = [
+    CreditNote,
+    CreditNoteSequence,
+    RefundLine,
+    Refund,
     PaymentAttempt,
     Payment,
     Invoice,
