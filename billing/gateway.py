@@ -32,6 +32,10 @@ class Charge:
 class PaymentGateway(Protocol):
     def charge(self, *, amount: Decimal, currency: str, idempotency_key: str) -> Charge: ...
 
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        """Return the answer the gateway gave to the charge with this key, or None if it never saw one."""
+        ...
+
     def refund(self, *, reference: str, amount: Decimal, idempotency_key: str) -> str: ...
 
 
@@ -71,6 +75,12 @@ class MockGateway:
             if not cache.add(counter, 1, self.LEDGER_TTL):
                 cache.incr(counter)
         return answer
+
+    def find_charge(self, *, idempotency_key: str) -> Charge | None:
+        self._wait()
+        if self.rng.random() < self.outage_rate:
+            raise GatewayUnavailable("The mock gateway is having an outage.")
+        return cache.get(f"mock-gateway:charge:{idempotency_key}")
 
     def refund(self, *, reference: str, amount: Decimal, idempotency_key: str) -> str:
         self._wait()

@@ -203,6 +203,31 @@ def _refund_late_capture(payment: Payment, reference: str) -> Refund:
     return Refund.objects.issue(payment.order, reason="The charge went through after the order was cancelled.")
 
 
+def settle_abandoned_charge(payment_id: int) -> Next:
+    """Settle a charge whose worker died mid-call after its order was cancelled: ask the gateway what became of it.
+
+    Nobody else will record that call (the payment is cancelled, so no worker claims it
+    again), and calling again could charge a cancelled order: the gateway is asked by the
+    charge's idempotency key instead. A capture is recorded and refunded in full; a decline,
+    or a charge the gateway never saw, closes the claim.
+    """
+    abandoned_before = timezone.now() - timedelta(seconds=settings.PAYMENT_STUCK_AFTER_SECONDS)
+    payment = Payment.objects.filter(pk=payment_id, status=Payment.Status.CANCELLED).first()
+    if payment is None or not _in_flight(payment) or payment.updated_at > abandoned_before:
+        return DONE
+    number, started = payment.attempt_count, time.monotonic()
+    try:
+        charge = get_breaker().call(get_gateway().find_charge, idempotency_key=payment.idempotency_key)
+    except (GatewayUnavailable, pybreaker.CircuitBreakerError) as outage:
+        logger.warning(
+            "Payment %s: could not ask the gateway about abandoned attempt %s: %s", payment.pk, number, outage
+        )
+        return DONE  # reconciliation asks again
+    charge = charge or Charge(captured=False, decline_reason="The gateway never received this charge.")
+    refund = record_charge(payment, number, started, charge)
+    return Next(refund=refund.pk) if refund is not None else DONE
+
+
 def record_charge_outage(payment: Payment, number: int, started: float, outage: GatewayUnavailable) -> Next:
     """Record an outage on attempt `number`; fail the payment once the attempts run out, else ask for a retry."""
     with transaction.atomic():

@@ -10,11 +10,12 @@ from celery import current_app, shared_task
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from billing import payments
-from billing.models import Refund
+from billing.models import Payment, Refund
 from orders.models import Order
 from orders.status import PaymentMethod, Status
 
@@ -81,6 +82,14 @@ def charge_order(order_id: int) -> None:
 
 
 @shared_task(**PAYMENT_TASK)
+def settle_abandoned_charge(payment_id: int) -> None:
+    """Find out what became of a charge whose worker died after its order was cancelled; refund a capture."""
+    step = payments.settle_abandoned_charge(payment_id)
+    if step.refund is not None:
+        refund_payment.delay(step.refund)
+
+
+@shared_task(**PAYMENT_TASK)
 def refund_payment(refund_id: int) -> None:
     """Pay a card refund out through the gateway; retries outages with backoff, waits out an open breaker."""
     step = payments.process_refund(refund_id)
@@ -92,7 +101,8 @@ def refund_payment(refund_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def reconcile_payments() -> int:
-    """Re-queue card orders stuck in pending or payment_processing, and refunds not paid out; return how many."""
+    """Re-queue card orders stuck in pending or payment_processing, refunds not paid out, abandoned charges of
+    cancelled orders; return how many."""
     stuck_before = timezone.now() - timedelta(seconds=settings.PAYMENT_STUCK_AFTER_SECONDS)
     stuck = list(
         Order.objects.filter(
@@ -104,15 +114,24 @@ def reconcile_payments() -> int:
     unrefunded = list(
         Refund.objects.filter(status=Refund.Status.PENDING, updated_at__lt=stuck_before).values_list("pk", flat=True)
     )
+    # A cancelled payment whose last claimed attempt was never recorded: its worker died mid-call.
+    abandoned = list(
+        Payment.objects.filter(status=Payment.Status.CANCELLED, attempt_count__gt=0, updated_at__lt=stuck_before)
+        .exclude(attempts__number=F("attempt_count"))
+        .values_list("pk", flat=True)
+    )
     for order_id in stuck:
         charge_order.delay(order_id)
     for refund_id in unrefunded:
         refund_payment.delay(refund_id)
-    if stuck or unrefunded:
+    for payment_id in abandoned:
+        settle_abandoned_charge.delay(payment_id)
+    if stuck or unrefunded or abandoned:
         logger.info(
-            "Re-queued %d stuck card orders %s and %d refunds %s", len(stuck), stuck, len(unrefunded), unrefunded
-        )
-    return len(stuck) + len(unrefunded)
+            "Re-queued %d stuck card orders %s, %d refunds %s and %d abandoned charges %s",
+            len(stuck), stuck, len(unrefunded), unrefunded, len(abandoned), abandoned,
+        )  # fmt: skip
+    return len(stuck) + len(unrefunded) + len(abandoned)
 
 
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -26,6 +26,7 @@ from billing.payments import (
     attempt_charge,
     backoff,
     capture,
+    claim_attempt,
     collect_cash,
     fail,
     process_payment,
@@ -638,6 +639,51 @@ class TestRefund:
         schedule.assert_called_once()
         assert schedule.call_args.args == ((refund.pk,),)
         assert schedule.call_args.kwargs["countdown"] > 0
+
+
+class TestAbandonedChargeOfACancelledOrder:
+    """A worker died during its gateway call, and staff cancelled the order before anyone recorded the answer."""
+
+    @pytest.fixture
+    def abandoned(self, settings, customer, product, staff_user):
+        settings.PAYMENT_STUCK_AFTER_SECONDS = 300
+        order = CardOrderFactory(customer=customer, lines=[(product, 2)])
+        payment = start_payment(order.pk)
+        claimed = claim_attempt(Payment.objects.filter(pk=payment.pk), Payment.Status.PROCESSING)
+        assert claimed.attempt_count == 1  # ...the call goes out, and the worker dies
+        Order.objects.get(pk=order.pk).cancel(actor=staff_user)
+        return payment
+
+    def stale(self, payment) -> None:
+        Payment.objects.filter(pk=payment.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+
+    def test_a_capture_the_gateway_made_is_found_recorded_and_refunded(self, abandoned, eager):
+        get_gateway().charge(amount=abandoned.amount, currency="USD", idempotency_key=abandoned.idempotency_key)
+        assert reconcile_payments() == 0  # not abandoned yet: its worker may still answer
+        self.stale(abandoned)
+
+        assert reconcile_payments() == 1
+
+        abandoned.refresh_from_db()
+        assert abandoned.status == Payment.Status.REFUNDED
+        assert outcomes(abandoned.order) == [
+            (1, PaymentAttempt.Outcome.SUCCEEDED),
+            (2, PaymentAttempt.Outcome.REFUNDED),
+        ]
+        assert MockGateway.captures(abandoned.idempotency_key) == 1  # asked, not charged again
+        assert reconcile_payments() == 0
+
+    def test_a_charge_the_gateway_never_saw_closes_the_claim_and_charges_nothing(self, abandoned, eager):
+        self.stale(abandoned)
+
+        assert reconcile_payments() == 1
+
+        abandoned.refresh_from_db()
+        assert abandoned.status == Payment.Status.CANCELLED
+        assert outcomes(abandoned.order) == [(1, PaymentAttempt.Outcome.DECLINED)]
+        assert "never received" in abandoned.attempts.get().error
+        assert MockGateway.captures(abandoned.idempotency_key) == 0
+        assert reconcile_payments() == 0
 
 
 class TestReconciliation:
