@@ -1,17 +1,29 @@
-"""Staff admin for billing (SPEC §8): payments and their attempts, invoices; the order page's money.
+"""Staff admin for billing (SPEC §8): payments and their attempts, refunds, invoices, credit notes; the order
+page's money.
 
-Payments and invoices are records of what the worker and the status machine did, so
-staff read them here and never edit them: a payment moves only through the worker, an
-invoice is issued once on confirmation. Billing sits above orders, so this module also
-gives the order page its payment and invoice.
+Payments, refunds, invoices and credit notes are records of what the rules did, so staff
+read them here and never edit them. Staff act through the rules instead: the order page
+links a refund page (some units of some lines, or everything left), and the order list's
+cancel and refund actions ask for confirmation first, saying what happens to stock and
+money. Billing sits above orders, so this module also gives the order page its money.
 """
 
-from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import ngettext
 
-from billing.models import Invoice, InvoiceSequence, Payment, PaymentAttempt
+from billing.models import CreditNote, CreditNoteSequence, Invoice, InvoiceSequence, Payment, PaymentAttempt, Refund
+from billing.tasks import hand_over
 from common.admin import ReadOnlyAdmin, ViewOnlyMixin, csv_export_action
+from common.errors import DomainError
 from orders.admin import OrderAdmin
 from orders.models import Order
 from orders.status import PaymentMethod
@@ -45,7 +57,16 @@ class PaymentAttemptInline(ViewOnlyMixin, admin.TabularInline):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ["order", "amount", "status", "attempt_count", "gateway_reference", "created_at"]
+    list_display = [
+        "order",
+        "order_status",
+        "method",
+        "amount",
+        "status",
+        "attempt_count",
+        "gateway_reference",
+        "created_at",
+    ]
     list_filter = ["status", PaymentByMethodFilter, "created_at"]
     list_select_related = ["order"]
     search_fields = ["order__number", "order__customer__email", "gateway_reference"]
@@ -55,6 +76,10 @@ class PaymentAdmin(ReadOnlyAdmin):
         "created_at", "updated_at",
     ]  # fmt: skip
     inlines = [PaymentAttemptInline]
+
+    @admin.display(description="order status", ordering="order__status")
+    def order_status(self, payment: Payment) -> str:
+        return payment.order.get_status_display()
 
 
 @admin.register(PaymentAttempt)
@@ -67,13 +92,16 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
-    list_display = ["number", "order", "total", "payment_method", "issued_at", "print_link"]
+    list_display = ["number", "order", "total", "payment_method", "state", "issued_at", "print_link"]
     list_filter = [PaymentMethodFilter, "issued_at"]
     list_select_related = ["order"]
     search_fields = ["number", "order__number", "order__customer__email"]
     search_help_text = "Search by invoice number, order number or customer email."
-    fields = ["number", "order", "issued_at", "payment_method", "subtotal", "discount", "total", "print_link"]
-    readonly_fields = ["print_link"]
+    fields = [
+        "number", "order", "issued_at", "payment_method", "subtotal", "discount", "total", "state", "credit_notes",
+        "print_link",
+    ]  # fmt: skip
+    readonly_fields = ["state", "credit_notes", "print_link"]
     actions = [
         csv_export_action(
             "invoices",
@@ -90,6 +118,17 @@ class InvoiceAdmin(ReadOnlyAdmin):
         ),
     ]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_state()
+
+    @admin.display(description="state")
+    def state(self, invoice: Invoice) -> str:
+        return invoice.state_label
+
+    @admin.display(description="credit notes")
+    def credit_notes(self, invoice: Invoice) -> str:
+        return credit_note_links(invoice.credit_notes.all()) or "None"
+
     @admin.display(description="printable")
     def print_link(self, invoice: Invoice) -> str:
         """Link the printable page; the API serves it to staff signed in to the admin (the session)."""
@@ -97,9 +136,74 @@ class InvoiceAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}" target="_blank" rel="noopener">Print ↗</a>', url)
 
 
+def credit_note_links(notes) -> str:
+    """Link each credit note's admin page, with its amount."""
+    return format_html_join(
+        ", ",
+        '<a href="{}">{}</a> (-{})',
+        ((reverse("admin:billing_creditnote_change", args=[note.pk]), note.number, note.amount) for note in notes),
+    )
+
+
 @admin.register(InvoiceSequence)
 class InvoiceSequenceAdmin(ReadOnlyAdmin):
     list_display = ["year", "last_number"]
+
+
+@admin.register(CreditNoteSequence)
+class CreditNoteSequenceAdmin(ReadOnlyAdmin):
+    list_display = ["year", "last_number"]
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = ["number", "invoice", "order", "amount", "issued_at", "print_link"]
+    list_filter = ["issued_at"]
+    list_select_related = ["invoice__order"]
+    search_fields = ["number", "invoice__number", "invoice__order__number", "invoice__order__customer__email"]
+    search_help_text = "Search by credit note number, invoice number, order number or customer email."
+    fields = ["number", "invoice", "order", "refund", "issued_at", "amount", "reason", "credited_lines", "print_link"]
+    readonly_fields = ["order", "credited_lines", "print_link"]
+
+    @admin.display(description="order", ordering="invoice__order__number")
+    def order(self, note: CreditNote) -> str:
+        order = note.invoice.order
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order.pk]), order.number)
+
+    @admin.display(description="lines")
+    def credited_lines(self, note: CreditNote) -> str:
+        lines = ((line["quantity"], line["product_name"], line["sku"], line["amount"]) for line in note.lines)
+        return format_html_join("", "<div>{} x {} ({}): -{}</div>", lines) or "The rest of the invoice"
+
+    @admin.display(description="printable")
+    def print_link(self, note: CreditNote) -> str:
+        url = reverse("credit-note-print", args=[note.pk])
+        return format_html('<a href="{}" target="_blank" rel="noopener">Print ↗</a>', url)
+
+
+class RefundLineInline(ViewOnlyMixin, admin.TabularInline):
+    model = Refund.lines.rel.related_model
+    fields = ["item", "quantity", "amount"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "order", "amount", "status", "restock", "actor", "created_at"]
+    list_filter = ["status", "restock", "created_at"]
+    list_select_related = ["payment__order", "actor"]
+    search_fields = ["payment__order__number", "payment__order__customer__email", "gateway_reference"]
+    search_help_text = "Search by order number, customer email or gateway reference."
+    fields = [
+        "payment", "amount", "status", "reason", "restock", "actor", "gateway_reference", "attempt_count",
+        "last_error", "created_at", "updated_at",
+    ]  # fmt: skip
+    inlines = [RefundLineInline]
+
+    @admin.display(description="order", ordering="payment__order__number")
+    def order(self, refund: Refund) -> str:
+        return refund.payment.order.number
 
 
 class PaymentInline(ViewOnlyMixin, admin.StackedInline):
@@ -114,27 +218,240 @@ class PaymentInline(ViewOnlyMixin, admin.StackedInline):
         return format_html('<a href="{}">Every gateway attempt →</a>', url)
 
 
+def money_on_cancel(order: Order) -> str:
+    """Say what cancelling the order does to its money, as the cancellation's rules will do it."""
+    payment = getattr(order, "payment", None)
+    if payment is None or payment.status in (Payment.Status.CANCELLED, Payment.Status.FAILED):
+        return "No money has come in: nothing to refund."
+    if payment.status in Payment.AWAITING_GATEWAY:
+        if payment.method == PaymentMethod.CASH:
+            return "No cash collected yet: nothing to refund; the invoice is credited in full."
+        return "The card has not been charged: the payment is cancelled (a charge in flight is refunded if it lands)."
+    left = payment.amount - (payment.refunds.aggregate(total=Sum("amount"))["total"] or 0)
+    if not left:
+        return "Refunded in full already."
+    how = "to the card, through the gateway" if payment.method == PaymentMethod.CARD else "in cash"
+    return f"{left} {settings.SHOP_CURRENCY} refunded {how}, with a credit note."
+
+
+def stock_on_cancel(order: Order) -> str:
+    """Say how many units a cancellation puts back on the shelf."""
+    if not order.holds_stock:
+        return "No stock held."
+    held = order.items.aggregate(units=Sum(F("quantity") - F("quantity_returned")))["units"] or 0
+    return ngettext("%d unit back into stock.", "%d units back into stock.", held) % held
+
+
+def confirm_orders(modeladmin, request, queryset, *, action: str, title: str, button: str, rows):
+    """Render the confirmation page of an order action: one row per order, saying what will happen."""
+    return TemplateResponse(
+        request,
+        "admin/billing/confirm_orders.html",
+        {
+            **modeladmin.admin_site.each_context(request),
+            "title": title,
+            "opts": modeladmin.model._meta,
+            "orders": queryset,
+            "rows": rows,
+            "action": action,
+            "button": button,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
+@admin.action(description="Cancel selected orders…", permissions=["change"])
+def cancel_orders(modeladmin, request, queryset):
+    """Cancel the selected orders after a page that says what happens to each one's stock and money."""
+    orders = list(queryset.select_related("customer", "payment").order_by("pk"))
+    if request.POST.get("confirmed") != "yes":
+        rows = [(order, stock_on_cancel(order), money_on_cancel(order)) for order in orders]
+        return confirm_orders(
+            modeladmin, request, orders, action="cancel_orders", title="Cancel these orders?",
+            button="Yes, cancel them", rows=rows,
+        )  # fmt: skip
+    note = request.POST.get("note", "").strip()[:500] or "Cancelled in the admin."
+    cancelled = 0
+    for order in orders:
+        try:
+            order.cancel(actor=request.user, note=note)
+            cancelled += 1
+        except DomainError as refusal:
+            modeladmin.message_user(request, f"{order.number}: {refusal.detail}", level=messages.WARNING)
+    if cancelled:
+        modeladmin.message_user(request, ngettext("%d order cancelled.", "%d orders cancelled.", cancelled) % cancelled)
+    return None
+
+
+@admin.action(description="Refund selected orders in full…", permissions=["refund"])
+def refund_orders(modeladmin, request, queryset):
+    """Refund everything not refunded yet of the selected orders, after a page that says how much each."""
+    orders = list(queryset.select_related("customer", "payment").order_by("pk"))
+    if request.POST.get("confirmed") != "yes":
+        rows = [
+            (order, "No stock change (use the order's refund page to return units).", money_on_refund(order))
+            for order in orders
+        ]
+        return confirm_orders(
+            modeladmin, request, orders, action="refund_orders", title="Refund these orders in full?",
+            button="Yes, refund them", rows=rows,
+        )  # fmt: skip
+    reason = request.POST.get("note", "").strip()[:500]
+    refunded = 0
+    for order in orders:
+        try:
+            hand_over(Refund.objects.issue(order, reason=reason, actor=request.user))
+            refunded += 1
+        except DomainError as refusal:
+            modeladmin.message_user(request, f"{order.number}: {refusal.detail}", level=messages.WARNING)
+    if refunded:
+        modeladmin.message_user(request, ngettext("%d order refunded.", "%d orders refunded.", refunded) % refunded)
+    return None
+
+
+def money_on_refund(order: Order) -> str:
+    payment = getattr(order, "payment", None)
+    if payment is None or payment.status not in Payment.CAPTURED:
+        return "Nothing has been paid yet: it will be refused."
+    left = payment.amount - (payment.refunds.aggregate(total=Sum("amount"))["total"] or 0)
+    if not left:
+        return "Refunded in full already: it will be refused."
+    how = "to the card, through the gateway" if payment.method == PaymentMethod.CARD else "in cash"
+    return f"{left} {settings.SHOP_CURRENCY} refunded {how}, with a credit note."
+
+
+class RefundForm(forms.Form):
+    """The units to refund of each line (at most those not refunded yet), whether they go back to stock, and why."""
+
+    restock = forms.BooleanField(required=False, label="Put the returned units back into stock")
+    reason = forms.CharField(max_length=500, required=False)
+
+    def __init__(self, *args, lines, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        for line in lines:
+            self.fields[f"item_{line.pk}"] = forms.IntegerField(
+                required=False,
+                min_value=0,
+                max_value=line.refundable,
+                initial=0,
+                label=f"{line.product_name} ({line.sku})",
+            )
+
+    def units(self) -> dict[int, int]:
+        return {
+            line.pk: self.cleaned_data[f"item_{line.pk}"] for line in self.lines if self.cleaned_data[f"item_{line.pk}"]
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not self.units():
+            raise forms.ValidationError("Choose at least one unit to refund.")
+        return cleaned
+
+
 admin.site.unregister(Order)
 
 
 @admin.register(Order)
 class BilledOrderAdmin(OrderAdmin):
-    """The orders app's page, with the order's payment and a link to its invoice."""
+    """The orders app's page, with the order's payment, refunds, invoice and credit notes, and a refund page."""
 
     inlines = [*OrderAdmin.inlines, PaymentInline]
-    readonly_fields = [*OrderAdmin.readonly_fields, "invoice_link"]
+    readonly_fields = [*OrderAdmin.readonly_fields, "invoice_link", "refunds"]
     fieldsets = [
-        (name, {**options, "fields": [*options["fields"], "invoice_link"]}) if name == "Money" else (name, options)
+        (name, {**options, "fields": [*options["fields"], "invoice_link", "refunds"]})
+        if name == "Money"
+        else (name, options)
         for name, options in OrderAdmin.fieldsets
     ]
+    actions = [
+        *(action for action in OrderAdmin.actions if getattr(action, "__name__", "") != "mark_cancelled"),
+        cancel_orders,
+        refund_orders,
+    ]
+
+    def has_refund_permission(self, request) -> bool:
+        return request.user.has_perm("billing.add_refund")
+
+    def get_urls(self):
+        refund = self.admin_site.admin_view(self.refund_view)
+        return [path("<int:order_id>/refund/", refund, name="orders_order_refund"), *super().get_urls()]
 
     @admin.display(description="invoice")
     def invoice_link(self, order: Order) -> str:
-        invoice = Invoice.objects.filter(order=order).first()
+        invoice = Invoice.objects.with_state().filter(order=order).first()
         if invoice is None:
             return "Issued when the order is confirmed."
         return format_html(
-            '{} · <a href="{}" target="_blank" rel="noopener">Print ↗</a>',
+            '{} ({}) · <a href="{}" target="_blank" rel="noopener">Print ↗</a>{}',
             invoice.number,
+            invoice.state_label,
             reverse("invoice-print", args=[invoice.pk]),
+            format_html(" · credit notes: {}", credit_note_links(invoice.credit_notes.all()))
+            if invoice.credited
+            else "",
         )
+
+    @admin.display(description="refunds")
+    def refunds(self, order: Order) -> str:
+        refunds = Refund.objects.filter(payment__order=order).select_related("credit_note").order_by("created_at")
+        rows = format_html_join(
+            "",
+            '<div><a href="{}">{} {}</a> {} · {}{}</div>',
+            (
+                (
+                    reverse("admin:billing_refund_change", args=[refund.pk]),
+                    refund.amount,
+                    settings.SHOP_CURRENCY,
+                    refund.get_status_display(),
+                    refund.reason or "no reason given",
+                    " · returned to stock" if refund.restock else "",
+                )
+                for refund in refunds
+            ),
+        )
+        link = format_html(
+            '<a href="{}">Refund or return items…</a>', reverse("admin:orders_order_refund", args=[order.pk])
+        )
+        return format_html("{}{}", rows or "None yet. ", link)
+
+    def refund_view(self, request, order_id: int):
+        """Refund some units of some lines, optionally back into stock, through Refund.objects.issue."""
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        order = get_object_or_404(Order.objects.select_related("customer", "payment"), pk=order_id)
+        lines = list(
+            order.items.annotate(refunded=Coalesce(Sum("refund_lines__quantity"), 0)).annotate(
+                refundable=F("quantity") - F("refunded")
+            )
+        )
+        form = RefundForm(request.POST or None, lines=lines)
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = Refund.objects.issue(
+                    order,
+                    units=form.units(),
+                    restock=form.cleaned_data["restock"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.user,
+                )
+            except DomainError as refusal:
+                form.add_error(None, refusal.detail)
+            else:
+                hand_over(refund)
+                done = "paid out" if refund.status == Refund.Status.SUCCEEDED else "sent to the gateway"
+                self.message_user(request, f"Refunded {refund.amount} {settings.SHOP_CURRENCY} ({done}).")
+                return redirect("admin:orders_order_change", order.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund or return items of order {order.number}",
+            "opts": self.opts,
+            "original": order,
+            "order": order,
+            "form": form,
+            "rows": [(line, form[f"item_{line.pk}"]) for line in lines],
+            "money": money_on_refund(order),
+            "currency": settings.SHOP_CURRENCY,
+        }
+        return TemplateResponse(request, "admin/billing/refund_order.html", context)
