@@ -1,12 +1,11 @@
-from django.conf import settings
 from django.http import HttpResponse
-from django.template.loader import render_to_string
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from billing import documents
 from billing.api.serializers import InvoiceSerializer, PaymentSerializer
 from billing.models import Invoice, Payment
 from common.permissions import OwnedOrStaffModelPermissions
@@ -28,17 +27,8 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["get"], url_path="print", url_name="print")
     def print_page(self, request, pk=None):
         """The invoice as a printable HTML page."""
-        invoice = self.get_object()
-        order = invoice.order
-        context = {
-            "invoice": invoice,
-            "order": order,
-            "customer": order.customer,
-            "items": order.items.all(),
-            "shop_name": settings.SHOP_NAME,
-            "currency": settings.SHOP_CURRENCY,
-        }
-        return HttpResponse(render_to_string("billing/invoice.html", context, request=request))
+        context = documents.invoice_context(self.get_object())
+        return HttpResponse(documents.render_html(documents.INVOICE_TEMPLATE, context, request=request))
 
 
 class OrderPaymentViewSet(viewsets.GenericViewSet):
