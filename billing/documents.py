@@ -1,6 +1,12 @@
-"""Printable documents (SPEC §4 billing): one template and one context per document.
+"""Printable documents (SPEC §4 billing): one template and one context per document, as HTML or as PDF.
 
+The printable page, the PDF from the API and the PDF attached to the confirmation email
+are rendered from the same template with the same context, so they cannot disagree.
 Functions take the template's name, so a credit note reuses them with a template of its own.
+
+WeasyPrint renders the PDF. Its URL fetcher is `InlineOnlyFetcher`: a document loads nothing
+but `data:` URLs, so no template edit can make the server fetch from the network or read a
+local file while rendering (templates carry their CSS inline).
 """
 
 from typing import Any
@@ -8,10 +14,28 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from billing.models import Invoice
 
 INVOICE_TEMPLATE = "billing/invoice.html"
+
+
+class FetchRefused(ValueError):
+    """A document asked for a resource that is not inline (a `data:` URL)."""
+
+
+class InlineOnlyFetcher(URLFetcher):
+    """WeasyPrint's URL fetcher, refusing every URL but `data:` ones.
+
+    WeasyPrint skips (and logs) a resource whose fetch raises, and renders the rest.
+    """
+
+    def fetch(self, url: str, headers: dict | None = None) -> URLFetcherResponse:
+        if not url.strip().lower().startswith("data:"):
+            raise FetchRefused(f"A document loads only data: URLs, not {url[:200]!r}.")
+        return super().fetch(url, headers)
 
 
 def seller() -> dict[str, Any]:
@@ -44,3 +68,9 @@ def invoice_context(invoice: Invoice) -> dict[str, Any]:
 def render_html(template: str, context: dict[str, Any], request: HttpRequest | None = None) -> str:
     """Render a document as the HTML page a browser prints."""
     return render_to_string(template, context, request=request)
+
+
+def render_pdf(template: str, context: dict[str, Any], base_url: str | None = None) -> bytes:
+    """Render a document as PDF from the same template; `base_url` resolves its relative links."""
+    html = render_to_string(template, context)
+    return HTML(string=html, base_url=base_url, url_fetcher=InlineOnlyFetcher()).write_pdf()

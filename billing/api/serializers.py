@@ -23,10 +23,11 @@ class PaymentSerializer(serializers.ModelSerializer):
 class InvoiceSerializer(serializers.ModelSerializer):
     order_number = serializers.CharField(source="order.number", read_only=True)
     print_url = serializers.HyperlinkedIdentityField(view_name="invoice-print", help_text="The printable HTML page.")
+    pdf_url = serializers.HyperlinkedIdentityField(view_name="invoice-pdf", help_text="The same page as a PDF.")
 
     class Meta:
         model = Invoice
         fields = [
             "id", "number", "order", "order_number", "issued_at", "subtotal", "discount", "total", "payment_method",
-            "print_url",
+            "print_url", "pdf_url",
         ]  # fmt: skip

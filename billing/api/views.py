@@ -1,4 +1,5 @@
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 from billing import documents
 from billing.api.serializers import InvoiceSerializer, PaymentSerializer
 from billing.models import Invoice, Payment
+from common.negotiation import FixedContentNegotiation
 from common.permissions import OwnedOrStaffModelPermissions
 from orders.models import Order
 
@@ -29,6 +31,24 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         """The invoice as a printable HTML page."""
         context = documents.invoice_context(self.get_object())
         return HttpResponse(documents.render_html(documents.INVOICE_TEMPLATE, context, request=request))
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The printable page as a PDF file named after the invoice number."
+            )
+        }
+    )
+    # Whatever the Accept header asks (application/pdf, say): the PDF, or the JSON error body.
+    @action(detail=True, methods=["get"], url_path="pdf", content_negotiation_class=FixedContentNegotiation)
+    def pdf(self, request, pk=None):
+        """The invoice as a PDF document, from the printable page's template."""
+        invoice = self.get_object()
+        context = documents.invoice_context(invoice)
+        pdf = documents.render_pdf(documents.INVOICE_TEMPLATE, context, base_url=request.build_absolute_uri())
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = content_disposition_header(False, f"{invoice.number}.pdf")
+        return response
 
 
 class OrderPaymentViewSet(viewsets.GenericViewSet):

@@ -341,6 +341,9 @@ LOGGING = {
     "loggers": {
         **{name: {"filters": ["repeats"]} for name in REPEATING_LOGGERS},
         "django_redis": {"level": "WARNING"},
+        # Invoice PDFs: WeasyPrint logs each rendering step and fontTools each font it subsets.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 # The worker logs through the handlers above, not Celery's own, so its lines match.

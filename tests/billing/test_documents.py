@@ -1,13 +1,24 @@
-"""Printable documents (SPEC §4 billing): the seller from settings, the invoice template's optional parts."""
+"""Printable documents (SPEC §4 billing): the seller, the invoice as PDF, and nothing fetched to render it.
 
+The print page and the PDF come from one template and one context (billing/documents.py);
+the PDF's text is read back with pypdf (the raw bytes are compressed).
+"""
+
+import logging
 from datetime import UTC, datetime
 from decimal import Decimal
+from io import BytesIO
 from types import SimpleNamespace
+from urllib.request import OpenerDirector
 
 import pytest
+from pypdf import PdfReader
 
 from billing import documents
+from billing.documents import FetchRefused, InlineOnlyFetcher
+from conftest import bearer_client
 from orders.factories import OrderFactory
+from tests.utils import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -19,8 +30,17 @@ SELLER = {
 }
 
 
+def pdf_url(invoice) -> str:
+    return f"{INVOICES}{invoice.pk}/pdf/"
+
+
 def print_url(invoice) -> str:
     return f"{INVOICES}{invoice.pk}/print/"
+
+
+def pdf_text(content: bytes) -> str:
+    """Return the text of every page of a PDF."""
+    return "\n".join(page.extract_text() for page in PdfReader(BytesIO(content)).pages)
 
 
 @pytest.fixture
@@ -86,3 +106,88 @@ class TestTemplate:
 
         for reference in ["http:", "https:", "//", "<link", "@import", "url("]:
             assert reference not in html.replace("<!doctype html>", ""), reference
+
+
+# --- GET /api/v1/invoices/{id}/pdf/ ----------------------------------------------------------
+
+
+class TestPdfEndpoint:
+    def test_the_owner_gets_a_pdf_with_the_invoice_number_and_the_seller(self, customer_client, invoice, seller):
+        response = customer_client.get(pdf_url(invoice))
+
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/pdf"
+        assert response["Content-Disposition"] == f'inline; filename="{invoice.number}.pdf"'
+        assert response.content.startswith(b"%PDF")
+        text = pdf_text(response.content)
+        for expected in [invoice.number, invoice.order.number, "Corner Tea Trading Ltd", "GB 123 4567 89", "39.98"]:
+            assert expected in text, expected
+
+    def test_a_client_asking_for_application_pdf_gets_it(self, customer_client, invoice):
+        response = customer_client.get(pdf_url(invoice), HTTP_ACCEPT="application/pdf")
+
+        assert response.status_code == 200
+        assert response.content.startswith(b"%PDF")
+
+    def test_another_customers_invoice_is_not_found_as_json_whatever_the_accept(self, other_customer_client, invoice):
+        assert_error(other_customer_client.get(pdf_url(invoice)), 404, "not_found")
+        assert_error(other_customer_client.get(pdf_url(invoice), HTTP_ACCEPT="application/pdf"), 404, "not_found")
+
+    def test_anonymous_must_authenticate(self, api_client, invoice):
+        assert_error(api_client.get(pdf_url(invoice)), 401, "not_authenticated")
+
+    def test_staff_get_any_invoice_and_staff_without_the_permission_are_refused(
+        self, staff_client, staff_without_permissions, invoice
+    ):
+        response = staff_client.get(pdf_url(invoice))
+
+        assert response.status_code == 200
+        assert invoice.number in pdf_text(response.content)
+        assert_error(bearer_client(staff_without_permissions).get(pdf_url(invoice)), 403, "permission_denied")
+
+    def test_the_pdf_and_the_print_page_show_the_same_lines_and_totals(self, customer_client, invoice):
+        page = customer_client.get(print_url(invoice)).content.decode()
+        text = pdf_text(customer_client.get(pdf_url(invoice)).content)
+
+        for expected in ["Teapot", "TEA-POT", "19.99", "39.98", invoice.order.customer.email]:
+            assert expected in page, expected
+            assert expected in text, expected
+
+
+# --- No network fetch ------------------------------------------------------------------------
+
+
+class TestInlineOnlyFetcher:
+    @pytest.mark.parametrize(
+        "url", ["http://example.com/logo.png", "https://example.com/style.css", "file:///etc/passwd", "ftp://x/y"]
+    )
+    def test_it_refuses_anything_but_data_urls(self, url):
+        with pytest.raises(FetchRefused):
+            InlineOnlyFetcher().fetch(url)
+
+    def test_it_reads_a_data_url(self):
+        assert InlineOnlyFetcher().fetch("data:text/plain,inline").read() == b"inline"
+
+    def test_a_template_pointing_outside_renders_without_opening_anything(self, monkeypatch, caplog):
+        opened = []
+        real_open = OpenerDirector.open
+
+        def record(self, url, *args, **kwargs):
+            opened.append(getattr(url, "full_url", url))
+            return real_open(self, url, *args, **kwargs)
+
+        monkeypatch.setattr(OpenerDirector, "open", record)
+        html = (
+            '<link rel="stylesheet" href="https://example.com/style.css">'
+            '<img src="http://example.com/logo.png"><img src="file:///etc/passwd">'
+            '<img src="data:image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22/%3E"><p>Invoice</p>'
+        )
+        monkeypatch.setattr(documents, "render_to_string", lambda template, context: html)
+
+        with caplog.at_level(logging.ERROR, logger="weasyprint"):
+            pdf = documents.render_pdf("any.html", {}, base_url="http://testserver/")
+
+        assert pdf.startswith(b"%PDF")
+        assert opened and all(url.startswith("data:") for url in opened), opened
+        refused = [record.getMessage() for record in caplog.records if "FetchRefused" in record.getMessage()]
+        assert len(refused) == 3, refused

@@ -267,6 +267,7 @@ class TestInvoiceApi:
             "total": "35.98",
             "payment_method": "cash",
             "print_url": f"http://testserver{print_url(invoice)}",
+            "pdf_url": f"http://testserver{invoice_url(invoice)}pdf/",
         }
         assert datetime.fromisoformat(body["issued_at"]) == invoice.issued_at
 
