@@ -65,6 +65,16 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
     search_fields = ["payment__order__number", "payment__gateway_reference"]
 
 
+def document_links(invoice: Invoice) -> str:
+    """Return links to the invoice's printable page and its PDF, each opening in a new tab."""
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener">Print ↗</a>'
+        ' · <a href="{}" target="_blank" rel="noopener">PDF ↗</a>',
+        reverse("invoice-print", args=[invoice.pk]),
+        reverse("invoice-pdf", args=[invoice.pk]),
+    )
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
     list_display = ["number", "order", "total", "payment_method", "issued_at", "print_link"]
@@ -92,9 +102,8 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
     @admin.display(description="printable")
     def print_link(self, invoice: Invoice) -> str:
-        """Link the printable page; the API serves it to staff signed in to the admin (the session)."""
-        url = reverse("invoice-print", args=[invoice.pk])
-        return format_html('<a href="{}" target="_blank" rel="noopener">Print ↗</a>', url)
+        """Link the printable page and the PDF; the API serves them to staff signed in to the admin (the session)."""
+        return document_links(invoice)
 
 
 @admin.register(InvoiceSequence)
@@ -133,8 +142,4 @@ class BilledOrderAdmin(OrderAdmin):
         invoice = Invoice.objects.filter(order=order).first()
         if invoice is None:
             return "Issued when the order is confirmed."
-        return format_html(
-            '{} · <a href="{}" target="_blank" rel="noopener">Print ↗</a>',
-            invoice.number,
-            reverse("invoice-print", args=[invoice.pk]),
-        )
+        return format_html("{} · {}", invoice.number, document_links(invoice))
