@@ -1,4 +1,4 @@
-"""Printable documents (SPEC §4 billing): the seller, the invoice as PDF, and nothing fetched to render it.
+"""Printable documents (SPEC §4 billing): the seller, the invoice as PDF, the PDF in the confirmation email.
 
 The print page and the PDF come from one template and one context (billing/documents.py);
 the PDF's text is read back with pypdf (the raw bytes are compressed).
@@ -16,8 +16,10 @@ from pypdf import PdfReader
 
 from billing import documents
 from billing.documents import FetchRefused, InlineOnlyFetcher
+from billing.tasks import send_order_email
 from conftest import bearer_client
 from orders.factories import OrderFactory
+from orders.status import Status
 from tests.utils import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +193,50 @@ class TestInlineOnlyFetcher:
         assert opened and all(url.startswith("data:") for url in opened), opened
         refused = [record.getMessage() for record in caplog.records if "FetchRefused" in record.getMessage()]
         assert len(refused) == 3, refused
+
+
+# --- The confirmation email ------------------------------------------------------------------
+
+
+class TestConfirmationEmail:
+    def test_it_attaches_the_invoice_pdf_and_keeps_both_bodies(self, customer, product, seller, mailoutbox):
+        order = OrderFactory(customer=customer, lines=[(product, 2)])
+
+        send_order_email(order.pk, Status.CONFIRMED)
+
+        [email] = mailoutbox
+        [(filename, content, mimetype)] = email.attachments
+        assert (filename, mimetype) == (f"{order.invoice.number}.pdf", "application/pdf")
+        assert content.startswith(b"%PDF")
+        assert order.invoice.number in pdf_text(content)
+        assert order.number in email.body
+        [(html, html_type)] = email.alternatives
+        assert html_type == "text/html"
+        assert order.number in html
+
+    def test_the_payment_failure_email_has_no_attachment(self, customer, product, mailoutbox):
+        order = OrderFactory(customer=customer, lines=[(product, 2)])
+
+        send_order_email(order.pk, Status.PAYMENT_FAILED)
+
+        [email] = mailoutbox
+        assert email.attachments == []
+
+    def test_a_pdf_that_fails_to_render_leaves_the_confirmation_without_it(
+        self, customer, product, mailoutbox, monkeypatch, caplog
+    ):
+        order = OrderFactory(customer=customer, lines=[(product, 2)])
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("no pango")
+
+        monkeypatch.setattr(documents, "render_pdf", broken)
+
+        send_order_email(order.pk, Status.CONFIRMED)
+
+        [email] = mailoutbox
+        assert email.attachments == []
+        assert order.number in email.body
+        assert any(
+            order.invoice.number in record.getMessage() for record in caplog.records if record.levelname == "ERROR"
+        )
