@@ -20,6 +20,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH="/opt/venv/bin:$PATH" \
     DJANGO_SETTINGS_MODULE=config.settings.production
 
+# WeasyPrint (invoice PDFs) draws text with pango and subsets fonts with HarfBuzz; slim has
+# neither, nor a font.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 # A fixed uid so volume ownership is the same on every host; a home so tools that
 # want one (gunicorn's control socket) have somewhere to write.
 RUN groupadd --system --gid 10001 shopkeep \

@@ -90,6 +90,16 @@ class PaymentAttemptAdmin(ReadOnlyAdmin):
     search_fields = ["payment__order__number", "payment__gateway_reference"]
 
 
+def document_links(document, kind: str) -> str:
+    """Return links to a document's printable page and its PDF (`kind`: invoice, credit-note), each in a new tab."""
+    return format_html(
+        '<a href="{}" target="_blank" rel="noopener">Print ↗</a>'
+        ' · <a href="{}" target="_blank" rel="noopener">PDF ↗</a>',
+        reverse(f"{kind}-print", args=[document.pk]),
+        reverse(f"{kind}-pdf", args=[document.pk]),
+    )
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
     list_display = ["number", "order", "total", "payment_method", "state", "issued_at", "print_link"]
@@ -131,9 +141,8 @@ class InvoiceAdmin(ReadOnlyAdmin):
 
     @admin.display(description="printable")
     def print_link(self, invoice: Invoice) -> str:
-        """Link the printable page; the API serves it to staff signed in to the admin (the session)."""
-        url = reverse("invoice-print", args=[invoice.pk])
-        return format_html('<a href="{}" target="_blank" rel="noopener">Print ↗</a>', url)
+        """Link the printable page and the PDF; the API serves them to staff signed in to the admin (the session)."""
+        return document_links(invoice, "invoice")
 
 
 def credit_note_links(notes) -> str:
@@ -177,8 +186,7 @@ class CreditNoteAdmin(ReadOnlyAdmin):
 
     @admin.display(description="printable")
     def print_link(self, note: CreditNote) -> str:
-        url = reverse("credit-note-print", args=[note.pk])
-        return format_html('<a href="{}" target="_blank" rel="noopener">Print ↗</a>', url)
+        return document_links(note, "credit-note")
 
 
 class RefundLineInline(ViewOnlyMixin, admin.TabularInline):
@@ -384,10 +392,10 @@ class BilledOrderAdmin(OrderAdmin):
         if invoice is None:
             return "Issued when the order is confirmed."
         return format_html(
-            '{} ({}) · <a href="{}" target="_blank" rel="noopener">Print ↗</a>{}',
+            "{} ({}) · {}{}",
             invoice.number,
             invoice.state_label,
-            reverse("invoice-print", args=[invoice.pk]),
+            document_links(invoice, "invoice"),
             format_html(" · credit notes: {}", credit_note_links(invoice.credit_notes.all()))
             if invoice.credited
             else "",

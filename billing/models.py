@@ -137,7 +137,7 @@ class Invoice(TimeStampedModel):
     class State(models.TextChoices):
         UNPAID = "unpaid"  # cash not collected yet
         PAID = "paid"
-        PARTIALLY_REFUNDED = "partially_refunded", "partially refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
         REFUNDED = "refunded"
         CANCELLED = "cancelled"  # credited in full before any money came in
 
@@ -156,15 +156,15 @@ class Invoice(TimeStampedModel):
 
         Reads the annotations of `Invoice.objects.with_state()` when present (lists), else queries.
         """
-        if not hasattr(self, "credited"):
-            self.credited = self.credit_notes.aggregate(total=Sum("amount"))["total"] or 0
-            self.payment_status = (
-                Payment.objects.filter(order_id=self.order_id).values_list("status", flat=True).first()
-            )
-        paid = self.payment_status in Payment.CAPTURED
-        if self.credited and self.credited >= self.total:
+        if hasattr(self, "credited"):
+            credited, payment_status = self.credited, self.payment_status
+        else:
+            credited = self.credit_notes.aggregate(total=Sum("amount"))["total"] or 0
+            payment_status = Payment.objects.filter(order_id=self.order_id).values_list("status", flat=True).first()
+        paid = payment_status in Payment.CAPTURED
+        if credited and credited >= self.total:
             return self.State.REFUNDED if paid else self.State.CANCELLED
-        if self.credited:
+        if credited:
             return self.State.PARTIALLY_REFUNDED
         return self.State.PAID if paid else self.State.UNPAID
 

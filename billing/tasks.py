@@ -8,14 +8,14 @@ from datetime import timedelta
 
 from celery import current_app, shared_task
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from billing import payments
-from billing.models import Payment, Refund
+from billing import documents, payments
+from billing.models import Invoice, Payment, Refund
 from orders.models import Order
 from orders.status import PaymentMethod, Status
 
@@ -136,16 +136,27 @@ def reconcile_payments() -> int:
 
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_order_email(order_id: int, kind: str) -> None:
-    """Email the customer about their order: kind is `confirmed` or `payment_failed`."""
+    """Email the customer about their order: kind is `confirmed` (with the invoice's PDF) or `payment_failed`."""
     order = Order.objects.select_related("customer").prefetch_related("items").get(pk=order_id)
     context = {"order": order, "customer": order.customer, "shop_name": settings.SHOP_NAME}
-    send_mail(
+    email = EmailMultiAlternatives(
         subject=render_to_string(f"emails/order_{kind}_subject.txt", context).strip(),
-        message=render_to_string(f"emails/order_{kind}.txt", context),
-        html_message=render_to_string(f"emails/order_{kind}.html", context),
+        body=render_to_string(f"emails/order_{kind}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[order.customer.email],
+        to=[order.customer.email],
     )
+    email.attach_alternative(render_to_string(f"emails/order_{kind}.html", context), "text/html")
+    invoice = Invoice.objects.filter(order=order).first() if kind == Status.CONFIRMED else None
+    if invoice is not None:
+        invoice.order = order  # with its customer and lines already read
+        try:
+            pdf = documents.render_pdf(documents.INVOICE_TEMPLATE, documents.invoice_context(invoice))
+        except Exception:
+            # The confirmation matters more than its attachment: the invoice stays in the API.
+            logger.exception("Invoice %s: PDF not rendered, the confirmation goes without it", invoice.number)
+        else:
+            email.attach(f"{invoice.number}.pdf", pdf, "application/pdf")
+    email.send()
 
 
 @shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
@@ -161,10 +172,11 @@ def send_refund_email(refund_id: int) -> None:
         "shop_name": settings.SHOP_NAME,
         "currency": settings.SHOP_CURRENCY,
     }
-    send_mail(
+    email = EmailMultiAlternatives(
         subject=render_to_string("emails/refund_issued_subject.txt", context).strip(),
-        message=render_to_string("emails/refund_issued.txt", context),
-        html_message=render_to_string("emails/refund_issued.html", context),
+        body=render_to_string("emails/refund_issued.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[order.customer.email],
+        to=[order.customer.email],
     )
+    email.attach_alternative(render_to_string("emails/refund_issued.html", context), "text/html")
+    email.send()

@@ -232,6 +232,16 @@ def test_dockerfile_installs_runtime_requirements_only(dockerfile):
     assert not any("requirements-dev.txt" in line for line in installs)
 
 
+def test_the_runtime_image_installs_what_weasyprint_needs_and_keeps_no_apt_lists(dockerfile):
+    """Invoice PDFs: WeasyPrint loads pango (and HarfBuzz's subsetter) from the system, and needs a font."""
+    runtime = dockerfile.split("AS runtime", 1)[1]
+    [install] = re.findall(r"^RUN .*apt-get install .*", runtime, re.MULTILINE)
+    packages = set(install.split())
+    assert {"libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-dejavu-core"} <= packages
+    assert "--no-install-recommends" in packages
+    assert "rm -rf /var/lib/apt/lists/*" in install
+
+
 def test_dockerfile_runs_as_an_unprivileged_user(dockerfile):
     users = re.findall(r"^USER\s+(\S+)", dockerfile, re.MULTILINE)
     assert users, "no USER instruction"

@@ -38,12 +38,13 @@ class InvoiceSerializer(serializers.ModelSerializer):
     )
     credit_notes = CreditNoteLinkSerializer(many=True, read_only=True)
     print_url = serializers.HyperlinkedIdentityField(view_name="invoice-print", help_text="The printable HTML page.")
+    pdf_url = serializers.HyperlinkedIdentityField(view_name="invoice-pdf", help_text="The same page as a PDF.")
 
     class Meta:
         model = Invoice
         fields = [
             "id", "number", "order", "order_number", "issued_at", "subtotal", "discount", "total", "payment_method",
-            "state", "credit_notes", "print_url",
+            "state", "credit_notes", "print_url", "pdf_url",
         ]  # fmt: skip
 
 
@@ -61,12 +62,13 @@ class CreditNoteSerializer(serializers.ModelSerializer):
     order_number = serializers.CharField(source="invoice.order.number", read_only=True)
     lines = CreditedLineSerializer(many=True, read_only=True)
     print_url = serializers.HyperlinkedIdentityField(view_name="credit-note-print", help_text="The printable page.")
+    pdf_url = serializers.HyperlinkedIdentityField(view_name="credit-note-pdf", help_text="The same page as a PDF.")
 
     class Meta:
         model = CreditNote
         fields = [
             "id", "number", "invoice", "invoice_number", "order", "order_number", "refund", "issued_at", "amount",
-            "reason", "lines", "print_url",
+            "reason", "lines", "print_url", "pdf_url",
         ]  # fmt: skip
 
 

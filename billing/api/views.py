@@ -1,7 +1,6 @@
-from django.conf import settings
 from django.db.models import Prefetch
 from django.http import HttpResponse
-from django.template.loader import render_to_string
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -9,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from billing import documents
 from billing.api.serializers import (
     CreditNoteSerializer,
     InvoiceSerializer,
@@ -18,14 +18,50 @@ from billing.api.serializers import (
 )
 from billing.models import CreditNote, Invoice, Payment, Refund
 from billing.tasks import hand_over
+from common.negotiation import FixedContentNegotiation
 from common.permissions import OwnedOrStaffModelPermissions
 from common.schema import ErrorSerializer, ValidationErrorSerializer
 from orders.models import Order
 
 
-class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A kind of printable document: its page and its PDF, rendered from one template and one context."""
+
+    template: str
+
+    def document_context(self, document) -> dict:
+        raise NotImplementedError
+
+    @extend_schema(responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="A printable page.")})
+    @action(detail=True, methods=["get"], url_path="print", url_name="print")
+    def print_page(self, request, pk=None):
+        """The document as a printable HTML page."""
+        context = self.document_context(self.get_object())
+        return HttpResponse(documents.render_html(self.template, context, request=request))
+
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The printable page as a PDF file named after the document's number."
+            )
+        }
+    )
+    # Whatever the Accept header asks (application/pdf, say): the PDF, or the JSON error body.
+    @action(detail=True, methods=["get"], url_path="pdf", content_negotiation_class=FixedContentNegotiation)
+    def pdf(self, request, pk=None):
+        """The document as a PDF, from the printable page's template."""
+        document = self.get_object()
+        context = self.document_context(document)
+        pdf = documents.render_pdf(self.template, context, base_url=request.build_absolute_uri())
+        response = HttpResponse(pdf, content_type="application/pdf")
+        response["Content-Disposition"] = content_disposition_header(False, f"{document.number}.pdf")
+        return response
+
+
+class InvoiceViewSet(DocumentViewSet):
     """Invoices (bills) of confirmed orders: a customer sees their own; staff see all."""
 
+    template = documents.INVOICE_TEMPLATE
     serializer_class = InvoiceSerializer
     permission_classes = [OwnedOrStaffModelPermissions]
     filterset_fields = ["order", "payment_method"]
@@ -37,21 +73,8 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
         return Invoice.objects.of(self.request.user).with_state().select_related("order").prefetch_related(credit_notes)
 
-    @extend_schema(responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="A printable page.")})
-    @action(detail=True, methods=["get"], url_path="print", url_name="print")
-    def print_page(self, request, pk=None):
-        """The invoice as a printable HTML page."""
-        invoice = self.get_object()
-        order = invoice.order
-        context = {
-            "invoice": invoice,
-            "order": order,
-            "customer": order.customer,
-            "items": order.items.all(),
-            "shop_name": settings.SHOP_NAME,
-            "currency": settings.SHOP_CURRENCY,
-        }
-        return HttpResponse(render_to_string("billing/invoice.html", context, request=request))
+    def document_context(self, invoice: Invoice) -> dict:
+        return documents.invoice_context(invoice)
 
 
 class OrderPaymentViewSet(viewsets.GenericViewSet):
@@ -72,9 +95,10 @@ class OrderPaymentViewSet(viewsets.GenericViewSet):
         return Response(PaymentSerializer(payments, many=True).data)
 
 
-class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CreditNoteViewSet(DocumentViewSet):
     """Credit notes: the corrections of invoices by refunds and cancellations. A customer sees their own."""
 
+    template = documents.CREDIT_NOTE_TEMPLATE
     serializer_class = CreditNoteSerializer
     permission_classes = [OwnedOrStaffModelPermissions]
     filterset_fields = ["invoice"]
@@ -83,21 +107,8 @@ class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_queryset(self):
         return CreditNote.objects.of(self.request.user).select_related("invoice__order")
 
-    @extend_schema(responses={(200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="A printable page.")})
-    @action(detail=True, methods=["get"], url_path="print", url_name="print")
-    def print_page(self, request, pk=None):
-        """The credit note as a printable HTML page."""
-        note = self.get_object()
-        order = note.invoice.order
-        context = {
-            "note": note,
-            "invoice": note.invoice,
-            "order": order,
-            "customer": order.customer,
-            "shop_name": settings.SHOP_NAME,
-            "currency": settings.SHOP_CURRENCY,
-        }
-        return HttpResponse(render_to_string("billing/credit_note.html", context, request=request))
+    def document_context(self, note: CreditNote) -> dict:
+        return documents.credit_note_context(note)
 
 
 class IssuesRefunds(permissions.BasePermission):

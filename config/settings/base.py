@@ -195,6 +195,13 @@ USE_TZ = True
 # --- Shop -------------------------------------------------------------------
 SHOP_NAME = env("SHOP_NAME", default="Shopkeep")
 SHOP_CURRENCY = env("SHOP_CURRENCY", default="USD")
+# The seller named on invoices: legal name, postal address (its line breaks written as \n
+# in the environment) and tax id (VAT or sales tax number; left off the invoice when empty).
+SHOP_SELLER_NAME = env("SHOP_SELLER_NAME", default=SHOP_NAME)
+SHOP_SELLER_ADDRESS = env.str(
+    "SHOP_SELLER_ADDRESS", default="1 Market Street\nSpringfield, IL 62701\nUnited States", multiline=True
+)
+SHOP_SELLER_TAX_ID = env("SHOP_SELLER_TAX_ID", default="")
 # Products at or below this stock count show under the admin's "low stock" filter.
 LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
 
@@ -334,6 +341,9 @@ LOGGING = {
     "loggers": {
         **{name: {"filters": ["repeats"]} for name in REPEATING_LOGGERS},
         "django_redis": {"level": "WARNING"},
+        # Invoice PDFs: WeasyPrint logs each rendering step and fontTools each font it subsets.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 # The worker logs through the handlers above, not Celery's own, so its lines match.

@@ -148,6 +148,17 @@ class TestInvoiceAdmin:
         assert printed["Content-Type"].startswith("text/html")
         assert invoice.number in printed.content.decode()
 
+    def test_the_invoice_and_order_pages_link_the_pdf_which_renders_for_the_admin_session(self, admin_client):
+        invoice = OrderFactory().invoice
+        url = reverse("invoice-pdf", args=[invoice.pk])
+
+        for page in (admin_client.get(change_url(invoice)), admin_client.get(change_url(invoice.order))):
+            assert f'<a href="{url}" target="_blank" rel="noopener">PDF ↗</a>' in page.content.decode()
+        pdf = admin_client.get(url)
+        assert pdf.status_code == 200
+        assert pdf["Content-Type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF")
+
     def test_invoices_are_read_only(self, admin_client, product):
         invoice = OrderFactory(lines=[(product, 2)]).invoice
 

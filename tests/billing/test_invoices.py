@@ -269,6 +269,7 @@ class TestInvoiceApi:
             "state": "unpaid",  # cash, collected on delivery
             "credit_notes": [],
             "print_url": f"http://testserver{print_url(invoice)}",
+            "pdf_url": f"http://testserver{invoice_url(invoice)}pdf/",
         }
         assert datetime.fromisoformat(body["issued_at"]) == invoice.issued_at
 
