@@ -434,7 +434,7 @@ class BilledOrderAdmin(OrderAdmin):
                 refundable=F("quantity") - F("refunded")
             )
         )
-        form = RefundForm(request.POST or None, lines=lines)
+        form = RefundForm(request.POST if request.method == "POST" else None, lines=lines)
         if request.method == "POST" and form.is_valid():
             try:
                 refund = Refund.objects.issue(

@@ -5,13 +5,16 @@ import io
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from billing.factories import OUTAGE_ERROR, CardOrderFactory
-from billing.models import Invoice, InvoiceSequence, Payment, PaymentAttempt
+from billing.factories import OUTAGE_ERROR, CardOrderFactory, RefundFactory
+from billing.models import CreditNote, CreditNoteSequence, Invoice, InvoiceSequence, Payment, PaymentAttempt, Refund
+from catalog.factories import ProductFactory
 from orders.factories import OrderFactory
+from orders.models import Order
 from orders.status import Status
-from tests.utils import change_url, changelist_url, listed
+from tests.utils import change_url, changelist_url, listed, messages_of, stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -193,5 +196,171 @@ class TestInvoiceAdmin:
 
 
 def test_every_billing_model_is_registered(admin_client):
-    for model in (Payment, PaymentAttempt, Invoice, InvoiceSequence):
+    for model in (Payment, PaymentAttempt, Invoice, InvoiceSequence, Refund, CreditNote, CreditNoteSequence):
         assert admin_client.get(changelist_url(model)).status_code == 200, model
+
+
+# --- Refunds and cancellations from the order pages ------------------------------------------------
+
+ORDERS = reverse("admin:orders_order_changelist")
+
+
+def run_action(client, action: str, orders, **extra):
+    body = {"action": action, "_selected_action": [order.pk for order in orders], **extra}
+    return client.post(ORDERS, body, follow=True)
+
+
+def refund_page(order) -> str:
+    return reverse("admin:orders_order_refund", args=[order.pk])
+
+
+class TestCancelAction:
+    def test_it_asks_first_saying_what_happens_to_stock_and_money(self, admin_client, product):
+        card = CardOrderFactory(lines=[(product, 2)], status=Status.CONFIRMED)
+        cash = OrderFactory(lines=[(product, 1)])
+
+        page = run_action(admin_client, "cancel_orders", [card, cash])
+
+        text = page.content.decode()
+        assert "Cancel these orders?" in text
+        assert "2 units back into stock." in text and "1 unit back into stock." in text
+        assert "25.00 USD refunded to the card, through the gateway, with a credit note." in text
+        assert "No cash collected yet: nothing to refund; the invoice is credited in full." in text
+        assert {order.status for order in Order.objects.all()} == {Status.CONFIRMED}  # nothing changed yet
+
+    def test_confirming_cancels_gives_the_stock_back_and_refunds(self, admin_client, product):
+        card = CardOrderFactory(lines=[(product, 2)], status=Status.CONFIRMED)
+
+        page = run_action(admin_client, "cancel_orders", [card], confirmed="yes", note="Customer called.")
+
+        assert "1 order cancelled." in messages_of(page)
+        card.refresh_from_db()
+        assert card.status == Status.CANCELLED
+        assert card.events.get(to_status=Status.CANCELLED, from_status=Status.CONFIRMED).note == "Customer called."
+        assert stock_of(product) == 10
+        refund = Refund.objects.get(payment__order=card)
+        assert (refund.amount, refund.credit_note.amount) == (Decimal("25.00"), Decimal("25.00"))
+
+    def test_an_order_past_cancelling_is_named_with_the_reason(self, admin_client, product):
+        delivered = OrderFactory(lines=[(product, 1)], status=Status.DELIVERED)
+
+        page = run_action(admin_client, "cancel_orders", [delivered], confirmed="yes")
+
+        assert any(delivered.number in message and "cannot become" in message for message in messages_of(page))
+        assert Order.objects.get(pk=delivered.pk).status == Status.DELIVERED
+
+
+class TestRefundAction:
+    def test_it_asks_first_then_refunds_each_order_in_full(self, admin_client, product):
+        delivered = OrderFactory(lines=[(product, 2)], status=Status.DELIVERED)
+        unpaid = OrderFactory(lines=[(product, 1)])
+
+        asked = run_action(admin_client, "refund_orders", [delivered, unpaid])
+        assert "25.00 USD refunded in cash, with a credit note." in asked.content.decode()
+        assert "Nothing has been paid yet: it will be refused." in asked.content.decode()
+        assert not Refund.objects.exists()
+
+        done = run_action(admin_client, "refund_orders", [delivered, unpaid], confirmed="yes", note="Goodwill.")
+
+        assert "1 order refunded." in messages_of(done)
+        assert any(unpaid.number in message and "Nothing has been paid" in message for message in messages_of(done))
+        refund = Refund.objects.get()
+        assert (refund.payment.order, refund.amount, refund.reason) == (delivered, Decimal("25.00"), "Goodwill.")
+
+    def test_staff_without_the_refund_permission_are_not_offered_it(self, client, staff_user, product):
+        staff_user.user_permissions.remove(Permission.objects.get(codename="add_refund"))
+        client.force_login(staff_user)
+
+        page = client.get(ORDERS)
+
+        assert "refund_orders" not in page.content.decode()
+        assert "cancel_orders" in page.content.decode()
+
+
+class TestRefundPage:
+    @pytest.fixture
+    def order(self, product):
+        other = ProductFactory(price=Decimal("4.00"), stock=10)
+        return OrderFactory(lines=[(product, 2), (other, 3)], status=Status.DELIVERED)
+
+    def test_the_order_page_links_it_and_lists_refunds(self, admin_client, order):
+        RefundFactory(order=order, units={order.items.first().pk: 1}, reason="Scratched.")
+
+        page = admin_client.get(change_url(order)).content.decode()
+
+        assert refund_page(order) in page
+        assert "12.50 USD" in page and "Scratched." in page
+        assert "(Partially refunded)" in page and "CN-" in page
+
+    def test_refunding_some_units_with_restock(self, admin_client, order, product):
+        first, second = order.items.order_by("pk")
+        assert f'name="item_{first.pk}"' in admin_client.get(refund_page(order)).content.decode()
+
+        response = admin_client.post(
+            refund_page(order),
+            {f"item_{first.pk}": 1, f"item_{second.pk}": 0, "restock": "on", "reason": "Wrong colour."},
+            follow=True,
+        )
+
+        assert "Refunded 12.50 USD (paid out)." in messages_of(response)
+        refund = Refund.objects.get()
+        assert (refund.amount, refund.restock, refund.actor.username) == (Decimal("12.50"), True, "admin")
+        assert stock_of(product) == 9
+
+    @pytest.mark.parametrize(
+        "units, error",
+        [({}, "Choose at least one unit to refund."), ({"first": 3}, "Ensure this value is less than or equal to 2.")],
+    )
+    def test_a_form_that_breaks_a_rule_says_why_and_refunds_nothing(self, admin_client, order, units, error):
+        first = order.items.order_by("pk").first()
+        body = {f"item_{first.pk}": units["first"]} if units else {}
+
+        response = admin_client.post(refund_page(order), body)
+
+        assert response.status_code == 200
+        assert error in response.content.decode()
+        assert not Refund.objects.exists()
+
+    def test_a_refund_the_rules_refuse_is_shown_on_the_form(self, admin_client, product):
+        unpaid = OrderFactory(lines=[(product, 1)])
+
+        response = admin_client.post(refund_page(unpaid), {f"item_{unpaid.items.get().pk}": 1})
+
+        assert "Nothing has been paid on this order yet" in response.content.decode()
+        assert not Refund.objects.exists()
+
+    def test_staff_without_the_refund_permission_get_403(self, client, staff_user, order):
+        staff_user.user_permissions.remove(Permission.objects.get(codename="add_refund"))
+        client.force_login(staff_user)
+
+        assert client.get(refund_page(order)).status_code == 403
+
+
+class TestCreditNoteAdmin:
+    def test_listed_with_their_order_and_document_links_in_a_fixed_number_of_queries(
+        self, admin_client, django_assert_num_queries
+    ):
+        for _ in range(3):
+            RefundFactory()
+        admin_client.get(changelist_url(CreditNote))
+
+        # session, user, count of the filtered rows, the page of credit notes with invoices and orders (joins)
+        with django_assert_num_queries(4):
+            response = admin_client.get(changelist_url(CreditNote))
+
+        notes = listed(response)
+        assert len(notes) == 3
+        page = response.content.decode()
+        assert reverse("credit-note-pdf", args=[notes[0].pk]) in page
+        assert reverse("credit-note-print", args=[notes[0].pk]) in page
+
+    def test_the_invoice_list_shows_each_state(self, admin_client, product):
+        refunded = RefundFactory(order=OrderFactory(lines=[(product, 1)], status=Status.DELIVERED)).payment.order
+        OrderFactory(lines=[(product, 1)])
+
+        response = admin_client.get(changelist_url(Invoice))
+
+        states = {invoice.order_id: invoice.state for invoice in listed(response)}
+        assert sorted(states.values()) == ["refunded", "unpaid"]
+        assert states[refunded.pk] == "refunded"
+        assert "Refunded" in response.content.decode()

@@ -5,10 +5,7 @@ the PDF's text is read back with pypdf (the raw bytes are compressed).
 """
 
 import logging
-from datetime import UTC, datetime
-from decimal import Decimal
 from io import BytesIO
-from types import SimpleNamespace
 from urllib.request import OpenerDirector
 
 import pytest

@@ -5,8 +5,6 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from catalog.factories import ProductFactory
-from catalog.models import Product
 from orders.factories import DiscountCodeFactory, OrderFactory
 from orders.models import DiscountCode, Order
 from orders.status import Status
@@ -67,17 +65,6 @@ def test_actions_move_orders_through_the_status_machine_and_report_refusals(admi
     texts = messages_of(response)
     assert "1 order moved." in texts
     assert any(not_paid.number in text and "cannot become in_progress" in text for text in texts)
-
-
-def test_cancel_action_releases_stock(admin_client):
-    order = OrderFactory(lines=[(ProductFactory(stock=5), 3)])
-    product = order.items.get().product
-
-    run_action(admin_client, "mark_cancelled", [order])
-
-    order.refresh_from_db()
-    assert order.status == Status.CANCELLED
-    assert Product.objects.get(pk=product.pk).stock == 5
 
 
 def test_export_csv_lists_the_selected_orders(admin_client):
