@@ -1,3 +1,4 @@
+import django_filters
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
@@ -95,13 +96,21 @@ class OrderPaymentViewSet(viewsets.GenericViewSet):
         return Response(PaymentSerializer(payments, many=True).data)
 
 
+class CreditNoteFilter(django_filters.FilterSet):
+    order = django_filters.NumberFilter(field_name="invoice__order", help_text="The order whose invoice it corrects.")
+
+    class Meta:
+        model = CreditNote
+        fields = ["invoice", "order"]
+
+
 class CreditNoteViewSet(DocumentViewSet):
     """Credit notes: the corrections of invoices by refunds and cancellations. A customer sees their own."""
 
     template = documents.CREDIT_NOTE_TEMPLATE
     serializer_class = CreditNoteSerializer
     permission_classes = [OwnedOrStaffModelPermissions]
-    filterset_fields = ["invoice"]
+    filterset_class = CreditNoteFilter
     ordering_fields = ["issued_at", "amount"]
 
     def get_queryset(self):

@@ -314,6 +314,9 @@ class TestCreditNotesApi:
         assert page.status_code == 200 and page["Content-Type"].startswith("text/html")
         assert note.number in page.content.decode() and delivered.invoice.number in page.content.decode()
         assert other_customer_client.get("/api/v1/credit-notes/").json()["results"] == []
+        by_order = customer_client.get("/api/v1/credit-notes/", {"order": delivered.pk}).json()["results"]
+        assert [row["id"] for row in by_order] == [note.pk]
+        assert customer_client.get("/api/v1/credit-notes/", {"order": delivered.pk + 1}).json()["results"] == []
         assert_error(other_customer_client.get(f"/api/v1/credit-notes/{note.pk}/"), 404, "not_found")
         assert_error(other_customer_client.get(f"/api/v1/credit-notes/{note.pk}/print/"), 404, "not_found")
 
