@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from catalog import cache
 from catalog.api.filters import CategoryFilter, ProductFilter
 from catalog.api.serializers import CategorySerializer, ProductSerializer, ReviewSerializer, StockAdjustmentSerializer
+from catalog.exceptions import AlreadyReviewed
 from catalog.models import Category, Product, Review
 from common.caching import CachedReadMixin
 from common.permissions import StaffCanChangeModel
@@ -109,6 +110,7 @@ class ProductReviewViewSet(
             409: OpenApiResponse(
                 ErrorSerializer,
                 description="`already_reviewed`: this customer has reviewed this product already; edit that review.",
+                examples=[OpenApiExample("already_reviewed", value=AlreadyReviewed().as_body(), response_only=True)],
             ),
         }
     )

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -19,6 +19,7 @@ from customers.api.serializers import (
     RegisterSerializer,
     RegistrationSerializer,
     StaffAddressSerializer,
+    TokenPairSerializer,
     token_for,
 )
 from customers.models import Address, Customer
@@ -78,6 +79,7 @@ class RegisterView(generics.CreateAPIView):
         return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
 
+@extend_schema_view(post=extend_schema(responses={200: TokenPairSerializer}))
 class TokenView(TokenObtainPairView):
     """Exchange email and password for an access and a refresh token."""
 

@@ -59,6 +59,8 @@ def test_the_api_root_answers_what_its_schema_documents(api_client):
 
     component = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     component_validator(schema, component).validate(response.json())
+    assert "security" not in operation, "anyone may read it; no credentials are read"
+    assert operation["tags"] == ["api"]
 
 
 def test_the_api_root_ignores_a_bad_token():
