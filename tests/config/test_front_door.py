@@ -1,9 +1,10 @@
-"""The front doors (config/views.py): `/` for people, `GET /api/v1/` for programs."""
+"""The front doors (config/views.py): `/` for people, `GET /api/v1/` for programs, and the API docs pages."""
 
 from urllib.parse import urlsplit
 
 import pytest
 from django.contrib import admin
+from django.contrib.staticfiles import finders
 from django.urls import resolve, reverse
 from rest_framework.test import APIClient
 
@@ -106,3 +107,37 @@ def test_the_admins_view_site_link_leads_to_the_front_page(admin_client):
     assert admin.site.site_url == "/"
     assert 'href="/">View site</a>' in index.content.decode()
     assert admin_client.get(admin.site.site_url).status_code == 200
+
+
+# --- The API docs: everything from this site -----------------------------------------------------
+
+
+@pytest.mark.parametrize("page", ["/api/docs/", "/api/redoc/"])
+def test_the_api_docs_make_no_request_to_another_host(client, page):
+    response = client.get(page)
+
+    assert response.status_code == 200
+    links = links_in(response.content.decode())
+    assert links, "the page loads its viewer"
+    assert all(is_local(url) for url in links), links
+    assert "http://" not in response.content.decode().replace("http://testserver", "")
+    assert "https://" not in response.content.decode()
+    for url in links:
+        if url.startswith("/static/"):
+            # Served by whitenoise from the installed drf-spectacular-sidecar, through staticfiles.
+            assert finders.find(url.removeprefix("/static/")), url
+
+
+def test_swagger_ui_asks_no_outside_validator_and_its_script_is_local(client):
+    script = next(url for url in links_in(client.get("/api/docs/").content.decode()) if url.startswith("/api/docs/"))
+
+    response = client.get(script)
+
+    assert response.status_code == 200
+    assert '"validatorUrl": null' in response.content.decode()
+
+
+def test_the_schema_names_no_logo_to_fetch(client):
+    info = client.get("/api/schema/", {"format": "json"}).json()["info"]
+
+    assert "x-logo" not in info
