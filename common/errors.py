@@ -143,16 +143,44 @@ def deletion_refused_body(exc: ProtectedError | RestrictedError) -> dict[str, An
     }
 
 
+API_PREFIX = "/api/"
+NOT_FOUND = {"detail": "Not found.", "code": "not_found"}
+
+
 def page_not_found(request, exception=None):
     """Answer unknown API URLs with the JSON error body; leave other pages to Django."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(NOT_FOUND, status=404)
     return defaults.page_not_found(request, exception)
+
+
+class ApiNotFoundMiddleware:
+    """Answer a 404 under /api/ with the JSON error body in every settings mode.
+
+    With DEBUG off, Django answers an unknown URL through `handler404` (`page_not_found`
+    above). With DEBUG on it shows its HTML technical page instead, which no API client can
+    read; this replaces it. DRF's own answers (JSON, or the browsable API's page) and
+    CommonMiddleware's redirect to the URL with a slash go through untouched, so this sits
+    outside CommonMiddleware.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 404
+            and request.path.startswith(API_PREFIX)
+            and not isinstance(response, (Response, JsonResponse))
+        ):
+            return JsonResponse(NOT_FOUND, status=404)
+        return response
 
 
 def bad_request(request, exception=None):
     """Answer an API request Django refused (a body over the limit, a bad Host) with the JSON error body."""
-    if not request.path.startswith("/api/"):
+    if not request.path.startswith(API_PREFIX):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
         return JsonResponse(REQUEST_TOO_LARGE, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
@@ -165,7 +193,7 @@ def server_error(request):
     Django calls this inside its own `except` block, so the exception is at hand: a
     database out of reach is a 503 the client may retry, not a 500.
     """
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PREFIX):
         if isinstance(sys.exc_info()[1], UNREACHABLE_DATABASE):
             return JsonResponse(SERVICE_UNAVAILABLE, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers=retry_later())
         return JsonResponse({"detail": "A server error occurred.", "code": "server_error"}, status=500)

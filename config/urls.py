@@ -5,12 +5,16 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from config.views import ApiRootView, HomeView
+
 handler400 = "common.errors.bad_request"
 handler404 = "common.errors.page_not_found"
 handler500 = "common.errors.server_error"
 
 
 urlpatterns = [
+    path("", HomeView.as_view(), name="home"),
+    path("api/v1/", ApiRootView.as_view(), name="api-root"),
     path("api/v1/", include("catalog.api.urls")),
     path("api/v1/", include("customers.api.urls")),
     path("api/v1/", include("orders.api.urls")),

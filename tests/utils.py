@@ -1,10 +1,13 @@
-"""Helpers shared by the tests: the error-body checks, admin and list URLs and rows, and racing real threads."""
+"""Helpers shared by the tests: the error-body checks, admin and list URLs and rows, racing real threads,
+the OpenAPI schema and the links of a page."""
 
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from html.parser import HTMLParser
 
+import jsonschema
 import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -13,6 +16,7 @@ from django.db.utils import load_backend
 from django.test import override_settings
 from django.urls import reverse
 from django_redis import get_redis_connection
+from drf_spectacular.generators import SchemaGenerator
 
 from billing.breaker import BREAKER_NAMESPACE, breaker_storage, get_breaker
 from catalog.models import Product
@@ -136,3 +140,51 @@ def unreachable_database():
     else:
         dead.update(NAME="/nonexistent/directory/db.sqlite3")
     return load_backend(dead["ENGINE"]).DatabaseWrapper(dead, alias="unreachable")
+
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def openapi_schema() -> dict:
+    """Return the OpenAPI schema as `manage.py spectacular` (and /api/schema/) generates it."""
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def operations(schema: dict) -> Iterator[tuple[str, str, dict]]:
+    """Yield (path, method, operation) for every operation of the schema."""
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, operation
+
+
+def component_validator(schema: dict, name: str) -> jsonschema.Draft4Validator:
+    """Return a validator for one component that resolves the `#/components/...` references."""
+    document = {**schema["components"]["schemas"][name], "components": schema["components"]}
+    return jsonschema.Draft4Validator(document)
+
+
+def documented_headers(schema: dict, response: dict) -> dict[str, dict]:
+    """Return a documented response's headers by name, each resolved from components/headers."""
+    headers = {}
+    for name, header in response.get("headers", {}).items():
+        if "$ref" in header:
+            header = schema["components"]["headers"][header["$ref"].rsplit("/", 1)[-1]]
+        headers[name] = header
+    return headers
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.urls += [value for name, value in attrs if name in ("src", "href") and value]
+
+
+def links_in(html: str) -> list[str]:
+    """Return every `src` and `href` of a page, in order."""
+    parser = _Links()
+    parser.feed(html)
+    return parser.urls

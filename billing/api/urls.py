@@ -18,5 +18,10 @@ urlpatterns = [
         OrderRefundViewSet.as_view({"get": "list", "post": "create"}),
         name="order-refunds",
     ),
+    re_path(
+        r"^orders/(?P<pk>[^/.]+)/refunds/(?P<refund_pk>[0-9]+)/$",
+        OrderRefundViewSet.as_view({"get": "retrieve"}),
+        name="order-refund-detail",
+    ),
     *router.urls,
 ]

@@ -1,4 +1,5 @@
 import django_filters
+from django.shortcuts import get_object_or_404
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
@@ -152,6 +153,12 @@ class OrderRefundViewSet(viewsets.GenericViewSet):
         order = self.get_object()
         return Response(RefundSerializer(self.refunds(order), many=True, context={"request": request}).data)
 
+    @extend_schema(responses=RefundSerializer)
+    def retrieve(self, request, pk=None, refund_pk=None):
+        """One refund of the order, with its lines and credit note."""
+        refund = get_object_or_404(self.refunds(self.get_object()), pk=refund_pk)
+        return Response(RefundSerializer(refund, context={"request": request}).data)
+
     @extend_schema(
         request=RefundRequestSerializer,
         responses={
@@ -184,6 +191,6 @@ class OrderRefundViewSet(viewsets.GenericViewSet):
         )
         hand_over(refund)
         refund = self.refunds(order).get(pk=refund.pk)
-        headers = {"Location": reverse("order-refunds", args=[order.pk], request=request)}
+        headers = {"Location": reverse("order-refund-detail", args=[order.pk, refund.pk], request=request)}
         data = RefundSerializer(refund, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED, headers=headers)

@@ -10,13 +10,15 @@ from rest_framework.response import Response
 from catalog import cache
 from catalog.api.filters import CategoryFilter, ProductFilter
 from catalog.api.serializers import CategorySerializer, ProductSerializer, ReviewSerializer, StockAdjustmentSerializer
+from catalog.exceptions import AlreadyReviewed
 from catalog.models import Category, Product, Review
 from common.caching import CachedReadMixin
 from common.permissions import StaffCanChangeModel
 from common.schema import ErrorSerializer
+from common.views import CreatedLocationMixin
 
 
-class CategoryViewSet(CachedReadMixin, viewsets.ModelViewSet):
+class CategoryViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSet):
     """The category tree. Anyone reads active categories (cached); staff with model permissions write."""
 
     serializer_class = CategorySerializer
@@ -33,7 +35,7 @@ class CategoryViewSet(CachedReadMixin, viewsets.ModelViewSet):
         return [cache.CATEGORIES]
 
 
-class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
+class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSet):
     """Products. Anyone reads active products (cached); staff with model permissions write."""
 
     serializer_class = ProductSerializer
@@ -83,10 +85,13 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         return Response(self.get_serializer(product).data)
 
 
-class ProductReviewViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+class ProductReviewViewSet(
+    CreatedLocationMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+):
     """Reviews of one product: anyone reads them; a signed-in customer writes one."""
 
     serializer_class = ReviewSerializer
+    created_route = "review-detail"
     permission_classes = [IsAuthenticatedOrReadOnly]
     filter_backends = []
 
@@ -105,6 +110,7 @@ class ProductReviewViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
             409: OpenApiResponse(
                 ErrorSerializer,
                 description="`already_reviewed`: this customer has reviewed this product already; edit that review.",
+                examples=[OpenApiExample("already_reviewed", value=AlreadyReviewed().as_body(), response_only=True)],
             ),
         }
     )

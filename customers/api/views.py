@@ -1,12 +1,14 @@
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from common.permissions import OwnedOrStaffModelPermissions
 from common.schema import ErrorSerializer
+from common.views import CreatedLocationMixin
 from customers.api.filters import AddressFilter, CustomerFilter
 from customers.api.serializers import (
     AddressSerializer,
@@ -17,6 +19,7 @@ from customers.api.serializers import (
     RegisterSerializer,
     RegistrationSerializer,
     StaffAddressSerializer,
+    TokenPairSerializer,
     token_for,
 )
 from customers.models import Address, Customer
@@ -72,9 +75,11 @@ class RegisterView(generics.CreateAPIView):
             "customer": CustomerSerializer(customer).data,
             "tokens": {"access": str(token.access_token), "refresh": str(token)},
         }
-        return Response(body, status=status.HTTP_201_CREATED)
+        headers = {"Location": reverse("customer-detail", args=[customer.pk], request=request)}
+        return Response(body, status=status.HTTP_201_CREATED, headers=headers)
 
 
+@extend_schema_view(post=extend_schema(responses={200: TokenPairSerializer}))
 class TokenView(TokenObtainPairView):
     """Exchange email and password for an access and a refresh token."""
 
@@ -92,6 +97,7 @@ class TokenRefresh(TokenRefreshView):
 
 
 class CustomerViewSet(
+    CreatedLocationMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -138,7 +144,7 @@ class CustomerViewSet(
         return Response(profile.data)
 
 
-class AddressViewSet(viewsets.ModelViewSet):
+class AddressViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     """Postal addresses. A customer manages their own; staff see all and filter by customer."""
 
     permission_classes = [OwnedOrStaffModelPermissions]

@@ -10,6 +10,7 @@ from rest_framework.reverse import reverse
 
 from common.permissions import OwnedOrStaffCanChange, OwnedOrStaffModelPermissions
 from common.schema import ConflictErrorSerializer, ErrorSerializer
+from common.views import CreatedLocationMixin
 from customers.models import Customer
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
@@ -188,7 +189,7 @@ USED_DISCOUNT_CODE = OpenApiResponse(
     partial_update=extend_schema(responses={200: DiscountCodeSerializer, 409: DISCOUNT_CODE_CONFLICT}),
     destroy=extend_schema(responses={204: None, 409: USED_DISCOUNT_CODE}),
 )
-class DiscountCodeViewSet(viewsets.ModelViewSet):
+class DiscountCodeViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     """Discount codes (staff, by model permissions)."""
 
     serializer_class = DiscountCodeSerializer

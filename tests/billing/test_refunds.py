@@ -204,7 +204,8 @@ class TestRefundsApi:
 
         assert response.status_code == 201, response.json()
         body = response.json()
-        assert response["Location"].endswith(refunds_url(delivered))
+        assert response["Location"].endswith(f"{refunds_url(delivered)}{body['id']}/")
+        assert customer_client.get(response["Location"]).json() == body
         assert (body["amount"], body["status"], body["restock"], body["reason"]) == (
             "10.00",
             "succeeded",

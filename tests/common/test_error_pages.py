@@ -127,3 +127,45 @@ class TestDatabaseDown:
             response = server_error(RequestFactory().get("/api/v1/products/"))
 
         assert response.status_code == 500
+
+
+class TestUnknownApiPath:
+    """An unknown URL under /api/ answers the JSON error body, whether DEBUG is on or off."""
+
+    @pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
+    @pytest.mark.parametrize(
+        "path", ["/api/nothing/", "/api/v1/nothing/", "/api/v2/products/", "/api/v1/products/x/y/"]
+    )
+    def test_is_the_json_404(self, client, settings, debug, path):
+        settings.DEBUG = debug
+
+        response = client.get(path, HTTP_ACCEPT="text/html")
+
+        assert_error(response, 404, "not_found")
+        assert response["Content-Type"] == "application/json"
+
+    @pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
+    def test_other_unknown_pages_keep_djangos_page(self, client, settings, debug):
+        settings.DEBUG = debug
+
+        response = client.get("/nothing-here/")
+
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("text/html")
+
+    @pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
+    def test_a_missing_slash_still_redirects(self, client, settings, debug):
+        settings.DEBUG = debug
+
+        response = client.get("/api/v1/products")
+
+        assert (response.status_code, response["Location"]) == (301, "/api/v1/products/")
+
+    def test_the_browsable_api_keeps_its_own_404_page_with_debug_on(self, client, settings):
+        settings.DEBUG = True
+
+        response = client.get("/api/v1/products/999999/", HTTP_ACCEPT="text/html")
+
+        assert response.status_code == 404
+        assert response["Content-Type"].startswith("text/html")
+        assert b"Shopkeep API" in response.content

@@ -2,37 +2,23 @@
 
 import jsonschema
 import pytest
-from drf_spectacular.generators import SchemaGenerator
 from rest_framework import exceptions
 from rest_framework.test import APIClient
 
 from common.errors import error_body
 from customers.api.serializers import token_for
+from customers.factories import PASSWORD
 from orders.factories import OrderFactory
-
-METHODS = {"get", "post", "put", "patch", "delete"}
+from tests.utils import component_validator, openapi_schema, operations
 
 
 @pytest.fixture(scope="module")
 def schema() -> dict:
-    return SchemaGenerator().get_schema(request=None, public=True)
-
-
-def operations(schema: dict):
-    for path, item in schema["paths"].items():
-        for method, operation in item.items():
-            if method in METHODS:
-                yield path, method, operation
+    return openapi_schema()
 
 
 def query_parameters(operation: dict) -> list[str]:
     return [parameter["name"] for parameter in operation.get("parameters", []) if parameter["in"] == "query"]
-
-
-def component_validator(schema: dict, name: str) -> jsonschema.Draft4Validator:
-    """Return a validator for one component that resolves the `#/components/...` references."""
-    document = {**schema["components"]["schemas"][name], "components": schema["components"]}
-    return jsonschema.Draft4Validator(document)
 
 
 def test_every_paginated_list_documents_the_invalid_page_404(schema):
@@ -91,8 +77,23 @@ def test_a_400_is_documented_without_requiring_errors(schema):
 def test_operations_anyone_may_call_declare_the_empty_security_requirement(schema, path, method):
     operation = schema["paths"][path][method]
 
-    assert {} in operation["security"]
+    assert {} in operation.get("security", [{}])  # no `security` at all: no credentials are read
     assert "403" not in operation["responses"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/", "/api/v1/auth/register/", "/api/v1/auth/token/", "/api/v1/auth/token/refresh/"]
+)
+def test_operations_that_read_no_credentials_declare_no_security(schema, path):
+    (operation,) = schema["paths"][path].values()
+
+    assert "security" not in operation
+
+
+def test_public_reads_that_take_a_token_declare_it_and_anonymous_access(schema):
+    security = schema["paths"]["/api/v1/products/"]["get"]["security"]
+
+    assert {"jwtAuth": []} in security and {} in security
 
 
 @pytest.mark.parametrize(
@@ -158,10 +159,87 @@ def test_the_page_parameters_say_what_the_paginator_does(schema):
     assert "at most 100" in parameters["page_size"]["description"]
 
 
-def test_creating_a_review_documents_the_already_reviewed_409(schema):
-    created = schema["paths"]["/api/v1/products/{product_pk}/reviews/"]["post"]["responses"]
+@pytest.mark.django_db
+def test_a_second_review_answers_the_documented_already_reviewed_409(schema, customer_client, product):
+    url = f"/api/v1/products/{product.pk}/reviews/"
+    customer_client.post(url, {"rating": 5, "comment": "Lovely."}, format="json")
 
-    assert "409" in created
+    response = customer_client.post(url, {"rating": 1}, format="json")
+
+    assert response.status_code == 409
+    documented = schema["paths"]["/api/v1/products/{product_pk}/reviews/"]["post"]["responses"]["409"]
+    example = documented["content"]["application/json"]["examples"]["AlreadyReviewed"]["value"]
+    assert response.json() == example
+    assert example["code"] == "already_reviewed"
+    component_validator(schema, "Error").validate(response.json())
+
+
+# --- Tags: one per resource ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "tag"),
+    [
+        ("/api/v1/", "get", "api"),
+        ("/api/v1/products/", "get", "products"),
+        ("/api/v1/products/{id}/adjust-stock/", "post", "products"),
+        ("/api/v1/categories/{id}/", "patch", "categories"),
+        ("/api/v1/products/{product_pk}/reviews/", "post", "reviews"),
+        ("/api/v1/reviews/{id}/", "get", "reviews"),
+        ("/api/v1/customers/me/", "get", "customers"),
+        ("/api/v1/addresses/", "post", "addresses"),
+        ("/api/v1/auth/token/refresh/", "post", "auth"),
+        ("/api/v1/orders/{id}/cancel/", "post", "orders"),
+        ("/api/v1/orders/{id}/history/", "get", "orders"),
+        ("/api/v1/orders/{id}/payments/", "get", "payments"),
+        ("/api/v1/invoices/{id}/print/", "get", "invoices"),
+        ("/api/v1/discount-codes/", "get", "discount-codes"),
+        ("/health/ready/", "get", "health"),
+    ],
+)
+def test_each_operation_is_tagged_with_its_resource(schema, path, method, tag):
+    assert schema["paths"][path][method]["tags"] == [tag]
+
+
+def test_every_operation_has_one_described_tag_and_every_described_tag_is_used(schema):
+    described = [tag["name"] for tag in schema["tags"]]
+    used = {operation["tags"][0] for _, _, operation in operations(schema)}
+
+    assert all(len(operation["tags"]) == 1 for _, _, operation in operations(schema))
+    assert "v1" not in used
+    assert used == set(described), "describe each tag in SPECTACULAR_SETTINGS['TAGS']"
+    assert all(tag["description"] for tag in schema["tags"])
+
+
+def test_operation_ids_are_unique_and_start_after_the_version(schema):
+    ids = [operation["operationId"] for _, _, operation in operations(schema)]
+
+    assert len(ids) == len(set(ids))
+    assert schema["paths"]["/api/v1/products/"]["get"]["operationId"] == "products_list"
+
+
+def test_request_bodies_are_documented_as_json_only(schema):
+    bodies = [
+        (path, method, operation["requestBody"])
+        for path, method, operation in operations(schema)
+        if "requestBody" in operation
+    ]
+
+    assert len(bodies) >= 20
+    for path, method, body in bodies:
+        assert list(body["content"]) == ["application/json"], (method, path)
+
+
+# --- Health probes: answered by a middleware, documented by a hook ---------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "component"), [("/health/live/", "Liveness"), ("/health/ready/", "Readiness")])
+def test_the_health_probes_answer_what_the_schema_documents(schema, client, path, component):
+    response = client.get(path)
+
+    assert str(response.status_code) in schema["paths"][path]["get"]["responses"]
+    component_validator(schema, component).validate(response.json())
 
 
 @pytest.mark.django_db
@@ -173,6 +251,18 @@ def test_the_refreshed_token_answer_does_not_promise_a_refresh_token(schema, cus
 
     component_validator(schema, component).validate(answer)
     assert set(answer) == {"access"}
+
+
+@pytest.mark.django_db
+def test_the_token_answer_matches_its_schema(schema, customer):
+    body = {"email": customer.user.email, "password": PASSWORD}
+    answer = APIClient().post("/api/v1/auth/token/", body, format="json").json()
+    reference = schema["paths"]["/api/v1/auth/token/"]["post"]["responses"]["200"]["content"]
+    component = reference["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+
+    component_validator(schema, component).validate(answer)
+    assert set(answer) == {"access", "refresh"}
+    assert set(schema["components"]["schemas"][component]["required"]) == {"access", "refresh"}
 
 
 def test_the_own_profile_documents_the_404_of_a_staff_only_account(schema):

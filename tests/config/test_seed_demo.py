@@ -1,3 +1,4 @@
+import re
 from collections import Counter
 from contextlib import ExitStack
 from decimal import Decimal
@@ -5,6 +6,7 @@ from io import StringIO
 from itertools import pairwise
 from types import SimpleNamespace
 from unittest import mock
+from urllib.parse import urlsplit
 
 import phonenumbers
 import pytest
@@ -14,6 +16,7 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import transaction
 from django.db.models import Avg, Count, F, Sum
+from django.urls import reverse
 
 from billing import tasks
 from billing.models import CreditNote, Invoice, InvoiceSequence, Payment, PaymentAttempt, Refund, RefundLine
@@ -273,6 +276,23 @@ def test_staff_login_is_created_once_as_a_superuser():
     assert staff.check_password("admin")
     assert "Staff login: admin / admin at http://127.0.0.1:8000/admin/" in first
     assert "Staff login: admin (password unchanged)" in second
+
+
+def test_the_printed_staff_login_signs_in_to_the_admin_and_to_the_api(client, api_client):
+    lines = seed("--products", "0").splitlines()
+
+    admin_line = next(line for line in lines if line.startswith("Staff login: "))
+    token_line = next(line for line in lines if line.startswith("Staff API token: "))
+    username, password = re.fullmatch(r"Staff login: (\S+) / (\S+) at \S+", admin_line).groups()
+    email, api_password, url = re.fullmatch(r"Staff API token: (\S+) / (\S+) at POST (\S+)", token_line).groups()
+    signed_in = client.post(reverse("admin:login"), {"username": username, "password": password})
+    tokens = api_client.post(urlsplit(url).path, {"email": email, "password": api_password}, format="json")
+
+    assert signed_in.status_code == 302, "the admin took the login"
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert tokens.status_code == 200, tokens.content
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access']}")
+    assert api_client.get("/api/v1/customers/").status_code == 200  # a staff-only list
 
 
 def test_an_existing_admin_keeps_its_password(django_user_model):

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models import Max
 from django.db.models.functions import Lower, Substr
+from django.urls import reverse
 from faker import Faker
 
 from billing.models import (
@@ -152,8 +153,7 @@ class Command(BaseCommand):
         else:
             self.seed_shop(options)
         # `make run` prints the login on every start, seeded or not.
-        login = f"{STAFF_USERNAME} / {STAFF_PASSWORD}" if staff_created else f"{STAFF_USERNAME} (password unchanged)"
-        self.stdout.write(f"Staff login: {login} at http://127.0.0.1:8000/{settings.DJANGO_ADMIN_URL}")
+        self.print_staff_login(staff_created)
 
     def seed_shop(self, options) -> None:
         """Seed every part of the demo shop in one transaction."""
@@ -397,6 +397,21 @@ class Command(BaseCommand):
             rating=rating,
             comment="" if self.rng.random() < NO_COMMENT_SHARE else self.rng.choice(data.COMMENTS[rating]),
         )
+
+    def print_staff_login(self, created: bool) -> None:
+        """Print the staff login: the username for the admin, the email for the API's token endpoint.
+
+        The token endpoint reads an email (`POST /api/v1/auth/token/`, customers' login too),
+        and a staff user signs in there with the email of their user.
+        """
+        email = User.objects.filter(username=STAFF_USERNAME).values_list("email", flat=True).first()
+        password = f" / {STAFF_PASSWORD}" if created else " (password unchanged)"
+        site = "http://127.0.0.1:8000"
+        self.stdout.write(f"Staff login: {STAFF_USERNAME}{password} at {site}/{settings.DJANGO_ADMIN_URL}")
+        if email:
+            self.stdout.write(f"Staff API token: {email}{password} at POST {site}{reverse('auth-token')}")
+        else:
+            self.stdout.write(f"Staff API token: give {STAFF_USERNAME} an email first; the token endpoint reads one.")
 
     def seed_staff_login(self) -> bool:
         """Create the demo superuser unless it exists; return whether it was created."""
