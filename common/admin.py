@@ -4,10 +4,14 @@ import csv
 from collections.abc import Callable, Iterable
 from itertools import chain
 
+from decimal import Decimal
+
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.utils import model_ngettext
 from django.http import StreamingHttpResponse
 from django.utils import timezone
+from django.utils.html import format_html
 
 
 def spreadsheet_safe(value):
@@ -79,3 +83,32 @@ def activate(modeladmin, request, queryset) -> None:
 @admin.action(description="Deactivate selected %(verbose_name_plural)s", permissions=["change"])
 def deactivate(modeladmin, request, queryset) -> None:
     switch_active(modeladmin, request, queryset, False)
+
+
+def money(amount: Decimal | None) -> str:
+    """Show an amount with the shop's currency, as staff read it: "1,234.50 USD"."""
+    if amount is None:
+        return "-"
+    return f"{amount:,.2f} {settings.SHOP_CURRENCY}"
+
+
+# Badge colours by tone; the admin's own palette variables where one fits, so dark mode reads too.
+BADGE_TONES = {
+    "neutral": ("#e8e8e8", "#333"),
+    "waiting": ("#fff4d6", "#7a5200"),
+    "active": ("#dbeafe", "#1e3a8a"),
+    "good": ("#dcfce7", "#14532d"),
+    "bad": ("#fee2e2", "#7f1d1d"),
+}
+
+
+def badge(label: str, tone: str = "neutral") -> str:
+    """Return a coloured pill for a status label; `tone` is one of BADGE_TONES."""
+    background, colour = BADGE_TONES[tone]
+    return format_html(
+        '<span class="shop-badge" style="background:{};color:{};padding:1px 8px;border-radius:10px;'
+        'font-size:0.75rem;white-space:nowrap">{}</span>',
+        background,
+        colour,
+        label,
+    )
