@@ -2,9 +2,8 @@
 
 import csv
 from collections.abc import Callable, Iterable
-from itertools import chain
-
 from decimal import Decimal
+from itertools import chain
 
 from django.conf import settings
 from django.contrib import admin
