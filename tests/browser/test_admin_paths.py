@@ -1,0 +1,85 @@
+"""The admin's main paths in a real browser (SPEC §8): log in, read the dashboard, open an invoice,
+refund part of an order, cancel with the confirmation."""
+
+from decimal import Decimal
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from billing.models import Refund
+from catalog.factories import ProductFactory
+from orders.factories import OrderFactory
+from orders.models import Order
+from orders.status import Status
+from tests.browser.pages import messages, overflows, sign_in, visit, wait_for
+from tests.utils import stock_of
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_staff_log_in_and_read_the_dashboard(browser, admin_user):
+    OrderFactory.create_batch(3, lines=[(ProductFactory(price=Decimal("10.00"), stock=50), 1)])
+
+    sign_in(browser, admin_user)  # the login lands on the dashboard
+
+    panel = wait_for(browser, "#shop-dashboard-orders").find_element(By.XPATH, "..")
+    assert "PLACED\n3\nREVENUE\n30.00 USD" in panel.text
+    assert not overflows(browser)
+
+
+def test_the_order_list_fits_and_an_invoice_opens_from_the_order(staff_browser):
+    order = OrderFactory(lines=[(ProductFactory(price=Decimal("12.50")), 2)], status=Status.DELIVERED)
+
+    visit(staff_browser, "/admin/orders/order/")
+    wait_for(staff_browser, "#result_list")
+    assert not overflows(staff_browser)
+    staff_browser.find_element(By.LINK_TEXT, order.number).click()
+    wait_for(staff_browser, "#order_form")
+    invoice_page = staff_browser.find_element(By.PARTIAL_LINK_TEXT, "Print").get_attribute("href")
+    staff_browser.get(invoice_page)
+
+    sheet = wait_for(staff_browser, ".sheet").text
+    assert order.invoice.number in sheet and order.number in sheet and "25.00" in sheet
+
+
+def test_staff_refund_a_returned_unit_back_into_stock(staff_browser):
+    product = ProductFactory(price=Decimal("12.50"), stock=10)
+    order = OrderFactory(lines=[(product, 2)], status=Status.DELIVERED)
+
+    visit(staff_browser, f"/admin/orders/order/{order.pk}/change/")
+    staff_browser.find_element(By.PARTIAL_LINK_TEXT, "Refund or return items").click()
+    quantity = wait_for(staff_browser, f"input[name=item_{order.items.get().pk}]")
+    quantity.clear()
+    quantity.send_keys("1")
+    staff_browser.find_element(By.NAME, "restock").click()
+    staff_browser.find_element(By.NAME, "reason").send_keys("Returned unopened.")
+    staff_browser.find_element(By.CSS_SELECTOR, "input[type=submit][value=Refund]").click()
+
+    wait_for(staff_browser, "ul.messagelist")
+    assert "Refunded 12.50 USD (paid out)." in messages(staff_browser)
+    refund = Refund.objects.get()
+    assert (refund.amount, refund.restock, refund.reason) == (Decimal("12.50"), True, "Returned unopened.")
+    assert stock_of(product) == 9
+
+
+def test_staff_cancel_an_order_after_reading_what_happens(staff_browser):
+    product = ProductFactory(stock=10)
+    order = OrderFactory(lines=[(product, 3)])
+
+    visit(staff_browser, "/admin/orders/order/")
+    wait_for(staff_browser, "#result_list")
+    staff_browser.find_element(By.CSS_SELECTOR, f"input.action-select[value='{order.pk}']").click()
+    Select(staff_browser.find_element(By.NAME, "action")).select_by_value("cancel_orders")
+    staff_browser.find_element(By.NAME, "index").click()
+
+    page = wait_for(staff_browser, "#content").text
+    assert "3 units back into stock." in page
+    assert "No cash collected yet" in page
+    assert Order.objects.get(pk=order.pk).status == Status.CONFIRMED  # nothing happens before the confirmation
+    staff_browser.find_element(By.CSS_SELECTOR, "input[type=submit][value='Yes, cancel them']").click()
+
+    wait_for(staff_browser, "ul.messagelist")
+    assert "1 order cancelled." in messages(staff_browser)
+    assert Order.objects.get(pk=order.pk).status == Status.CANCELLED
+    assert stock_of(product) == 10
