@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from billing.exceptions import RefundExceedsPayment
-from orders.exceptions import InvalidOrder
+from orders.exceptions import IdempotencyKeyReused, InvalidOrder
 from orders.models import Order
 from orders.status import PaymentMethod
 
@@ -156,7 +156,17 @@ class RefundQuerySet(models.QuerySet):
         """Refunds the user may see: all for staff, their own orders' for a customer."""
         return self if user.is_staff else self.filter(payment__order__customer__user_id=user.pk)
 
-    def issue(self, order, *, units: dict[int, int] | None = None, restock: bool = False, reason: str = "", actor=None):
+    def issue(
+        self,
+        order,
+        *,
+        units: dict[int, int] | None = None,
+        restock: bool = False,
+        reason: str = "",
+        actor=None,
+        idempotency_key: str = "",
+        request_fingerprint: str = "",
+    ):
         """Refund `units` (order item id -> quantity) of the order, or every unit not refunded yet; return the refund.
 
         In one transaction, under the order's row lock and then the payment's (everything
@@ -209,6 +219,8 @@ class RefundQuerySet(models.QuerySet):
                 status=self.model.Status.SUCCEEDED
                 if payment.method == PaymentMethod.CASH
                 else self.model.Status.PENDING,
+                idempotency_key=idempotency_key,
+                request_fingerprint=request_fingerprint,
             )
             lines = refund.lines.bulk_create(
                 refund.lines.model(refund=refund, item_id=item, quantity=quantity, amount=line_amounts[item])
@@ -227,6 +239,27 @@ class RefundQuerySet(models.QuerySet):
         return refund
 
     issue.alters_data = True
+
+    def issue_once(self, order, *, idempotency_key: str, request_fingerprint: str, **options):
+        """Issue a refund once per idempotency key of the order; return `(refund, created)`.
+
+        A repeat with the same body returns the first refund (created=False); with another
+        body it raises IdempotencyKeyReused. The order's row lock, taken first as by `issue`,
+        makes racing repeats take turns: the second finds the first's refund.
+        """
+        with transaction.atomic():
+            Order.objects.select_for_update().filter(pk=order.pk).values_list("pk").get()
+            earlier = self.filter(payment__order=order, idempotency_key=idempotency_key).first()
+            if earlier is not None:
+                if earlier.request_fingerprint != request_fingerprint:
+                    raise IdempotencyKeyReused()
+                return earlier, False
+            refund = self.issue(
+                order, idempotency_key=idempotency_key, request_fingerprint=request_fingerprint, **options
+            )
+            return refund, True
+
+    issue_once.alters_data = True
 
 
 def _units_not_refunded(order) -> dict[int, tuple[int, Decimal]]:

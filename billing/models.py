@@ -201,20 +201,32 @@ class Refund(TimeStampedModel):
     gateway_reference = models.CharField(max_length=100, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
+    idempotency_key = models.CharField(max_length=255, blank=True, editable=False)
+    request_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 
     objects = RefundManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="refund_amount_non_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="refund_amount_non_negative"),
+            models.UniqueConstraint(
+                fields=["payment", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="refund_idempotency_key_unique_per_payment",
+            ),
+        ]
         indexes = [models.Index(fields=["status", "created_at"], name="refund_status_created_idx")]
 
     def __str__(self) -> str:
         return f"Refund {self.pk} of {self.amount}"
 
     @property
-    def idempotency_key(self) -> str:
-        """The key the gateway sees for every attempt of this refund: a retry never pays out twice."""
+    def gateway_idempotency_key(self) -> str:
+        """The key the gateway sees for every attempt of this refund: a retry never pays out twice.
+
+        Not `idempotency_key`, the client's key of the request that issued it.
+        """
         return f"shopkeep-refund-{self.pk}"
 
 

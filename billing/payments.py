@@ -333,7 +333,7 @@ def process_refund(refund_id: int) -> Next:
             get_gateway().refund,
             reference=refund.payment.gateway_reference,
             amount=refund.amount,
-            idempotency_key=refund.idempotency_key,
+            idempotency_key=refund.gateway_idempotency_key,
         )
     except (GatewayUnavailable, pybreaker.CircuitBreakerError) as outage:
         _record_refund_attempt(refund, PaymentAttempt.Outcome.OUTAGE, started, error=str(outage) or "breaker open")

@@ -23,6 +23,7 @@ from billing.tasks import hand_over
 from common.negotiation import FixedContentNegotiation
 from common.permissions import OwnedOrStaffModelPermissions
 from common.schema import ErrorSerializer, ValidationErrorSerializer
+from common.views import fingerprint, idempotency_key, idempotency_key_parameter
 from orders.models import Order
 
 
@@ -132,6 +133,7 @@ class IssuesRefunds(permissions.BasePermission):
 class OrderRefundViewSet(viewsets.GenericViewSet):
     """An order's refunds, under the order's URL: its customer reads them; staff issue them."""
 
+    serializer_class = RefundRequestSerializer  # what OPTIONS describes for a POST
     permission_classes = [OwnedOrStaffModelPermissions]
     pagination_class = None
     filter_backends = []
@@ -161,6 +163,7 @@ class OrderRefundViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         request=RefundRequestSerializer,
+        parameters=[idempotency_key_parameter("refund")],
         responses={
             201: RefundSerializer,
             400: OpenApiResponse(
@@ -171,26 +174,39 @@ class OrderRefundViewSet(viewsets.GenericViewSet):
                 description="`refund_exceeds_payment`: more money (with `available`, `requested`) or more units "
                 "(with `lines`) than the order took in and has not refunded yet; or nothing was paid yet.",
             ),
+            422: OpenApiResponse(
+                ErrorSerializer, description="`idempotency_key_reused`: the key came with a different body before."
+            ),
         },
     )
     def create(self, request, pk=None):
         """Refund the whole order (no `lines`) or some units of some lines; card refunds go through the gateway.
 
         A card refund answers `pending` and is paid out by the worker; a cash refund is paid
-        out at once. An invoiced order gets a credit note for the amount.
+        out at once. An invoiced order gets a credit note for the amount. With an
+        `Idempotency-Key`, a retried request gets the first refund back instead of a second.
         """
         order = self.get_object()
         body = RefundRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        refund = Refund.objects.issue(
-            order,
-            units=body.units(),
-            restock=body.validated_data["restock"],
-            reason=body.validated_data["reason"],
-            actor=request.user,
-        )
-        hand_over(refund)
+        options = {
+            "units": body.units(),
+            "restock": body.validated_data["restock"],
+            "reason": body.validated_data["reason"],
+            "actor": request.user,
+        }
+        key = idempotency_key(request)
+        if key:
+            refund, created = Refund.objects.issue_once(
+                order, idempotency_key=key, request_fingerprint=fingerprint(request.data), **options
+            )
+        else:
+            refund, created = Refund.objects.issue(order, **options), True
+        if created:
+            hand_over(refund)
         refund = self.refunds(order).get(pk=refund.pk)
         headers = {"Location": reverse("order-refund-detail", args=[order.pk, refund.pk], request=request)}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
         data = RefundSerializer(refund, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED, headers=headers)

@@ -1,8 +1,4 @@
-import hashlib
-import json
-
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -10,7 +6,7 @@ from rest_framework.reverse import reverse
 
 from common.permissions import OwnedOrStaffCanChange, OwnedOrStaffModelPermissions
 from common.schema import ConflictErrorSerializer, ErrorSerializer
-from common.views import CreatedLocationMixin
+from common.views import CreatedLocationMixin, fingerprint, idempotency_key, idempotency_key_parameter
 from customers.models import Customer
 from orders.api.filters import OrderFilter
 from orders.api.serializers import (
@@ -24,13 +20,7 @@ from orders.api.serializers import (
 from orders.models import DiscountCode, Order
 from orders.status import PaymentMethod
 
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="Any unique string (e.g. a UUID). Repeating the request with it returns the same order "
-    "(`Idempotent-Replayed: true`); reusing it with another body answers 422 idempotency_key_reused.",
-)
+IDEMPOTENCY_KEY = idempotency_key_parameter("order")
 
 
 def conflict(description: str) -> OpenApiResponse:
@@ -85,9 +75,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         """Place an order: 202 for card (payment follows), 201 for cash (confirmed)."""
         placing = PlaceOrderSerializer(data=request.data)
         placing.is_valid(raise_exception=True)
-        idempotency_key = request.headers.get("Idempotency-Key", "").strip() or None
-        if idempotency_key and len(idempotency_key) > 255:
-            raise serializers.ValidationError({"Idempotency-Key": ["At most 255 characters."]})
         order, created = Order.objects.place(
             customer=self.ordering_customer(placing.validated_data.get("customer")),
             lines=placing.lines(),
@@ -96,7 +83,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             shipping_address_id=placing.validated_data.get("shipping_address"),
             discount_code=placing.validated_data.get("discount_code") or None,
             actor=request.user,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key(request),
             request_fingerprint=fingerprint(request.data),
         )
         headers = {"Location": reverse("order-detail", args=[order.pk], request=request)}
@@ -200,9 +187,3 @@ class DiscountCodeViewSet(CreatedLocationMixin, viewsets.ModelViewSet):
     ordering_fields = ["code", "created_at", "times_used"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     queryset = DiscountCode.objects.all()
-
-
-def fingerprint(data) -> str:
-    """Return a stable hash of a request body, to tell a replay from a different request."""
-    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -223,6 +223,36 @@ class TestRefundsApi:
         order = customer_client.get(f"/api/v1/orders/{delivered.pk}/").json()
         assert {line["id"]: line["quantity_returned"] for line in order["items"]}[item.pk] == 1
 
+    def test_a_repeated_idempotency_key_returns_the_first_refund(self, staff_client, delivered, product):
+        body = {"lines": [{"item": item_of(delivered, product).pk, "quantity": 1}], "reason": "Late."}
+
+        first = staff_client.post(refunds_url(delivered), body, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+        again = staff_client.post(refunds_url(delivered), body, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert "Idempotent-Replayed" not in first
+        assert again["Idempotent-Replayed"] == "true"
+        assert again.json() == first.json()
+        assert again["Location"] == first["Location"]
+        assert Refund.objects.count() == 1 and CreditNote.objects.count() == 1
+        other = {**body, "reason": "Something else."}
+        reused = staff_client.post(refunds_url(delivered), other, format="json", HTTP_IDEMPOTENCY_KEY="refund-1")
+        assert_error(reused, 422, "idempotency_key_reused")
+        assert_error(
+            staff_client.post(refunds_url(delivered), body, format="json", HTTP_IDEMPOTENCY_KEY="k" * 256),
+            400,
+            "validation_error",
+        )
+        assert Refund.objects.count() == 1
+
+    def test_options_describes_the_refund_request(self, staff_client, customer_client, delivered):
+        for client in (staff_client, customer_client):
+            response = client.options(refunds_url(delivered))
+            assert response.status_code == 200, response.content
+        assert set(staff_client.options(refunds_url(delivered)).json()["actions"]["POST"]) == {
+            "lines", "restock", "reason",
+        }  # fmt: skip
+
     def test_no_lines_refunds_the_whole_order(self, staff_client, delivered):
         response = staff_client.post(refunds_url(delivered), {}, format="json")
 
@@ -386,6 +416,19 @@ class TestRaces:
         full = race_n(4, lambda _: _issue_or_error(order))
         assert sum(isinstance(result, Refund) for result in full) == 1  # the rest: 1 unit, 10.00
         assert sum(refund.amount for refund in Refund.objects.filter(payment__order=order)) == order.total
+
+    def test_racing_retries_with_one_idempotency_key_refund_once(self, customer, staff_user):
+        order = CardOrderFactory(customer=customer, lines=[(ProductFactory(stock=5), 1)], status=Status.DELIVERED)
+
+        def retry(_):
+            return Refund.objects.issue_once(
+                Order.objects.get(pk=order.pk), idempotency_key="retry-me", request_fingerprint="same", actor=staff_user
+            )
+
+        results = race_n(6, retry)
+
+        assert sorted(created for _, created in results) == [False] * 5 + [True]
+        assert {refund.pk for refund, _ in results} == {Refund.objects.get().pk}
 
     def test_racing_refunds_take_credit_note_numbers_without_gaps(self, customer):
         orders = [

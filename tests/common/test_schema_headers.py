@@ -161,8 +161,8 @@ def test_a_create_answers_location_pointing_at_what_it_created(request, schema, 
 # --- Idempotent-Replayed on a replayed order ---------------------------------------------------
 
 
-def test_idempotent_replayed_is_documented_on_order_placement_only(schema):
-    assert documenting(schema, "Idempotent-Replayed") == {(ORDERS, "post")}
+def test_idempotent_replayed_is_documented_on_order_placement_and_refunds_only(schema):
+    assert documenting(schema, "Idempotent-Replayed") == {(ORDERS, "post"), ("/api/v1/orders/{id}/refunds/", "post")}
 
 
 @pytest.mark.parametrize(("payment", "status_code"), [("card", 202), ("cash", 201)])
@@ -178,6 +178,18 @@ def test_a_replayed_order_says_so_as_documented(schema, customer_client, product
     documented = headers_documented_on(schema, ORDERS, "post", status_code)
     assert documented["Idempotent-Replayed"]["schema"]["enum"] == ["true"]
     assert_sends_what_is_documented(schema, ORDERS, "post", replay)
+
+
+def test_a_replayed_refund_says_so_as_documented(schema, staff_client, product):
+    order = OrderFactory(lines=[(product, 1)], status=Status.DELIVERED)
+    url = f"/api/v1/orders/{order.pk}/refunds/"
+
+    staff_client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="refund-once")
+    replay = staff_client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="refund-once")
+
+    assert replay.status_code == 201
+    assert replay["Idempotent-Replayed"] == "true"
+    assert_sends_what_is_documented(schema, "/api/v1/orders/{id}/refunds/", "post", replay)
 
 
 # --- ETag, X-Cache and 304 on cached reads ----------------------------------------------------
