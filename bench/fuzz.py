@@ -215,7 +215,11 @@ class Fuzz:
             for line in events:
                 if not line.startswith(('{"ScenarioFinished"', '{"NonFatalError"', '{"FatalError"')):
                     continue
-                event_type, event = next(iter(json.loads(line).items()))
+                try:
+                    event_type, event = next(iter(json.loads(line).items()))
+                except json.JSONDecodeError:  # the last line of a run stopped at its timeout, cut short
+                    self.errors.append(f"{role}: a report line was cut short (the run was stopped?)")
+                    continue
                 if event_type != "ScenarioFinished":
                     self.errors.append(f"{role}: {event_type}: {json.dumps(event)[:300]}")
                     continue
