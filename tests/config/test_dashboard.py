@@ -233,6 +233,19 @@ class TestQueries:
             assert dashboard_of(admin_client)["orders"]["orders"] == 1
 
 
+class TestLayout:
+    def test_the_dashboard_spans_the_page_above_the_app_list_and_recent_actions(self, admin_client):
+        response = admin_client.get(INDEX)
+
+        html = response.text
+        assert 'id="content" class="colM shop-index"' in html
+        assert (
+            html.index('id="shop-dashboard-title"')
+            < html.index('id="content-main"')
+            < html.index('id="content-related"')
+        )
+
+
 class TestGateway:
     def test_a_closed_breaker_shows_closed_without_an_alert(self, admin_client):
         response = admin_client.get(INDEX)
