@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from catalog.models import Product
@@ -32,6 +32,14 @@ class Line:
     unit_price: Decimal | None = None
 
 
+def _sales() -> dict:
+    """Return the aggregates of OrderQuerySet.sales: the orders, and the totals of those PURCHASED."""
+    return {
+        "orders": Count("pk"),
+        "revenue": Coalesce(Sum("total", filter=Q(status__in=PURCHASED)), Decimal("0.00")),
+    }
+
+
 class OrderQuerySet(models.QuerySet):
     def of(self, user):
         """Orders the user may see: all for staff, their own for a customer."""
@@ -41,16 +49,26 @@ class OrderQuerySet(models.QuerySet):
         """Orders created on `day`, midnight to midnight in the current time zone."""
         return self.filter(**created_on(day))
 
+    def placed_between(self, first: date, last: date):
+        """Orders created from the start of `first` to the end of `last`, in the current time zone."""
+        return self.filter(
+            created_at__gte=created_on(first)["created_at__gte"], created_at__lt=created_on(last)["created_at__lt"]
+        )
+
     def sales(self) -> dict:
         """Return how many orders these are and their revenue, in one query.
 
         Revenue is the sum of the totals of those confirmed or further along (PURCHASED):
         pending orders have not paid yet, cancelled and failed ones never will.
         """
-        return self.aggregate(
-            orders=Count("pk"),
-            revenue=Coalesce(Sum("total", filter=Q(status__in=PURCHASED)), Decimal("0.00")),
-        )
+        return self.aggregate(**_sales())
+
+    def sales_by_day(self) -> list[dict]:
+        """Return sales() for each day these orders were placed on, oldest first, in one query.
+
+        Days are those of the current time zone; a day without orders is left out.
+        """
+        return list(self.values(day=TruncDate("created_at")).annotate(**_sales()).order_by("day"))
 
     def has_bought(self, customer_id: int, product_id: int) -> bool:
         """Return whether the customer has a confirmed (or later) order with this product."""

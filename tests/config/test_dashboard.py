@@ -1,30 +1,36 @@
-"""The staff dashboard on the admin index (SPEC §8): figures, links, queries, cache, breaker, permissions."""
+"""The staff dashboard on the admin index (SPEC §8): figures, charts, links, queries, cache, breaker, permissions."""
 
-from datetime import timedelta
+import re
+from collections import Counter
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 from billing.breaker import get_breaker
-from billing.factories import CardOrderFactory
+from billing.factories import CardOrderFactory, RefundFactory
+from billing.models import Payment
 from catalog.factories import ProductFactory
 from catalog.models import Product
-from config.dashboard import LOW_STOCK_LISTED
+from config import charts
+from config.dashboard import CHART_DAYS, LOW_STOCK_LISTED, TOP_PRODUCTS_LISTED, chart_window
 from orders.factories import OrderFactory
-from orders.models import Order
-from orders.status import Status
+from orders.models import Order, OrderItem
+from orders.status import PURCHASED, Status
 from tests.utils import UNREACHABLE_REDIS_CACHE, reset_breaker
 
 pytestmark = pytest.mark.django_db
 
 INDEX = reverse("admin:index")
-DASHBOARD_TABLES = ("orders_order", "billing_payment", "catalog_product")
+DASHBOARD_TABLES = ("orders_order", "orders_orderitem", "billing_payment", "catalog_product")
 
 
 @pytest.fixture(autouse=True)
@@ -46,8 +52,37 @@ def created_yesterday(*rows) -> None:
         type(row).objects.filter(pk=row.pk).update(created_at=timezone.now() - timedelta(days=1))
 
 
+def placed_days_ago(order: Order, days: int, at: datetime | None = None) -> Order:
+    """Move the order, its lines and its payment back `days` days (or to `at`), as if placed then."""
+    when = at or timezone.now() - timedelta(days=days)
+    Order.objects.filter(pk=order.pk).update(created_at=when)
+    OrderItem.objects.filter(order=order).update(created_at=when)
+    Payment.objects.filter(order=order).update(created_at=when)
+    order.refresh_from_db()
+    return order
+
+
 def low_stock_product(stock: int, **kwargs) -> Product:
     return ProductFactory(stock=stock, **kwargs)
+
+
+def chart_svgs(html: str) -> dict[str, str]:
+    """Return the dashboard's charts in the page, by the id of the heading that titles each."""
+    return {
+        titled_by: svg
+        for svg, titled_by in re.findall(r'(<svg class="shop-chart[^>]*aria-labelledby="([^"]+)".*?</svg>)', html, re.S)
+    }
+
+
+def sales_by_local_day() -> dict:
+    """Count every order and its revenue per day of the current time zone, in Python, for the charts to match."""
+    sales: dict = {}
+    for order in Order.objects.all():
+        day = sales.setdefault(timezone.localtime(order.created_at).date(), {"orders": 0, "revenue": Decimal("0.00")})
+        day["orders"] += 1
+        if order.status in PURCHASED:
+            day["revenue"] += order.total
+    return sales
 
 
 def dashboard_of(client) -> dict:
@@ -82,6 +117,20 @@ class TestQuerySetRules:
         CardOrderFactory(lines=costing("80.00"), status=Status.PAYMENT_FAILED)
 
         assert Order.objects.sales() == {"orders": 4, "revenue": Decimal("10.00")}
+
+    def test_sales_by_day_group_the_days_with_orders_oldest_first(self):
+        OrderFactory(lines=costing("10.00"))
+        CardOrderFactory(lines=costing("20.00"))  # pending: counted, no revenue
+        placed_days_ago(OrderFactory(lines=costing("30.00")), 2)
+        placed_days_ago(OrderFactory(lines=costing("40.00")), 5)
+        today = timezone.localdate()
+
+        sales = Order.objects.placed_between(today - timedelta(days=2), today).sales_by_day()
+
+        assert sales == [
+            {"day": today - timedelta(days=2), "orders": 1, "revenue": Decimal("30.00")},
+            {"day": today, "orders": 2, "revenue": Decimal("10.00")},
+        ]
 
     def test_sales_of_no_orders_are_zero(self):
         assert Order.objects.sales() == {"orders": 0, "revenue": Decimal("0.00")}
@@ -185,24 +234,32 @@ class TestLinks:
 
 
 class TestQueries:
-    @pytest.mark.parametrize("rows", [1, 30])
+    @pytest.mark.parametrize("orders", [5, 50])
     def test_the_index_runs_a_fixed_number_of_queries_whatever_the_row_counts(
-        self, admin_client, django_assert_num_queries, rows
+        self, admin_client, django_assert_num_queries, orders
     ):
-        for _ in range(rows):
-            OrderFactory()
-            CardOrderFactory()
-            CardOrderFactory(status=Status.PAYMENT_FAILED)
-            low_stock_product(1)
+        kinds = [OrderFactory, CardOrderFactory, lambda: CardOrderFactory(status=Status.PAYMENT_FAILED)]
+        spread = CHART_DAYS + 5  # some before the charts' window
+        for i in range(orders):
+            placed_days_ago(kinds[i % 3](), i % spread)
+            if i % 5 == 0:
+                low_stock_product(1)
 
         # 1. session; 2. user; 3. orders today: COUNT and SUM in one aggregate; 4. payments:
         # both counts in one aggregate; 5. low-stock COUNT; 6. the 10 lowest products;
-        # 7. the "Recent actions" sidebar (admin log). A superuser's permission checks run none.
-        with django_assert_num_queries(7):
+        # 7. orders and revenue GROUP BY day; 8. card payments GROUP BY status; 9. units
+        # GROUP BY product; 10. the "Recent actions" sidebar (admin log). A superuser's
+        # permission checks run none.
+        with django_assert_num_queries(10):
             response = admin_client.get(INDEX)
 
-        assert response.context["dashboard"]["orders"]["orders"] == 3 * rows
-        assert response.context["dashboard"]["low_stock"]["count"] == rows
+        dashboard = response.context["dashboard"]
+        assert dashboard["orders"]["orders"] == len(range(0, orders, spread))
+        assert dashboard["sales_by_day"]["orders"] == sum(1 for i in range(orders) if i % spread < CHART_DAYS)
+        assert dashboard["payment_outcomes"]["total"] == sum(
+            1 for i in range(orders) if i % 3 and i % spread < CHART_DAYS
+        )
+        assert dashboard["low_stock"]["count"] == len(range(0, orders, 5))
 
     def test_a_second_load_within_the_cache_window_counts_nothing_again(self, admin_client):
         OrderFactory()
@@ -213,10 +270,13 @@ class TestQueries:
         with CaptureQueriesContext(connection) as second:
             response = admin_client.get(INDEX)
 
-        assert len(dashboard_queries(first)) == 4
+        assert len(dashboard_queries(first)) == 7
         assert dashboard_queries(second) == []
-        assert len(second) == len(first) - 4  # session, user and the admin log remain
+        assert len(second) == len(first) - 7  # session, user and the admin log remain
         assert response.context["dashboard"]["orders"]["orders"] == 1
+        assert sum(day["orders"] for day in response.context["dashboard"]["sales_by_day"]["days"]) == 1
+        today = timezone.localdate().isoformat()
+        assert cache.get(f"admin-dashboard:sales_by_day:{today}")["days"][-1]["orders"] == 1
 
     def test_figures_are_counted_again_once_the_cache_window_has_passed(self, admin_client, settings):
         settings.ADMIN_DASHBOARD_CACHE_SECONDS = 0  # Django's "do not cache"
@@ -271,6 +331,8 @@ class TestPermissions:
         assert set(response.context["dashboard"]) == {"cache_seconds", "as_of", "low_stock"}
         assert "Orders today" not in response.text
         assert "Card payments" not in response.text
+        assert "Top products" not in response.text
+        assert chart_svgs(response.text) == {}
         assert "Low stock" in response.text
         assert not any("orders_order" in sql or "billing_payment" in sql for sql in dashboard_queries(queries))
 
@@ -290,6 +352,33 @@ class TestPermissions:
         dashboard = dashboard_of(client)
 
         assert {"orders", "payments", "gateway", "low_stock"} <= set(dashboard)
+        assert {"sales_by_day", "payment_outcomes", "top_products"} <= set(dashboard)
+
+    def test_each_chart_shows_to_staff_who_may_view_what_it_counts(self, client, django_user_model):
+        user = django_user_model.objects.create_user(username="order-desk", password="x", is_staff=True)
+        user.user_permissions.set(Permission.objects.filter(codename="view_order"))
+        OrderFactory()
+        client.force_login(user)
+
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(INDEX)
+
+        assert set(response.context["dashboard"]) == {"cache_seconds", "as_of", "orders", "sales_by_day"}
+        assert set(chart_svgs(response.text)) == {"shop-dashboard-sales"}
+        assert not any("billing_payment" in sql or "orders_orderitem" in sql for sql in dashboard_queries(queries))
+
+    def test_top_products_link_product_pages_only_for_staff_who_may_view_products(self, client, django_user_model):
+        user = django_user_model.objects.create_user(username="analyst", password="x", is_staff=True)
+        user.user_permissions.set(Permission.objects.filter(codename="view_orderitem"))
+        OrderFactory()
+        client.force_login(user)
+
+        response = client.get(INDEX)
+
+        [top] = response.context["dashboard"]["top_products"]["products"]
+        assert top["label_url"] is None
+        assert set(chart_svgs(response.text)) == {"shop-dashboard-top-products"}
+        assert result_count(client, top["url"]) == 1
 
     def test_the_index_still_lists_the_apps(self, admin_client):
         response = admin_client.get(INDEX)
@@ -298,3 +387,293 @@ class TestPermissions:
         assert {"auth", "catalog", "customers", "orders", "billing"} <= labels
         assert reverse("admin:orders_order_changelist") in response.text
         assert "Recent actions" in response.text
+
+
+class TestCharts:
+    def test_sales_by_day_count_each_days_orders_and_revenue_only_from_purchased_orders(self, admin_client):
+        OrderFactory(lines=costing("10.00"))  # confirmed today
+        CardOrderFactory(lines=costing("20.00"))  # pending today: counted, no revenue
+        placed_days_ago(OrderFactory(lines=costing("30.00"), status=Status.DELIVERED), 3)
+        placed_days_ago(OrderFactory(lines=costing("40.00")), 3).cancel(actor=None)
+        placed_days_ago(CardOrderFactory(lines=costing("45.00"), status=Status.PAYMENT_FAILED), 3)
+        placed_days_ago(OrderFactory(lines=costing("50.00")), CHART_DAYS - 1)  # the first day shown
+        placed_days_ago(OrderFactory(lines=costing("60.00")), CHART_DAYS)  # the day before
+
+        sales = dashboard_of(admin_client)["sales_by_day"]
+
+        today = timezone.localdate()
+        expected = sales_by_local_day()
+        nothing = {"orders": 0, "revenue": Decimal("0.00")}
+        shown = [today - timedelta(days=CHART_DAYS - 1 - i) for i in range(CHART_DAYS)]
+        assert [day["day"] for day in sales["days"]] == shown
+        assert [(day["orders"], day["revenue"]) for day in sales["days"]] == [
+            (expected.get(day, nothing)["orders"], expected.get(day, nothing)["revenue"]) for day in shown
+        ]
+        by_day = {day["day"]: (day["orders"], day["revenue"]) for day in sales["days"]}
+        assert by_day[today] == (2, Decimal("10.00"))
+        assert by_day[today - timedelta(days=3)] == (3, Decimal("30.00"))
+        assert by_day[today - timedelta(days=1)] == (0, Decimal("0.00"))  # a day without orders: a zero bar
+        assert by_day[shown[0]] == (1, Decimal("50.00"))
+        assert (sales["orders"], sales["revenue"]) == (6, Decimal("90.00"))
+        revenue_band, orders_band = sales["chart"]["bands"]
+        assert revenue_band["bars"][-2]["zero"] and orders_band["bars"][-2]["zero"]
+        assert not orders_band["bars"][-1]["zero"]
+
+    def test_days_are_those_of_the_shops_time_zone(self, admin_client, settings):
+        settings.TIME_ZONE = "Pacific/Auckland"  # UTC+12 or +13: a local morning is the previous UTC day
+        today = timezone.localdate()
+        early_today = timezone.make_aware(datetime.combine(today, time(0, 30)))
+        late_yesterday = timezone.make_aware(datetime.combine(today - timedelta(days=1), time(23, 30)))
+        placed_days_ago(OrderFactory(lines=costing("10.00")), 0, at=early_today)
+        placed_days_ago(OrderFactory(lines=costing("20.00")), 0, at=late_yesterday)
+
+        sales = dashboard_of(admin_client)["sales_by_day"]
+
+        assert early_today.astimezone(UTC).date() == today - timedelta(days=1)
+        *_, yesterday, last = sales["days"]
+        assert (last["day"], last["orders"], last["revenue"]) == (today, 1, Decimal("10.00"))
+        assert (yesterday["orders"], yesterday["revenue"]) == (1, Decimal("20.00"))
+        assert result_count(admin_client, last["orders_url"]) == 1
+        assert result_count(admin_client, yesterday["orders_url"]) == 1
+
+    def test_payment_outcomes_count_the_windows_card_payments_by_final_status(self, admin_client):
+        CardOrderFactory(status=Status.CONFIRMED)
+        CardOrderFactory(status=Status.DELIVERED)
+        CardOrderFactory(status=Status.PAYMENT_FAILED)
+        CardOrderFactory(status=Status.CANCELLED)  # before the charge: the payment is cancelled
+        CardOrderFactory(status=Status.CANCELLED, cancelled_from=Status.CONFIRMED)  # refunded in full
+        two_lines = [(ProductFactory(stock=10), 1), (ProductFactory(stock=10), 1)]
+        partly = CardOrderFactory(lines=two_lines, status=Status.DELIVERED)
+        RefundFactory(order=partly, units={partly.items.first().pk: 1})
+        CardOrderFactory()  # pending
+        CardOrderFactory(status=Status.PAYMENT_PROCESSING)
+        OrderFactory()  # cash: not a card payment
+        placed_days_ago(CardOrderFactory(status=Status.CONFIRMED), CHART_DAYS)  # before the window
+
+        outcomes = dashboard_of(admin_client)["payment_outcomes"]
+
+        statuses = Counter(
+            Payment.objects.filter(method="card", **chart_window(timezone.localdate())).values_list("status", flat=True)
+        )
+        figures = {outcome["key"]: outcome["value"] for outcome in outcomes["outcomes"]}
+        assert figures == {
+            "succeeded": statuses["succeeded"],
+            "refunded": statuses["partially_refunded"] + statuses["refunded"],
+            "failed": statuses["failed"],
+            "cancelled": statuses["cancelled"],
+            "waiting": statuses["pending"] + statuses["processing"],
+        }
+        assert figures == {"succeeded": 2, "refunded": 2, "failed": 1, "cancelled": 1, "waiting": 2}
+        assert outcomes["total"] == 8
+        assert [outcome["share"] for outcome in outcomes["outcomes"]] == ["25%", "25%", "12%", "12%", "25%"]
+
+    def test_top_products_rank_units_of_purchased_orders_in_the_window(self, admin_client):
+        a, b, c, d, e = (ProductFactory(stock=100, name=f"Product {name}") for name in "ABCDE")
+        OrderFactory(lines=[(a, 3), (c, 1)])
+        OrderFactory(lines=[(a, 2)], status=Status.DELIVERED)
+        OrderFactory(lines=[(b, 4)])
+        OrderFactory(lines=[(c, 10)]).cancel(actor=None)  # cancelled: sold nothing
+        CardOrderFactory(lines=[(d, 6)])  # pending: not paid yet
+        placed_days_ago(OrderFactory(lines=[(e, 9)]), CHART_DAYS)  # before the window
+
+        top = dashboard_of(admin_client)["top_products"]["products"]
+
+        assert [(product["pk"], product["units"]) for product in top] == [(a.pk, 5), (b.pk, 4), (c.pk, 1)]
+        assert [product["sku"] for product in top] == [a.sku, b.sku, c.sku]
+
+    def test_top_products_list_the_first_few_and_break_ties_by_name(self, admin_client):
+        units = [1, 2, 3, 4, 5, 6, 7, 7, 8, 9]
+        products = [ProductFactory(stock=100, name=f"Product {i:02d}") for i in range(len(units))]
+        for product, quantity in zip(products, units, strict=True):
+            OrderFactory(lines=[(product, quantity)])
+
+        top = dashboard_of(admin_client)["top_products"]["products"]
+
+        assert len(top) == TOP_PRODUCTS_LISTED
+        assert [product["units"] for product in top] == [9, 8, 7, 7, 6, 5, 4, 3]
+        assert [product["name"] for product in top][2:4] == ["Product 06", "Product 07"]
+
+    def test_an_empty_shop_draws_zero_bars_and_no_top_products(self, admin_client):
+        dashboard = dashboard_of(admin_client)
+
+        assert all(day["orders"] == 0 and day["revenue"] == 0 for day in dashboard["sales_by_day"]["days"])
+        assert all(bar["zero"] for band in dashboard["sales_by_day"]["chart"]["bands"] for bar in band["bars"])
+        assert [outcome["value"] for outcome in dashboard["payment_outcomes"]["outcomes"]] == [0] * 5
+        assert dashboard["top_products"]["products"] == []
+
+
+class TestChartLinks:
+    def test_each_days_bars_open_that_days_orders_and_those_that_brought_revenue(self, admin_client):
+        OrderFactory(lines=costing("10.00"))
+        CardOrderFactory(lines=costing("20.00"))
+        placed_days_ago(OrderFactory(lines=costing("30.00"), status=Status.DELIVERED), 2)
+        placed_days_ago(CardOrderFactory(status=Status.PAYMENT_FAILED), 2)
+        placed_days_ago(CardOrderFactory(status=Status.CONFIRMED), 5)
+        placed_days_ago(OrderFactory(), CHART_DAYS)
+
+        sales = dashboard_of(admin_client)["sales_by_day"]
+
+        purchased = Counter(
+            timezone.localtime(order.created_at).date() for order in Order.objects.filter(status__in=PURCHASED)
+        )
+        followed = [day for day in sales["days"] if day["orders"]] + [sales["days"][-2]]  # and a day without any
+        assert len(followed) == 4
+        for day in followed:
+            assert result_count(admin_client, day["orders_url"]) == day["orders"], day["day"]
+            assert result_count(admin_client, day["revenue_url"]) == purchased[day["day"]], day["day"]
+        assert result_count(admin_client, sales["url"]) == sales["orders"] == 5
+        assert result_count(admin_client, sales["revenue_url"]) == 3
+
+    def test_each_payment_outcome_opens_its_card_payments(self, admin_client):
+        CardOrderFactory(status=Status.CONFIRMED)
+        CardOrderFactory(status=Status.PAYMENT_FAILED)
+        CardOrderFactory(status=Status.CANCELLED, cancelled_from=Status.CONFIRMED)
+        CardOrderFactory()
+        OrderFactory()  # cash, pending collection: not a card payment
+        placed_days_ago(CardOrderFactory(status=Status.PAYMENT_FAILED), CHART_DAYS)
+
+        outcomes = dashboard_of(admin_client)["payment_outcomes"]
+
+        for outcome in outcomes["outcomes"]:
+            assert result_count(admin_client, outcome["url"]) == outcome["value"], outcome["key"]
+        assert result_count(admin_client, outcomes["url"]) == outcomes["total"] == 4
+
+    def test_a_top_product_opens_its_order_lines_of_the_window_and_its_page(self, admin_client):
+        product = ProductFactory(stock=100)
+        kept = OrderFactory(lines=[(product, 2)])
+        cancelled = OrderFactory(lines=[(product, 1)])
+        cancelled.cancel(actor=None)
+        placed_days_ago(OrderFactory(lines=[(product, 5)]), CHART_DAYS)
+
+        [top] = dashboard_of(admin_client)["top_products"]["products"]
+
+        response = admin_client.get(top["url"])
+        assert response.status_code == 200
+        listed = list(response.context["cl"].result_list)
+        # The list shows every line of the product in those days; the figure counts the purchased ones.
+        assert {line.pk for line in listed} == set(
+            OrderItem.objects.filter(order__in=[kept, cancelled]).values_list("pk", flat=True)
+        )
+        assert sum(line.quantity for line in listed if line.order.status in PURCHASED) == top["units"] == 2
+        assert top["label_url"] == reverse("admin:catalog_product_change", args=[product.pk])
+        assert admin_client.get(top["label_url"]).status_code == 200
+
+
+class TestChartMarkup:
+    def test_the_charts_are_inline_svg_that_fetch_nothing(self, admin_client):
+        OrderFactory()
+        CardOrderFactory(status=Status.CONFIRMED)
+
+        svgs = chart_svgs(admin_client.get(INDEX).text)
+
+        assert set(svgs) == {"shop-dashboard-sales", "shop-dashboard-outcomes", "shop-dashboard-top-products"}
+        for svg in svgs.values():
+            assert "//" not in svg  # no URL with a scheme or a host, not even a namespace
+            assert not re.search(r"<(script|image|use|foreignObject|style)\b", svg)
+            assert "url(" not in svg
+            links = re.findall(r'href="([^"]*)"', svg)
+            assert links
+            assert all(link.startswith("/admin/") for link in links)
+
+    def test_each_chart_has_a_title_a_label_per_bar_and_a_table(self, admin_client):
+        OrderFactory(lines=costing("1234.50"))
+
+        response = admin_client.get(INDEX)
+
+        svgs = chart_svgs(response.text)
+        for heading in svgs:
+            assert f'id="{heading}"' in response.text
+        daily = svgs["shop-dashboard-sales"]
+        labels = re.findall(r'<a href="[^"]*" aria-label="([^"]*)">\s*<title>([^<]*)</title>', daily)
+        assert len(labels) == 2 * CHART_DAYS
+        assert all(label == title for label, title in labels)
+        today = date_format(timezone.localdate(), "D j M")
+        assert labels[CHART_DAYS - 1][0].startswith(f"{today}: 1,234.50 USD revenue")
+        assert labels[-1][0] == f"{today}: 1 order placed"
+        assert labels[-2][0].endswith(": 0 orders placed")
+        outcomes = re.findall(r'aria-label="([^"]*)"', svgs["shop-dashboard-outcomes"])
+        assert "Succeeded: 0 of 0 card payments (0%)" in outcomes
+        top = re.findall(r'aria-label="([^"]*)"', svgs["shop-dashboard-top-products"])
+        assert any(label.endswith(": 1 unit") for label in top)
+        assert response.text.count("Figures as a table") == 3
+
+
+class TestLayout:
+    def test_the_dashboard_spans_the_page_above_the_app_list_and_recent_actions(self, admin_client):
+        response = admin_client.get(INDEX)
+
+        html = response.text
+        assert 'id="content" class="colM shop-index"' in html
+        assert (
+            html.index('id="shop-dashboard-title"')
+            < html.index('id="content-main"')
+            < html.index('id="content-related"')
+        )
+
+
+class TestChartGeometry:
+    @pytest.mark.parametrize(
+        ("largest", "top", "ticks"),
+        [
+            (0, 1, [0, 1]),
+            (3, 3, [0, 1, 2, 3]),
+            (14, 15, [0, 5, 10, 15]),
+            (1234.5, 1500, [0, 500, 1000, 1500]),
+            (20_000, 20_000, [0, 5_000, 10_000, 15_000, 20_000]),
+        ],
+    )
+    def test_the_scale_rounds_up_to_a_few_round_ticks(self, largest, top, ticks):
+        assert charts.nice_scale(largest) == (top, ticks)
+
+    def test_scale_labels_are_short(self):
+        assert [charts.compact(value) for value in (0, 950, 1_500, 15_000, 2_500_000)] == [
+            "0",
+            "950",
+            "1,500",
+            "15k",
+            "2.5M",
+        ]
+
+    def test_bars_are_proportional_and_a_day_without_any_keeps_a_stub(self):
+        days = [
+            {
+                "day": timezone.localdate() - timedelta(days=2 - i),
+                "orders": n,
+                "revenue": Decimal(n),
+                "orders_url": "/o",
+                "revenue_url": "/r",
+            }
+            for i, n in enumerate([0, 5, 10])
+        ]
+
+        _, orders = charts.daily_chart(days, "USD")["bands"]
+
+        heights = [float(bar["height"]) for bar in orders["bars"]]
+        assert heights[0] == charts.ZERO_BAR
+        assert heights[2] == pytest.approx(2 * heights[1])
+        assert heights[2] == charts.ORDERS_HEIGHT  # 10 is the top of its scale
+
+    def test_long_labels_are_clipped_with_an_ellipsis(self):
+        assert charts.clip("Short name") == "Short name"
+        assert charts.clip("A very long product name indeed", 12) == "A very long…"
+
+    def test_each_weekend_is_one_band(self):
+        saturday = date(2026, 11, 7)
+        days = [
+            {
+                "day": saturday + timedelta(days=i),
+                "orders": 0,
+                "revenue": Decimal(0),
+                "orders_url": "/o",
+                "revenue_url": "/r",
+            }
+            for i in range(14)
+        ]
+
+        weekends = charts.daily_chart(days, "USD")["weekends"]
+
+        column = (charts.DAILY_WIDTH - charts.DAILY_LEFT - charts.DAILY_RIGHT) / 14
+        assert [(float(band["x"]), float(band["width"])) for band in weekends] == [
+            (pytest.approx(charts.DAILY_LEFT), pytest.approx(2 * column, abs=0.1)),
+            (pytest.approx(charts.DAILY_LEFT + 7 * column, abs=0.1), pytest.approx(2 * column, abs=0.1)),
+        ]
