@@ -7,8 +7,7 @@ change form moves it only through `Product.objects.adjust_stock`, a conditional 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
@@ -34,6 +33,21 @@ class StockLevelFilter(admin.SimpleListFilter):
             return queryset.low_stock()
         if self.value() == "sold_out":
             return queryset.low_stock(0)
+        return queryset
+
+
+class CategoryTreeFilter(admin.SimpleListFilter):
+    """Products in a category or any category below it, as the API's `?category=` filter."""
+
+    title = "category"
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), f"{'— ' * depth}{name}") for pk, name, depth in Category.objects.outline()]
+
+    def queryset(self, request, queryset):
+        if self.value() in dict(self.lookup_choices):
+            return queryset.in_category(int(self.value()))
         return queryset
 
 
@@ -63,7 +77,7 @@ class ProductChangeForm(forms.ModelForm):
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["sku", "name", "category", "price", "stock", "is_active", "created_at"]
-    list_filter = ["category", "is_active", StockLevelFilter]
+    list_filter = [CategoryTreeFilter, "is_active", StockLevelFilter]
     list_select_related = ["category"]
     search_fields = ["name", "sku"]
     autocomplete_fields = ["category"]
@@ -129,6 +143,15 @@ class ProductAdmin(admin.ModelAdmin):
     )
 
 
+class CategoryChangeList(ChangeList):
+    def get_results(self, request):
+        """Give each listed category its product count, sub-categories included (one query for the page)."""
+        super().get_results(request)
+        counts = Category.objects.product_counts()
+        for category in self.result_list:
+            category.product_count = counts.get(category.pk, 0)
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "parent", "is_active", "product_count"]
@@ -140,17 +163,11 @@ class CategoryAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     actions = [activate, deactivate]
 
-    def get_queryset(self, request):
-        """Count each category's products in the page query itself (no query per row).
+    def get_changelist(self, request, **kwargs):
+        return CategoryChangeList
 
-        A correlated subquery rather than a join: the paginator's count and the parent
-        filter then leave the product table alone, and the page counts only its own rows.
-        """
-        products = Product.objects.filter(category=OuterRef("pk")).order_by().values("category")
-        product_count = Subquery(products.annotate(count=Count("*")).values("count"))
-        return super().get_queryset(request).annotate(product_count=Coalesce(product_count, 0))
-
-    @admin.display(description="products", ordering="product_count")
+    # Not sortable: the count of a whole subtree is added up in memory, not in SQL.
+    @admin.display(description="products (sub-categories included)")
     def product_count(self, category: Category) -> int:
         return category.product_count
 

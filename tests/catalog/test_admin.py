@@ -12,7 +12,7 @@ from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
 from catalog.models import Category, Product, Review
 from common.caching import version_key
 from customers.factories import CustomerFactory
-from tests.utils import change_url, changelist_url, listed, messages_of, stock_of
+from tests.utils import change_url, changelist_url, listed, messages_of, result_ids, stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +40,14 @@ def run_action(client, model, action: str, objects):
     )
 
 
+def three_level_tree() -> tuple[Category, Category, Category, Category]:
+    """Return Electronics > Phones > Android, and Books beside them."""
+    electronics = CategoryFactory(name="Electronics")
+    phones = CategoryFactory(name="Phones", parent=electronics)
+    android = CategoryFactory(name="Android", parent=phones)
+    return electronics, phones, android, CategoryFactory(name="Books")
+
+
 class TestProductChangelist:
     @pytest.mark.parametrize("count", [5, 50])
     def test_product_changelist_query_count_does_not_grow_with_rows(
@@ -65,6 +73,53 @@ class TestProductChangelist:
 
         assert set(listed(low_response)) == {sold_out, low, at_threshold}
         assert listed(sold_out_response) == [sold_out]
+
+    def test_the_category_filter_includes_sub_categories_at_any_depth(self, admin_client):
+        electronics, phones, android, books = three_level_tree()
+        tv, phone, pixel = (ProductFactory(category=category) for category in (electronics, phones, android))
+        ProductFactory(category=books)
+
+        def filtered(category):
+            return set(listed(admin_client.get(changelist_url(Product), {"category": category.pk})))
+
+        assert filtered(electronics) == {tv, phone, pixel}
+        assert filtered(phones) == {phone, pixel}
+        assert filtered(android) == {pixel}
+
+    def test_the_category_filter_and_the_api_list_the_same_products(self, admin_client, api_client):
+        electronics, phones, android, books = three_level_tree()
+        for category in (electronics, phones, android, android, books):
+            ProductFactory(category=category)
+
+        admin_ids = {
+            product.pk for product in listed(admin_client.get(changelist_url(Product), {"category": electronics.pk}))
+        }
+        api_ids = set(result_ids(api_client.get("/api/v1/products/", {"category": electronics.pk})))
+
+        assert admin_ids == api_ids == set(Product.objects.in_category(electronics).values_list("pk", flat=True))
+        assert len(admin_ids) == 4
+
+    def test_the_category_filter_offers_the_tree_in_order(self, admin_client):
+        three_level_tree()
+
+        response = admin_client.get(changelist_url(Product))
+
+        changelist = response.context["cl"]
+        category_filter = next(spec for spec in changelist.filter_specs if spec.title == "category")
+        offered = [choice["display"] for choice in category_filter.choices(changelist)]
+        assert offered == ["All", "Books", "Electronics", "— Phones", "— — Android"]
+
+    def test_filtering_by_category_takes_one_more_query(self, admin_client, django_assert_num_queries):
+        electronics, phones, android, _books = three_level_tree()
+        for category in (electronics, phones, android):
+            ProductFactory.create_batch(3, category=category)
+
+        # 1 session, 2 user, 3 categories for the category filter, 4 the tree below the
+        # chosen category, 5 count of the filtered rows, 6 the page with its categories.
+        with django_assert_num_queries(6):
+            response = admin_client.get(changelist_url(Product), {"category": electronics.pk})
+
+        assert len(listed(response)) == 9
 
     def test_search_finds_a_product_by_sku(self, admin_client):
         wanted = ProductFactory(sku="PHN-000042")
@@ -228,21 +283,36 @@ class TestCategoryAdmin:
     def test_category_changelist_query_count_does_not_grow_with_rows(
         self, admin_client, django_assert_num_queries, count
     ):
-        parent = CategoryFactory(name="Electronics")
-        for child in CategoryFactory.create_batch(count - 1, parent=parent):
-            ProductFactory.create_batch(2, category=child)
+        electronics, phones, android, books = three_level_tree()
+        ProductFactory.create_batch(2, category=android)
+        ProductFactory(category=phones)
+        ProductFactory(category=books)
+        for leaf in CategoryFactory.create_batch(count - 4, parent=electronics):
+            ProductFactory.create_batch(2, category=leaf)
 
         # 1 session, 2 user, 3 categories that are parents (parent filter),
         # 4 count of the filtered rows, 5 count of all rows ("N total"),
-        # 6 the page with each parent and each product count.
-        with django_assert_num_queries(6):
+        # 6 the page with each parent, 7 every category's own product count with its parent.
+        with django_assert_num_queries(7):
             response = admin_client.get(changelist_url(Category))
 
         assert response.status_code == 200
         counts = {category.name: category.product_count for category in listed(response)}
         assert len(counts) == count
-        assert counts.pop("Electronics") == 0
+        assert (counts.pop("Android"), counts.pop("Phones"), counts.pop("Books")) == (2, 3, 1)
+        assert counts.pop("Electronics") == 3 + 2 * (count - 4)
         assert set(counts.values()) == {2}
+
+    def test_product_counts_include_sub_categories_at_any_depth(self, django_assert_num_queries):
+        electronics, phones, android, books = three_level_tree()
+        ProductFactory.create_batch(2, category=android)
+        ProductFactory(category=phones, is_active=False)
+        ProductFactory(category=electronics)
+
+        with django_assert_num_queries(1):
+            counts = Category.objects.product_counts()
+
+        assert counts == {electronics.pk: 4, phones.pk: 3, android.pk: 2, books.pk: 0}
 
     def test_search_finds_a_category_by_slug(self, admin_client):
         wanted = CategoryFactory(name="Running Shoes", slug="running-shoes")
