@@ -22,6 +22,9 @@ products_changed = Signal()
 categories_changed = Signal()
 """Sent after categories change in bulk."""
 
+# How a list of products running low reads: the fewest units first.
+LOW_STOCK_ORDER = ("stock", "name")
+
 
 class CategoryQuerySet(ActivatableQuerySet):
     def descendant_ids(self, category_id: int) -> list[int]:
@@ -88,10 +91,10 @@ class ProductQuerySet(ActivatableQuerySet):
         return self.filter(category_id__in=categories.descendant_ids(getattr(category, "pk", category)))
 
     def low_stock(self, threshold: int | None = None):
-        """Products with `threshold` units or fewer left (by default LOW_STOCK_THRESHOLD)."""
+        """Products with `threshold` units or fewer left (by default LOW_STOCK_THRESHOLD), fewest first."""
         if threshold is None:
             threshold = settings.LOW_STOCK_THRESHOLD
-        return self.filter(stock__lte=threshold)
+        return self.filter(stock__lte=threshold).order_by(*LOW_STOCK_ORDER)
 
     def reserve(self, quantities: Mapping[int, int]) -> None:
         """Take stock for every line or for none; raise InsufficientStock naming each short line.

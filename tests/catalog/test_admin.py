@@ -74,6 +74,31 @@ class TestProductChangelist:
         assert set(listed(low_response)) == {sold_out, low, at_threshold}
         assert listed(sold_out_response) == [sold_out]
 
+    def test_low_stock_lists_fewest_units_first_then_by_name(self, admin_client, settings):
+        settings.LOW_STOCK_THRESHOLD = 5
+        apple, banana = ProductFactory(name="Apple", stock=3), ProductFactory(name="Banana", stock=3)
+        zebra, cherry = ProductFactory(name="Zebra", stock=0), ProductFactory(name="Cherry", stock=5)
+        ProductFactory(name="Aardvark", stock=6)
+
+        low = admin_client.get(changelist_url(Product), {"stock_level": "low"})
+        sold_out = admin_client.get(changelist_url(Product), {"stock_level": "sold_out"})
+
+        assert listed(low) == [zebra, apple, banana, cherry]
+        assert listed(sold_out) == [zebra]
+        changelist = low.context["cl"]
+        marked = {
+            changelist.list_display[index]: order for index, order in changelist.get_ordering_field_columns().items()
+        }
+        assert marked == {"stock": "asc", "name": "asc"}
+
+    def test_a_column_header_still_sorts_a_low_stock_list(self, admin_client, settings):
+        settings.LOW_STOCK_THRESHOLD = 5
+        banana, apple = ProductFactory(name="Banana", stock=0), ProductFactory(name="Apple", stock=4)
+
+        response = admin_client.get(changelist_url(Product), {"stock_level": "low", "o": "2"})  # the name column
+
+        assert listed(response) == [apple, banana]
+
     def test_the_category_filter_includes_sub_categories_at_any_depth(self, admin_client):
         electronics, phones, android, books = three_level_tree()
         tv, phone, pixel = (ProductFactory(category=category) for category in (electronics, phones, android))

@@ -98,6 +98,15 @@ class TestStockIsNeverWrittenFromAStaleCopy:
             ProductFactory(price=-1)
 
 
+class TestLowStock:
+    def test_low_stock_lists_the_fewest_units_first_then_by_name(self):
+        banana, apple = ProductFactory(name="Banana", stock=2), ProductFactory(name="Apple", stock=2)
+        sold_out = ProductFactory(name="Zebra", stock=0)
+        ProductFactory(name="Plenty", stock=50)
+
+        assert list(Product.objects.low_stock(5)) == [sold_out, apple, banana]
+
+
 class TestCategoryTree:
     def test_descendant_ids_covers_every_depth(self):
         root = CategoryFactory(name="Electronics")
