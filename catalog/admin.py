@@ -15,7 +15,7 @@ from django.utils.translation import ngettext
 from catalog.exceptions import InsufficientStock
 from catalog.managers import LOW_STOCK_ORDER
 from catalog.models import Category, Product, Review
-from common.admin import activate, csv_export_action, deactivate
+from common.admin import activate, csv_export_action, deactivate, money
 
 PRODUCT_DESCRIPTION = ["sku", "name", "slug", "category", "description", "image"]
 
@@ -90,7 +90,7 @@ class ProductChangeForm(forms.ModelForm):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["sku", "name", "category", "price", "stock", "is_active", "created_at"]
+    list_display = ["sku", "name", "category", "price_with_currency", "stock", "is_active", "created_at"]
     list_filter = [CategoryTreeFilter, "is_active", StockLevelFilter]
     list_select_related = ["category"]
     search_fields = ["name", "sku"]
@@ -109,6 +109,16 @@ class ProductAdmin(admin.ModelAdmin):
         if StockLevelFilter.is_chosen(request.GET):
             return LOW_STOCK_ORDER
         return super().get_ordering(request)
+
+    @admin.display(description="price", ordering="price")
+    def price_with_currency(self, product: Product) -> str:
+        return money(product.price)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "price":
+            kwargs["label"] = f"Price ({settings.SHOP_CURRENCY})"
+            kwargs["help_text"] = f"What one unit sells for, in {settings.SHOP_CURRENCY}, e.g. 24.90."
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:

@@ -99,6 +99,24 @@ class TestProductChangelist:
 
         assert listed(response) == [apple, banana]
 
+    def test_the_price_column_shows_the_currency(self, admin_client, settings):
+        settings.SHOP_CURRENCY = "EUR"
+        ProductFactory(price="1234.50")
+
+        response = admin_client.get(changelist_url(Product))
+
+        assert "1,234.50 EUR" in response.content.decode()
+
+    def test_the_price_field_names_the_currency(self, admin_client, settings):
+        settings.SHOP_CURRENCY = "EUR"
+
+        add = admin_client.get(reverse("admin:catalog_product_add"))
+        change = admin_client.get(change_url(ProductFactory()))
+
+        for response in (add, change):
+            price = response.context["adminform"].form.fields["price"]
+            assert (price.label, price.help_text) == ("Price (EUR)", "What one unit sells for, in EUR, e.g. 24.90.")
+
     def test_the_category_filter_includes_sub_categories_at_any_depth(self, admin_client):
         electronics, phones, android, books = three_level_tree()
         tv, phone, pixel = (ProductFactory(category=category) for category in (electronics, phones, android))
