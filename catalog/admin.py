@@ -1,18 +1,20 @@
 """Staff admin for the catalog (SPEC §8).
 
 Stock is never written from a form: the add form takes the initial stock, and the
-change form moves it only through `Product.objects.adjust_stock`, a conditional update.
+change form and the restock action move it only through the queryset's conditional
+updates (`Product.objects.adjust_stock`, `release`).
 """
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from catalog.exceptions import InsufficientStock
+from catalog.exceptions import InsufficientStock, StockLimitExceeded
 from catalog.managers import LOW_STOCK_ORDER
 from catalog.models import Category, Product, Review
 from common.admin import activate, csv_export_action, deactivate, money
@@ -88,6 +90,55 @@ class ProductChangeForm(forms.ModelForm):
         return delta
 
 
+class RestockForm(forms.Form):
+    units = forms.IntegerField(
+        label="Units to add to each product", min_value=1, max_value=Product.MAX_STOCK, initial=1
+    )
+
+
+@admin.action(description="Restock selected products…", permissions=["change"])
+def restock(modeladmin, request, queryset):
+    """Add the same number of units to each selected product, after a page asking how many.
+
+    Through `Product.objects.release`, all or nothing; a product it refuses (it would pass
+    MAX_STOCK) is named and left out, and the others are restocked.
+    """
+    products = list(queryset.order_by("pk"))
+    form = RestockForm(request.POST if request.POST.get("apply") else None)
+    if not form.is_valid():
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Restock products",
+            "opts": modeladmin.model._meta,
+            "products": products,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/catalog/product/restock.html", context)
+    units = form.cleaned_data["units"]
+    pending, refused = {product.pk: units for product in products}, []
+    while pending:
+        try:
+            Product.objects.release(pending)
+            break
+        except StockLimitExceeded as over:
+            for line in over.facts["lines"]:
+                refused.append(next(product for product in products if product.pk == line["product"]))
+                del pending[line["product"]]
+    for product in refused:
+        modeladmin.message_user(
+            request,
+            f"{product.name} was not restocked: it has {product.stock:,} units, and a product holds "
+            f"at most {Product.MAX_STOCK:,}.",
+            level=messages.ERROR,
+        )
+    if pending:
+        unit_words = ngettext("%(units)s unit", "%(units)s units", units) % {"units": f"{units:,}"}
+        product_words = ngettext("%d product", "%d products", len(pending)) % len(pending)
+        modeladmin.message_user(request, f"Added {unit_words} to {product_words}.", level=messages.SUCCESS)
+    return None
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["sku", "name", "category", "price_with_currency", "stock", "is_active", "created_at"]
@@ -99,7 +150,7 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     # Counting every row on each page view is the slow part of a 100,000-row changelist.
     show_full_result_count = False
-    actions = [activate, deactivate, "export_csv"]
+    actions = [activate, deactivate, restock, "export_csv"]
 
     def get_changelist(self, request, **kwargs):
         return ProductChangeList

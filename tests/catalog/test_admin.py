@@ -33,10 +33,10 @@ def change_form_data(product: Product, **overrides) -> dict:
     return {**data, **overrides}
 
 
-def run_action(client, model, action: str, objects):
+def run_action(client, model, action: str, objects, **data):
     return client.post(
         changelist_url(model),
-        {"action": action, "_selected_action": [obj.pk for obj in objects], "index": 0},
+        {"action": action, "_selected_action": [obj.pk for obj in objects], "index": 0, **data},
     )
 
 
@@ -225,6 +225,80 @@ class TestProductActions:
 
         row = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))[1]
         assert row[:2] == ["'=HYPERLINK(1)", "'@SUM(A1)"]
+
+
+class TestRestockAction:
+    def test_restock_first_asks_how_many_units(self, admin_client):
+        teapot, mug = ProductFactory(name="Teapot", stock=2), ProductFactory(name="Mug", stock=0)
+
+        response = run_action(admin_client, Product, "restock", [teapot, mug])
+
+        assert response.status_code == 200
+        assert response.templates[0].name == "admin/catalog/product/restock.html"
+        assert response.context["products"] == [teapot, mug]
+        assert "Units to add to each product" in response.content.decode()
+        assert (stock_of(teapot), stock_of(mug)) == (2, 0)
+
+    def test_restock_adds_the_units_to_every_selected_product(self, admin_client, django_capture_on_commit_callbacks):
+        teapot, mug, other = ProductFactory(stock=2), ProductFactory(stock=0), ProductFactory(stock=1)
+        cache.set(version_key(PRODUCT_LISTS), "before")
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(
+                changelist_url(Product),
+                {"action": "restock", "_selected_action": [teapot.pk, mug.pk], "apply": "yes", "units": "5"},
+            )
+
+        assert response.status_code == 302
+        assert (stock_of(teapot), stock_of(mug), stock_of(other)) == (7, 5, 1)
+        assert messages_of(response) == ["Added 5 units to 2 products."]
+        assert cache.get(version_key(PRODUCT_LISTS)) not in (None, "before")  # the mug is back in stock
+
+    def test_restock_refuses_a_product_that_would_pass_the_most_stock_and_restocks_the_others(self, admin_client):
+        full = ProductFactory(name="Full Teapot", stock=Product.MAX_STOCK - 2)
+        mug = ProductFactory(name="Mug", stock=0)
+
+        response = admin_client.post(
+            changelist_url(Product),
+            {"action": "restock", "_selected_action": [full.pk, mug.pk], "apply": "yes", "units": "3"},
+        )
+
+        assert response.status_code == 302
+        assert (stock_of(full), stock_of(mug)) == (Product.MAX_STOCK - 2, 3)
+        assert messages_of(response) == [
+            "Full Teapot was not restocked: it has 2,147,483,645 units, and a product holds at most 2,147,483,647.",
+            "Added 3 units to 1 product.",
+        ]
+
+    def test_restock_without_a_positive_number_asks_again(self, admin_client):
+        teapot = ProductFactory(stock=2)
+
+        response = run_action(admin_client, Product, "restock", [teapot], apply="yes", units="0")
+
+        response = admin_client.post(
+            changelist_url(Product),
+            {"action": "restock", "_selected_action": [teapot.pk], "apply": "yes", "units": "0"},
+        )
+
+        assert response.status_code == 200
+        assert response.context["form"].errors["units"] == ["Ensure this value is greater than or equal to 1."]
+        assert stock_of(teapot) == 2
+
+    def test_staff_who_may_only_view_products_are_not_offered_restock(self, client, django_user_model):
+        viewer = django_user_model.objects.create_user(username="viewer", password="pass-123-viewer", is_staff=True)
+        viewer.user_permissions.set(Permission.objects.filter(codename="view_product"))
+        client.force_login(viewer)
+        teapot = ProductFactory(stock=2)
+
+        page = client.get(changelist_url(Product))
+        response = client.post(
+            changelist_url(Product),
+            {"action": "restock", "_selected_action": [teapot.pk], "apply": "yes", "units": "5"},
+        )
+
+        assert "restock" not in dict(page.context["action_form"].fields["action"].choices)
+        assert stock_of(teapot) == 2
+        assert messages_of(response) == ["No action selected."]
 
 
 class TestProductForms:
