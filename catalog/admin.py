@@ -8,7 +8,9 @@ updates (`Product.objects.adjust_stock`, `release`).
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.utils import NestedObjects
 from django.contrib.admin.views.main import ORDER_VAR, ChangeList
+from django.db import router
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -139,6 +141,49 @@ def restock(modeladmin, request, queryset):
     return None
 
 
+class DeleteRefusal(list):
+    """Why products cannot be deleted, a sentence each (Django's `protected`); `on_sale` may be deactivated instead."""
+
+    def __init__(self, reasons: list[str], on_sale: list[Product]) -> None:
+        super().__init__(reasons)
+        self.on_sale = on_sale
+
+
+def delete_refusal(products: list[Product], protected) -> DeleteRefusal:
+    """Say which rows keep each product, counted by kind: "Teapot cannot be deleted: 12 order items record it."
+
+    The rows come from Django's deletion collector, so the catalog names what a higher
+    floor (orders) keeps without importing it. A row is counted against the selected
+    product it points at; one that points at none of them (it protects something the
+    products would take with them) is counted against the selection.
+    """
+    by_pk = {product.pk: product for product in products}
+    counts: dict[int | None, dict] = {}
+    for row in protected:
+        links = [
+            row.__dict__.get(field.attname)
+            for field in row._meta.concrete_fields
+            if field.is_relation and field.related_model is Product
+        ]
+        blocked = next((pk for pk in links if pk in by_pk), products[0].pk if len(products) == 1 else None)
+        kinds = counts.setdefault(blocked, {})
+        kinds[row._meta] = kinds.get(row._meta, 0) + 1
+    reasons = []
+    for pk in [*by_pk, None]:  # in the order the products came, as the changelist lists them
+        if pk not in counts:
+            continue
+        kinds = counts[pk]
+        rows = [f"{n:,} {opts.verbose_name if n == 1 else opts.verbose_name_plural}" for opts, n in kinds.items()]
+        listed = rows[0] if len(rows) == 1 else f"{', '.join(rows[:-1])} and {rows[-1]}"
+        verb = "records" if sum(kinds.values()) == 1 else "record"
+        if pk is None:
+            reasons.append(f"The selected products cannot be deleted: {listed} {verb} what they would take along.")
+        else:
+            reasons.append(f"{by_pk[pk].name} cannot be deleted: {listed} {verb} it.")
+    on_sale = [product for product in products if product.pk in counts and product.is_active]
+    return DeleteRefusal(reasons, on_sale)
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["sku", "name", "category", "price_with_currency", "stock", "is_active", "created_at"]
@@ -213,6 +258,20 @@ class ProductAdmin(admin.ModelAdmin):
         except InsufficientStock as refused:
             # Stock moved between the form check and the update (an order came in).
             messages.error(request, f"Stock was not adjusted. {refused.detail}")
+
+    def get_deleted_objects(self, objs, request):
+        """Say why products that orders record cannot be deleted, and offer to deactivate them.
+
+        Django would list every order line, after telling staff they may not delete
+        order lines (nobody may). The collector runs a second time when nothing
+        protects the products: a confirmation page, not a list.
+        """
+        products = list(objs)
+        collector = NestedObjects(using=router.db_for_write(Product))
+        collector.collect(products)
+        if collector.protected:
+            return [], {}, set(), delete_refusal(products, collector.protected)
+        return super().get_deleted_objects(products, request)
 
     export_csv = csv_export_action(
         "products",

@@ -12,6 +12,7 @@ from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
 from catalog.models import Category, Product, Review
 from common.caching import version_key
 from customers.factories import CustomerFactory
+from orders.factories import OrderFactory
 from tests.utils import change_url, changelist_url, listed, messages_of, result_ids, stock_of
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +47,17 @@ def three_level_tree() -> tuple[Category, Category, Category, Category]:
     phones = CategoryFactory(name="Phones", parent=electronics)
     android = CategoryFactory(name="Android", parent=phones)
     return electronics, phones, android, CategoryFactory(name="Books")
+
+
+def delete_url(product: Product) -> str:
+    return reverse("admin:catalog_product_delete", args=[product.pk])
+
+
+def ordered(product: Product, times: int = 1) -> Product:
+    """Put the product on `times` orders (one line each)."""
+    for _ in range(times):
+        OrderFactory(lines=[(product, 1)])
+    return product
 
 
 class TestProductChangelist:
@@ -299,6 +311,86 @@ class TestRestockAction:
         assert "restock" not in dict(page.context["action_form"].fields["action"].choices)
         assert stock_of(teapot) == 2
         assert messages_of(response) == ["No action selected."]
+
+
+class TestDeletingOrderedProducts:
+    def test_the_delete_page_says_which_orders_keep_the_product_and_offers_to_deactivate_it(self, admin_client):
+        teapot = ordered(ProductFactory(name="Teapot", stock=10), times=2)
+
+        response = admin_client.get(delete_url(teapot))
+
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "Teapot cannot be deleted: 2 order items record it." in page
+        assert "Deactivate it instead to take it off sale." in page
+        assert "permission" not in page
+        assert list(response.context["protected"].on_sale) == [teapot]
+        assert 'name="action" value="deactivate"' in page
+        assert f'name="_selected_action" value="{teapot.pk}"' in page
+        assert 'value="Deactivate Teapot"' in page
+
+    def test_confirming_the_delete_of_an_ordered_product_deletes_nothing(self, admin_client):
+        teapot = ordered(ProductFactory(name="Teapot", stock=10))
+
+        response = admin_client.post(delete_url(teapot), {"post": "yes"})
+
+        assert response.status_code == 200
+        assert "Teapot cannot be deleted: 1 order item records it." in response.content.decode()
+        assert Product.objects.filter(pk=teapot.pk).exists()
+
+    def test_the_deactivate_button_takes_the_product_off_sale(self, admin_client):
+        teapot = ordered(ProductFactory(name="Teapot", stock=10))
+
+        # What the refusal page's button posts.
+        response = admin_client.post(changelist_url(Product), {"action": "deactivate", "_selected_action": [teapot.pk]})
+
+        assert response.status_code == 302
+        assert not Product.objects.get(pk=teapot.pk).is_active
+        assert messages_of(response) == ["1 product deactivated."]
+
+    def test_delete_selected_names_each_ordered_product_and_offers_to_deactivate_those(self, admin_client):
+        teapot = ordered(ProductFactory(name="Teapot", stock=10), times=3)
+        mug = ordered(ProductFactory(name="Mug", stock=10))
+        spoon = ProductFactory(name="Spoon")
+
+        response = admin_client.post(
+            changelist_url(Product),
+            {"action": "delete_selected", "_selected_action": [teapot.pk, mug.pk, spoon.pk], "post": "yes"},
+        )
+
+        assert response.status_code == 200
+        assert list(response.context["protected"]) == [
+            "Mug cannot be deleted: 1 order item records it.",
+            "Teapot cannot be deleted: 3 order items record it.",
+        ]
+        page = response.content.decode()
+        assert "Deactivate them instead to take them off sale." in page
+        assert 'value="Deactivate these 2 products"' in page
+        assert "permission" not in page
+        assert Product.objects.count() == 3
+
+    def test_an_ordered_product_already_off_sale_is_not_offered_deactivation(self, admin_client):
+        teapot = ordered(ProductFactory(name="Teapot", stock=10))
+        Product.objects.filter(pk=teapot.pk).set_active(False)
+
+        response = admin_client.get(delete_url(teapot))
+
+        page = response.content.decode()
+        assert "Teapot cannot be deleted: 1 order item records it." in page
+        assert "It is already deactivated" in page
+        assert 'value="deactivate"' not in page
+
+    def test_a_product_nobody_ordered_is_deleted_with_its_reviews(self, admin_client):
+        spoon = ProductFactory(name="Spoon")
+        ReviewFactory(product=spoon)
+
+        confirm = admin_client.get(delete_url(spoon))
+        response = admin_client.post(delete_url(spoon), {"post": "yes"})
+
+        assert dict(confirm.context["model_count"]) == {"products": 1, "reviews": 1}
+        assert response.status_code == 302
+        assert not Product.objects.filter(pk=spoon.pk).exists()
+        assert not Review.objects.exists()
 
 
 class TestProductForms:
