@@ -356,7 +356,7 @@ class ReviewedProductFilter(admin.SimpleListFilter):
 
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin):
-    list_display = ["product", "customer", "rating", "verified_purchase", "created_at"]
+    list_display = ["product", "customer", "stars", "verified_purchase", "created_at"]
     list_filter = [RatingFilter, "verified_purchase", ReviewedProductFilter]
     list_select_related = ["product", "customer"]
     search_fields = ["product__name", "product__sku", "customer__email", "comment"]
@@ -366,3 +366,7 @@ class ReviewAdmin(admin.ModelAdmin):
     # deleting a review here refreshes its product's rating (the catalog's signal receiver).
     readonly_fields = ["verified_purchase", "created_at", "updated_at"]
     show_full_result_count = False
+
+    @admin.display(description="rating", ordering="rating")
+    def stars(self, review: Review) -> str:
+        return review.stars

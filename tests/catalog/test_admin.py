@@ -579,6 +579,25 @@ class TestReviewAdmin:
         assert response.status_code == 200
         assert len(listed(response)) == count
 
+    def test_a_review_reads_as_stars_product_and_customer(self, admin_client):
+        review = ReviewFactory(
+            rating=4,
+            product=ProductFactory(name="Teapot"),
+            customer=CustomerFactory(first_name="Ada", last_name="Lovelace"),
+        )
+
+        response = admin_client.get(reverse("admin:catalog_review_change", args=[review.pk]))
+
+        assert str(review) == "★★★★☆ Teapot — Ada Lovelace"
+        assert "★★★★☆ Teapot — Ada Lovelace" in response.content.decode()
+
+    def test_the_changelist_shows_ratings_as_stars(self, admin_client):
+        ReviewFactory(rating=2)
+
+        response = admin_client.get(changelist_url(Review))
+
+        assert "★★☆☆☆" in response.content.decode()
+
     def test_rating_filter_lists_only_reviews_with_that_rating(self, admin_client):
         five_stars = ReviewFactory(rating=5)
         ReviewFactory(rating=4)
