@@ -1,27 +1,31 @@
 """Staff admin for the catalog (SPEC §8).
 
 Stock is never written from a form: the add form takes the initial stock, and the
-change form moves it only through `Product.objects.adjust_stock`, a conditional update.
+change form and the restock action move it only through the queryset's conditional
+updates (`Product.objects.adjust_stock`, `release`).
 """
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.contrib.admin.utils import NestedObjects
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
+from django.db import router
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from catalog.exceptions import InsufficientStock
+from catalog.exceptions import InsufficientStock, StockLimitExceeded
+from catalog.managers import LOW_STOCK_ORDER
 from catalog.models import Category, Product, Review
-from common.admin import activate, csv_export_action, deactivate
+from common.admin import activate, csv_export_action, deactivate, money
 
 PRODUCT_DESCRIPTION = ["sku", "name", "slug", "category", "description", "image"]
 
 
 class StockLevelFilter(admin.SimpleListFilter):
-    """Let staff find what needs restocking."""
+    """Let staff find what needs restocking; the list then reads fewest units first."""
 
     title = "stock level"
     parameter_name = "stock_level"
@@ -35,6 +39,34 @@ class StockLevelFilter(admin.SimpleListFilter):
         if self.value() == "sold_out":
             return queryset.low_stock(0)
         return queryset
+
+    @classmethod
+    def is_chosen(cls, params) -> bool:
+        """Return whether the changelist's query string picks a stock level."""
+        return params.get(cls.parameter_name) in ("low", "sold_out")
+
+
+class CategoryTreeFilter(admin.SimpleListFilter):
+    """Products in a category or any category below it, as the API's `?category=` filter."""
+
+    title = "category"
+    parameter_name = "category"
+
+    def lookups(self, request, model_admin):
+        return [(str(pk), f"{'— ' * depth}{name}") for pk, name, depth in Category.objects.outline()]
+
+    def queryset(self, request, queryset):
+        if self.value() in dict(self.lookup_choices):
+            return queryset.in_category(int(self.value()))
+        return queryset
+
+
+class ProductChangeList(ChangeList):
+    def get_ordering_field_columns(self):
+        """Mark the stock and name columns as the sort of a low-stock list, not the model's default (name)."""
+        if ORDER_VAR in self.params or not StockLevelFilter.is_chosen(self.params):
+            return super().get_ordering_field_columns()
+        return {self.list_display.index(field): "asc" for field in LOW_STOCK_ORDER if field in self.list_display}
 
 
 class ProductChangeForm(forms.ModelForm):
@@ -60,10 +92,102 @@ class ProductChangeForm(forms.ModelForm):
         return delta
 
 
+class RestockForm(forms.Form):
+    units = forms.IntegerField(
+        label="Units to add to each product", min_value=1, max_value=Product.MAX_STOCK, initial=1
+    )
+
+
+@admin.action(description="Restock selected products…", permissions=["change"])
+def restock(modeladmin, request, queryset):
+    """Add the same number of units to each selected product, after a page asking how many.
+
+    Through `Product.objects.release`, all or nothing; a product it refuses (it would pass
+    MAX_STOCK) is named and left out, and the others are restocked.
+    """
+    products = list(queryset.order_by("pk"))
+    form = RestockForm(request.POST if request.POST.get("apply") else None)
+    if not form.is_valid():
+        context = {
+            **modeladmin.admin_site.each_context(request),
+            "title": "Restock products",
+            "opts": modeladmin.model._meta,
+            "products": products,
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/catalog/product/restock.html", context)
+    units = form.cleaned_data["units"]
+    pending, refused = {product.pk: units for product in products}, []
+    while pending:
+        try:
+            Product.objects.release(pending)
+            break
+        except StockLimitExceeded as over:
+            for line in over.facts["lines"]:
+                refused.append(next(product for product in products if product.pk == line["product"]))
+                del pending[line["product"]]
+    for product in refused:
+        modeladmin.message_user(
+            request,
+            f"{product.name} was not restocked: it has {product.stock:,} units, and a product holds "
+            f"at most {Product.MAX_STOCK:,}.",
+            level=messages.ERROR,
+        )
+    if pending:
+        unit_words = ngettext("%(units)s unit", "%(units)s units", units) % {"units": f"{units:,}"}
+        product_words = ngettext("%d product", "%d products", len(pending)) % len(pending)
+        modeladmin.message_user(request, f"Added {unit_words} to {product_words}.", level=messages.SUCCESS)
+    return None
+
+
+class DeleteRefusal(list):
+    """Why products cannot be deleted, a sentence each (Django's `protected`); `on_sale` may be deactivated instead."""
+
+    def __init__(self, reasons: list[str], on_sale: list[Product]) -> None:
+        super().__init__(reasons)
+        self.on_sale = on_sale
+
+
+def delete_refusal(products: list[Product], protected) -> DeleteRefusal:
+    """Say which rows keep each product, counted by kind: "Teapot cannot be deleted: 12 order items record it."
+
+    The rows come from Django's deletion collector, so the catalog names what a higher
+    floor (orders) keeps without importing it. A row is counted against the selected
+    product it points at; one that points at none of them (it protects something the
+    products would take with them) is counted against the selection.
+    """
+    by_pk = {product.pk: product for product in products}
+    counts: dict[int | None, dict] = {}
+    for row in protected:
+        links = [
+            row.__dict__.get(field.attname)
+            for field in row._meta.concrete_fields
+            if field.is_relation and field.related_model is Product
+        ]
+        blocked = next((pk for pk in links if pk in by_pk), products[0].pk if len(products) == 1 else None)
+        kinds = counts.setdefault(blocked, {})
+        kinds[row._meta] = kinds.get(row._meta, 0) + 1
+    reasons = []
+    for pk in [*by_pk, None]:  # in the order the products came, as the changelist lists them
+        if pk not in counts:
+            continue
+        kinds = counts[pk]
+        rows = [f"{n:,} {opts.verbose_name if n == 1 else opts.verbose_name_plural}" for opts, n in kinds.items()]
+        listed = rows[0] if len(rows) == 1 else f"{', '.join(rows[:-1])} and {rows[-1]}"
+        verb = "records" if sum(kinds.values()) == 1 else "record"
+        if pk is None:
+            reasons.append(f"The selected products cannot be deleted: {listed} {verb} what they would take along.")
+        else:
+            reasons.append(f"{by_pk[pk].name} cannot be deleted: {listed} {verb} it.")
+    on_sale = [product for product in products if product.pk in counts and product.is_active]
+    return DeleteRefusal(reasons, on_sale)
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["sku", "name", "category", "price", "stock", "is_active", "created_at"]
-    list_filter = ["category", "is_active", StockLevelFilter]
+    list_display = ["sku", "name", "category", "price_with_currency", "stock", "is_active", "created_at"]
+    list_filter = [CategoryTreeFilter, "is_active", StockLevelFilter]
     list_select_related = ["category"]
     search_fields = ["name", "sku"]
     autocomplete_fields = ["category"]
@@ -71,7 +195,26 @@ class ProductAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     # Counting every row on each page view is the slow part of a 100,000-row changelist.
     show_full_result_count = False
-    actions = [activate, deactivate, "export_csv"]
+    actions = [activate, deactivate, restock, "export_csv"]
+
+    def get_changelist(self, request, **kwargs):
+        return ProductChangeList
+
+    def get_ordering(self, request):
+        """List products running low fewest first (the stock level filter), else by name."""
+        if StockLevelFilter.is_chosen(request.GET):
+            return LOW_STOCK_ORDER
+        return super().get_ordering(request)
+
+    @admin.display(description="price", ordering="price")
+    def price_with_currency(self, product: Product) -> str:
+        return money(product.price)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "price":
+            kwargs["label"] = f"Price ({settings.SHOP_CURRENCY})"
+            kwargs["help_text"] = f"What one unit sells for, in {settings.SHOP_CURRENCY}, e.g. 24.90."
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:
@@ -116,6 +259,20 @@ class ProductAdmin(admin.ModelAdmin):
             # Stock moved between the form check and the update (an order came in).
             messages.error(request, f"Stock was not adjusted. {refused.detail}")
 
+    def get_deleted_objects(self, objs, request):
+        """Say why products that orders record cannot be deleted, and offer to deactivate them.
+
+        Django would list every order line, after telling staff they may not delete
+        order lines (nobody may). The collector runs a second time when nothing
+        protects the products: a confirmation page, not a list.
+        """
+        products = list(objs)
+        collector = NestedObjects(using=router.db_for_write(Product))
+        collector.collect(products)
+        if collector.protected:
+            return [], {}, set(), delete_refusal(products, collector.protected)
+        return super().get_deleted_objects(products, request)
+
     export_csv = csv_export_action(
         "products",
         {
@@ -129,6 +286,15 @@ class ProductAdmin(admin.ModelAdmin):
     )
 
 
+class CategoryChangeList(ChangeList):
+    def get_results(self, request):
+        """Give each listed category its product count, sub-categories included (one query for the page)."""
+        super().get_results(request)
+        counts = Category.objects.product_counts()
+        for category in self.result_list:
+            category.product_count = counts.get(category.pk, 0)
+
+
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "parent", "is_active", "product_count"]
@@ -140,17 +306,11 @@ class CategoryAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
     actions = [activate, deactivate]
 
-    def get_queryset(self, request):
-        """Count each category's products in the page query itself (no query per row).
+    def get_changelist(self, request, **kwargs):
+        return CategoryChangeList
 
-        A correlated subquery rather than a join: the paginator's count and the parent
-        filter then leave the product table alone, and the page counts only its own rows.
-        """
-        products = Product.objects.filter(category=OuterRef("pk")).order_by().values("category")
-        product_count = Subquery(products.annotate(count=Count("*")).values("count"))
-        return super().get_queryset(request).annotate(product_count=Coalesce(product_count, 0))
-
-    @admin.display(description="products", ordering="product_count")
+    # Not sortable: the count of a whole subtree is added up in memory, not in SQL.
+    @admin.display(description="products (sub-categories included)")
     def product_count(self, category: Category) -> int:
         return category.product_count
 
@@ -196,7 +356,7 @@ class ReviewedProductFilter(admin.SimpleListFilter):
 
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin):
-    list_display = ["product", "customer", "rating", "verified_purchase", "created_at"]
+    list_display = ["product", "customer", "stars", "verified_purchase", "created_at"]
     list_filter = [RatingFilter, "verified_purchase", ReviewedProductFilter]
     list_select_related = ["product", "customer"]
     search_fields = ["product__name", "product__sku", "customer__email", "comment"]
@@ -206,3 +366,7 @@ class ReviewAdmin(admin.ModelAdmin):
     # deleting a review here refreshes its product's rating (the catalog's signal receiver).
     readonly_fields = ["verified_purchase", "created_at", "updated_at"]
     show_full_result_count = False
+
+    @admin.display(description="rating", ordering="rating")
+    def stars(self, review: Review) -> str:
+        return review.stars

@@ -22,19 +22,47 @@ products_changed = Signal()
 categories_changed = Signal()
 """Sent after categories change in bulk."""
 
+# How a list of products running low reads: the fewest units first.
+LOW_STOCK_ORDER = ("stock", "name")
+
 
 class CategoryQuerySet(ActivatableQuerySet):
     def descendant_ids(self, category_id: int) -> list[int]:
         """Return the id of this category and of every category below it, in one query."""
         children: dict[int | None, list[int]] = {}
-        for pk, parent_id in self.model._base_manager.values_list("pk", "parent_id"):
+        for pk, parent_id in self.model._base_manager.order_by().values_list("pk", "parent_id"):
             children.setdefault(parent_id, []).append(pk)
-        found, todo = [], [category_id]
-        while todo:
-            pk = todo.pop()
-            found.append(pk)
-            todo.extend(children.get(pk, []))
-        return found
+        return [pk for pk, _depth in _walk(children, [category_id])]
+
+    def outline(self) -> list[tuple[int, str, int]]:
+        """Return (id, name, depth) of every category, each followed by its sub-categories, by name (one query)."""
+        children: dict[int | None, list[int]] = {}
+        names: dict[int, str] = {}
+        for pk, name, parent_id in self.model._base_manager.order_by("name").values_list("pk", "name", "parent_id"):
+            children.setdefault(parent_id, []).append(pk)
+            names[pk] = name
+        return [(pk, names[pk], depth) for pk, depth in _walk(children, children.get(None, []))]
+
+    def product_counts(self) -> dict[int, int]:
+        """Return every category's number of products, those of its sub-categories at any depth included.
+
+        One query reads the tree with each category's own count, and the totals are added
+        up in memory: following a tree of any depth in SQL takes a recursive query.
+        """
+        children: dict[int | None, list[int]] = {}
+        parent_of: dict[int, int | None] = {}
+        totals: dict[int, int] = {}
+        rows = self.model._base_manager.order_by().annotate(own=Count("products"))
+        for pk, parent_id, own in rows.values_list("pk", "parent_id", "own"):
+            children.setdefault(parent_id, []).append(pk)
+            parent_of[pk] = parent_id
+            totals[pk] = own
+        # Every category comes after its parent here, so going backwards adds each
+        # finished subtree to its parent.
+        for pk, _depth in reversed(_walk(children, children.get(None, []))):
+            if parent_of[pk] is not None:
+                totals[parent_of[pk]] += totals[pk]
+        return totals
 
     def update(self, **kwargs) -> int:
         """Update in bulk and announce it to the cache."""
@@ -57,11 +85,16 @@ class ProductQuerySet(ActivatableQuerySet):
         """Products that can be ordered now."""
         return self.filter(is_active=True, stock__gt=0)
 
+    def in_category(self, category):
+        """Products in this category (a Category or its id) or in any category below it, at any depth."""
+        categories = self.model._meta.get_field("category").related_model.objects
+        return self.filter(category_id__in=categories.descendant_ids(getattr(category, "pk", category)))
+
     def low_stock(self, threshold: int | None = None):
-        """Products with `threshold` units or fewer left (by default LOW_STOCK_THRESHOLD)."""
+        """Products with `threshold` units or fewer left (by default LOW_STOCK_THRESHOLD), fewest first."""
         if threshold is None:
             threshold = settings.LOW_STOCK_THRESHOLD
-        return self.filter(stock__lte=threshold)
+        return self.filter(stock__lte=threshold).order_by(*LOW_STOCK_ORDER)
 
     def reserve(self, quantities: Mapping[int, int]) -> None:
         """Take stock for every line or for none; raise InsufficientStock naming each short line.
@@ -196,6 +229,22 @@ class ReviewQuerySet(models.QuerySet):
         return self.filter(customer_id=customer_id, product_id__in=product_ids).update(verified_purchase=True)
 
     mark_verified.alters_data = True
+
+
+def _walk(children: Mapping[int | None, list[int]], tops: list[int]) -> list[tuple[int, int]]:
+    """Return (id, depth) of `tops` and of every category below them, each after its parent.
+
+    Siblings keep the order of `children`.
+    """
+    found, seen, todo = [], set(), [(pk, 0) for pk in reversed(tops)]
+    while todo:
+        pk, depth = todo.pop()
+        if pk in seen:  # a loop written past Category.clean: stop rather than spin
+            continue
+        seen.add(pk)
+        found.append((pk, depth))
+        todo.extend((child, depth + 1) for child in reversed(children.get(pk, [])))
+    return found
 
 
 def _check_quantities(quantities: Mapping[int, int]) -> None:

@@ -140,7 +140,14 @@ class Review(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rating}/5 on {self.product_id} by {self.customer_id}"
+        """Read as staff say it: "★★★★☆ Teapot — Ada Lovelace" (lists select the product and customer)."""
+        return f"{self.stars} {self.product.name} — {self.customer.full_name or self.customer.email}"
+
+    @property
+    def stars(self) -> str:
+        """Return the rating as five stars, filled up to the rating: "★★★★☆"."""
+        rating = self.rating or 0
+        return "★" * rating + "☆" * (5 - rating)
 
     def save(self, *args, **kwargs) -> None:
         """Save, marking the review a verified purchase when its author bought the product."""

@@ -1,7 +1,9 @@
 """Staff admin for customers and their addresses (SPEC §8); orders/admin.py adds their latest orders.
 
-Deleting a customer closes the account as the API does (`Customer.close_account`): the
-login goes with the profile, and orders protect a customer who has any.
+Adding a customer registers their login with them (`Customer.objects.register`, no
+password yet); the page then shows the login read-only. Deleting a customer closes the
+account as the API does (`Customer.close_account`): the login goes with the profile, and
+orders protect a customer who has any.
 """
 
 from django import forms
@@ -12,6 +14,8 @@ from django.contrib.auth.forms import UserChangeForm
 from django.db import router, transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils.html import format_html
 from django_countries.filters import CountryFilter
 
 from customers.managers import EMAIL_TAKEN
@@ -47,15 +51,51 @@ class CustomerAdmin(admin.ModelAdmin):
     list_display = ["full_name", "email", "phone", "address_count", "created_at"]
     list_filter = ["created_at"]
     search_fields = ["first_name", "last_name", "email"]
-    autocomplete_fields = ["user"]
-    readonly_fields = ["created_at", "updated_at"]
-    fieldsets = [
-        (None, {"fields": ["user", "first_name", "last_name", "email", "phone"]}),
-        ("History", {"fields": ["created_at", "updated_at"]}),
-    ]
+    readonly_fields = ["login", "created_at", "updated_at"]
     inlines = [AddressInline]  # the orders app adds the customer's latest orders
     # Counting every row on each page view is the slow part of a 100,000-row changelist.
     show_full_result_count = False
+
+    def get_fieldsets(self, request, obj=None):
+        profile = ["first_name", "last_name", "email", "phone"]
+        if obj is None:  # the login is made with the customer (save_model)
+            return [(None, {"fields": profile})]
+        return [(None, {"fields": [*profile, "login"]}), ("History", {"fields": ["created_at", "updated_at"]})]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "email":
+            kwargs["help_text"] = (
+                "The customer signs in with this email. Saving copies it to their login, "
+                "whose username and email always follow it."
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="login")
+    def login(self, customer: Customer) -> str:
+        """Say whether the customer can sign in and link their login (its username only when not their email)."""
+        user = customer.user
+        if not user.is_active:
+            state = "Inactive: cannot sign in"
+        elif not user.has_usable_password():
+            state = "Active, no password yet (the customer sets one through a password reset)"
+        else:
+            state = "Active"
+        opts = user._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[user.pk])
+        if user.get_username() == customer.email.lower():
+            return format_html('{} · <a href="{}">open the login</a>', state, url)
+        return format_html('{} · username <a href="{}">{}</a>', state, url, user.get_username())
+
+    def save_model(self, request, obj, form, change):
+        """Save the profile; a new customer is registered with a login of their own, without a password."""
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        registered = Customer.objects.register(
+            email=obj.email, password=None, first_name=obj.first_name, last_name=obj.last_name, phone=obj.phone
+        )
+        # The admin goes on with `obj` (the address inline, the history entry, the redirect).
+        obj.__dict__.update(registered.__dict__)
 
     def get_queryset(self, request):
         """Count each customer's addresses in the page query itself (no query per row)."""

@@ -38,14 +38,14 @@ class ProductFilter(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, value):
         """Products in this category or any category below it."""
-        return queryset.filter(category_id__in=Category.objects.descendant_ids(int(value)))
+        return queryset.in_category(int(value))
 
     def filter_category_slug(self, queryset, name, value):
         """Products in the category with this slug or any category below it."""
         category_id = Category.objects.filter(slug=value).values_list("pk", flat=True).first()
         if category_id is None:
             return queryset.none()
-        return queryset.filter(category_id__in=Category.objects.descendant_ids(category_id))
+        return queryset.in_category(category_id)
 
     def filter_in_stock(self, queryset, name, value):
         return queryset.filter(stock__gt=0) if value else queryset.filter(stock=0)

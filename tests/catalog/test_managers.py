@@ -98,6 +98,15 @@ class TestStockIsNeverWrittenFromAStaleCopy:
             ProductFactory(price=-1)
 
 
+class TestLowStock:
+    def test_low_stock_lists_the_fewest_units_first_then_by_name(self):
+        banana, apple = ProductFactory(name="Banana", stock=2), ProductFactory(name="Apple", stock=2)
+        sold_out = ProductFactory(name="Zebra", stock=0)
+        ProductFactory(name="Plenty", stock=50)
+
+        assert list(Product.objects.low_stock(5)) == [sold_out, apple, banana]
+
+
 class TestCategoryTree:
     def test_descendant_ids_covers_every_depth(self):
         root = CategoryFactory(name="Electronics")
@@ -106,6 +115,39 @@ class TestCategoryTree:
         CategoryFactory(name="Books")
 
         assert sorted(Category.objects.descendant_ids(root.pk)) == sorted([root.pk, phones.pk, android.pk])
+
+    def test_in_category_takes_a_category_or_its_id_and_includes_every_depth(self):
+        root = CategoryFactory(name="Electronics")
+        android = CategoryFactory(name="Android", parent=CategoryFactory(name="Phones", parent=root))
+        pixel, tv = ProductFactory(category=android), ProductFactory(category=root)
+        ProductFactory(category=CategoryFactory(name="Books"))
+
+        assert set(Product.objects.in_category(root)) == set(Product.objects.in_category(root.pk)) == {pixel, tv}
+        assert list(Product.objects.in_category(android)) == [pixel]
+
+    def test_outline_lists_each_category_after_its_parent_siblings_by_name(self):
+        root = CategoryFactory(name="Electronics")
+        phones = CategoryFactory(name="Phones", parent=root)
+        android = CategoryFactory(name="Android", parent=phones)
+        laptops = CategoryFactory(name="Laptops", parent=root)
+        books = CategoryFactory(name="Books")
+
+        assert Category.objects.outline() == [
+            (books.pk, "Books", 0),
+            (root.pk, "Electronics", 0),
+            (laptops.pk, "Laptops", 1),
+            (phones.pk, "Phones", 1),
+            (android.pk, "Android", 2),
+        ]
+
+    def test_a_loop_written_past_the_checks_ends_the_walk(self):
+        first, second = CategoryFactory(name="First"), CategoryFactory(name="Second")
+        Category.objects.filter(pk=first.pk).update(parent=second)
+        Category.objects.filter(pk=second.pk).update(parent=first)
+        ProductFactory(category=first)
+
+        assert sorted(Category.objects.descendant_ids(first.pk)) == sorted([first.pk, second.pk])
+        assert Category.objects.product_counts() == {first.pk: 1, second.pk: 0}
 
     def test_a_category_cannot_sit_below_its_own_descendant(self):
         root = CategoryFactory(name="Electronics")

@@ -29,7 +29,6 @@ def change_form_data(customer: Customer, addresses: list[dict]) -> dict:
     """Return what the change form posts: the profile, the address inline's formset, and the
     management form of the (read-only) orders inline, which the browser posts too."""
     data = {
-        "user": customer.user_id,
         "first_name": customer.first_name,
         "last_name": customer.last_name,
         "email": customer.email,
@@ -44,7 +43,7 @@ def change_form_data(customer: Customer, addresses: list[dict]) -> dict:
     }
     for number, address in enumerate(addresses):
         data |= {f"addresses-{number}-{field}": value for field, value in address.items()}
-        data[f"addresses-{number}-customer"] = customer.pk
+        data[f"addresses-{number}-customer"] = customer.pk or ""
     return data
 
 
@@ -147,6 +146,78 @@ class TestCustomerChangeForm:
             formset for formset in response.context["inline_admin_formsets"] if formset.formset.model is Order
         )
         assert [form.instance for form in inline.formset.forms] == orders[:0:-1]
+
+    def test_change_page_shows_the_login_read_only_and_the_email_once(self, admin_client):
+        customer = CustomerFactory(email="Ada@example.com")
+
+        response = admin_client.get(change_url(customer))
+
+        form = response.context["adminform"].form
+        assert set(form.fields) == {"first_name", "last_name", "email", "phone"}
+        assert "The customer signs in with this email." in form.fields["email"].help_text
+        assert "login" in response.context["adminform"].readonly_fields
+        page = response.content.decode()
+        assert f'Active · <a href="{change_url(customer.user)}">open the login</a>' in page
+        assert 'name="user"' not in page
+
+    @pytest.mark.parametrize(
+        ("is_active", "usable_password", "says"),
+        [
+            (False, True, "Inactive: cannot sign in"),
+            (True, False, "Active, no password yet (the customer sets one through a password reset)"),
+        ],
+    )
+    def test_the_login_says_whether_the_customer_can_sign_in(self, admin_client, is_active, usable_password, says):
+        customer = CustomerFactory()
+        user = customer.user
+        user.is_active = is_active
+        if not usable_password:
+            user.set_unusable_password()
+        user.save()
+
+        response = admin_client.get(change_url(customer))
+
+        assert f'{says} · <a href="{change_url(user)}">' in response.content.decode()
+
+    def test_a_login_whose_username_differs_is_named(self, admin_client):
+        customer = CustomerFactory(email="ada@example.com")
+        User.objects.filter(pk=customer.user_id).update(username="ada-old")
+
+        response = admin_client.get(change_url(customer))
+
+        assert f'Active · username <a href="{change_url(customer.user)}">ada-old</a>' in response.content.decode()
+
+    def test_adding_a_customer_registers_a_login_without_a_password(self, admin_client):
+        data = change_form_data(Customer(first_name="Ada", last_name="Lovelace", email="Ada@example.com"), [])
+
+        form = admin_client.get(reverse("admin:customers_customer_add")).context["adminform"].form
+        response = admin_client.post(reverse("admin:customers_customer_add"), data)
+
+        assert set(form.fields) == {"first_name", "last_name", "email", "phone"}
+        assert response.status_code == 302
+        customer = Customer.objects.get(email="Ada@example.com")
+        assert (customer.user.username, customer.user.email) == ("ada@example.com", "Ada@example.com")
+        assert not customer.user.has_usable_password()
+
+    def test_adding_a_customer_with_an_address(self, admin_client):
+        address = {"label": "Home", "line1": "12 Analytical Row", "line2": "", "city": "London"}
+        address |= {"postal_code": "N1 9GU", "country": "GB", "is_default": "on"}
+        data = change_form_data(Customer(first_name="Ada", last_name="Lovelace", email="ada@example.com"), [address])
+
+        response = admin_client.post(reverse("admin:customers_customer_add"), data)
+
+        assert response.status_code == 302
+        customer = Customer.objects.get(email="ada@example.com")
+        assert list(customer.addresses.values_list("line1", "is_default")) == [("12 Analytical Row", True)]
+
+    def test_adding_a_customer_with_a_taken_email_is_a_form_error(self, admin_client, staff_user):
+        data = change_form_data(Customer(first_name="Ada", last_name="Lovelace", email="STAFF@example.com"), [])
+
+        response = admin_client.post(reverse("admin:customers_customer_add"), data)
+
+        assert response.status_code == 200
+        assert response.context["adminform"].form.errors["email"] == [EMAIL_TAKEN]
+        assert not Customer.objects.exists()
 
     def test_saving_a_customer_with_orders_leaves_the_orders_alone(self, admin_client):
         order = OrderFactory(payment_method="card")
