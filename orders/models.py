@@ -231,6 +231,7 @@ class OrderItem(TimeStampedModel):
 
     class Meta:
         ordering = ["id"]
+        verbose_name = "order line"
         constraints = [
             models.UniqueConstraint(fields=["order", "product"], name="order_item_one_line_per_product"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive"),

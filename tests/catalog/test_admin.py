@@ -321,7 +321,7 @@ class TestDeletingOrderedProducts:
 
         assert response.status_code == 200
         page = response.content.decode()
-        assert "Teapot cannot be deleted: 2 order items record it." in page
+        assert "Teapot cannot be deleted: 2 order lines record it." in page
         assert "Deactivate it instead to take it off sale." in page
         assert "permission" not in page
         assert list(response.context["protected"].on_sale) == [teapot]
@@ -335,7 +335,7 @@ class TestDeletingOrderedProducts:
         response = admin_client.post(delete_url(teapot), {"post": "yes"})
 
         assert response.status_code == 200
-        assert "Teapot cannot be deleted: 1 order item records it." in response.content.decode()
+        assert "Teapot cannot be deleted: 1 order line records it." in response.content.decode()
         assert Product.objects.filter(pk=teapot.pk).exists()
 
     def test_the_deactivate_button_takes_the_product_off_sale(self, admin_client):
@@ -360,8 +360,8 @@ class TestDeletingOrderedProducts:
 
         assert response.status_code == 200
         assert list(response.context["protected"]) == [
-            "Mug cannot be deleted: 1 order item records it.",
-            "Teapot cannot be deleted: 3 order items record it.",
+            "Mug cannot be deleted: 1 order line records it.",
+            "Teapot cannot be deleted: 3 order lines record it.",
         ]
         page = response.content.decode()
         assert "Deactivate them instead to take them off sale." in page
@@ -376,7 +376,7 @@ class TestDeletingOrderedProducts:
         response = admin_client.get(delete_url(teapot))
 
         page = response.content.decode()
-        assert "Teapot cannot be deleted: 1 order item records it." in page
+        assert "Teapot cannot be deleted: 1 order line records it." in page
         assert "It is already deactivated" in page
         assert 'value="deactivate"' not in page
 
