@@ -83,3 +83,22 @@ def test_staff_cancel_an_order_after_reading_what_happens(staff_browser):
     assert "1 order cancelled." in messages(staff_browser)
     assert Order.objects.get(pk=order.pk).status == Status.CANCELLED
     assert stock_of(product) == 10
+
+
+def test_staff_restock_a_product_through_the_stock_rules(staff_browser):
+    product = ProductFactory(name="Teapot", stock=2)
+
+    visit(staff_browser, "/admin/catalog/product/?q=Teapot")
+    wait_for(staff_browser, "#result_list")
+    assert not overflows(staff_browser)
+    staff_browser.find_element(By.CSS_SELECTOR, f"input.action-select[value='{product.pk}']").click()
+    Select(staff_browser.find_element(By.NAME, "action")).select_by_value("restock")
+    staff_browser.find_element(By.NAME, "index").click()
+    units = wait_for(staff_browser, "input[name=units]")
+    units.clear()
+    units.send_keys("12")
+    staff_browser.find_element(By.CSS_SELECTOR, "input[type=submit][value=Restock]").click()
+
+    wait_for(staff_browser, "ul.messagelist")
+    assert "Added 12 units to 1 product." in messages(staff_browser)
+    assert stock_of(product) == 14
