@@ -64,7 +64,7 @@ def test_actions_move_orders_through_the_status_machine_and_report_refusals(admi
     assert ready.events.last().actor == admin_user
     texts = messages_of(response)
     assert "1 order moved." in texts
-    assert any(not_paid.number in text and "cannot become in_progress" in text for text in texts)
+    assert any(not_paid.number in text and "cannot become In progress" in text for text in texts)
 
 
 def test_export_csv_lists_the_selected_orders(admin_client):
