@@ -56,3 +56,5 @@ RELEASES_STOCK = frozenset({Status.CANCELLED, Status.PAYMENT_FAILED})
 CUSTOMER_CANCELLABLE = frozenset({Status.PENDING, Status.CONFIRMED})
 # A review of a product bought in an order in one of these is a verified purchase.
 PURCHASED = frozenset({Status.CONFIRMED, Status.IN_PROGRESS, Status.SHIPPED, Status.DELIVERED})
+# The steps a card order takes through its payment: the payment worker's (billing), never staff's by hand.
+CARD_PAYMENT_STEPS = frozenset({Status.PAYMENT_PROCESSING, Status.CONFIRMED, Status.PAYMENT_FAILED})
