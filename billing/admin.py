@@ -2,17 +2,19 @@
 page's money.
 
 Payments, refunds, invoices and credit notes are records of what the rules did, so staff
-read them here and never edit them. Staff act through the rules instead: the order page
-links a refund page (some units of some lines, or everything left), and the order list's
-cancel and refund actions ask for confirmation first, saying what happens to stock and
-money. Billing sits above orders, so this module also gives the order page its money.
+read them here and never edit them. Staff act through the rules instead: the order page's
+buttons lead to a refund page (some units of some lines, or everything left) and to a
+confirmation before cancelling, and the order list's cancel and refund actions ask first
+too, saying what happens to stock and money. Billing sits above orders, so this module
+also gives the order page its money and adds its buttons (`workbench_buttons`).
 """
 
+from decimal import Decimal
+
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Sum
+from django.db.models import F, Prefetch, Sum
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -22,11 +24,36 @@ from django.utils.translation import ngettext
 
 from billing.models import CreditNote, CreditNoteSequence, Invoice, InvoiceSequence, Payment, PaymentAttempt, Refund
 from billing.tasks import hand_over
-from common.admin import ReadOnlyAdmin, ViewOnlyMixin, csv_export_action
+from common.admin import ReadOnlyAdmin, ViewOnlyMixin, badge, csv_export_action, money
 from common.errors import DomainError
-from orders.admin import OrderAdmin
+from common.formats import short_date, short_datetime
+from orders.admin import READ_ONLY_TABLE, OrderAdmin, WorkbenchButton, order_status_badge, refusal_message
 from orders.models import Order
-from orders.status import PaymentMethod
+from orders.status import PaymentMethod, Status
+
+# The colour of each payment status, wherever staff see one (the payment list, the order page).
+PAYMENT_STATUS_TONES = {
+    Payment.Status.PENDING: "waiting",
+    Payment.Status.PROCESSING: "waiting",
+    Payment.Status.SUCCEEDED: "good",
+    Payment.Status.FAILED: "bad",
+    Payment.Status.CANCELLED: "neutral",
+    Payment.Status.PARTIALLY_REFUNDED: "active",
+    Payment.Status.REFUNDED: "neutral",
+}
+
+# A refund's status as staff read it on the order page.
+REFUND_PROGRESS = {Refund.Status.PENDING: "waiting for the gateway", Refund.Status.SUCCEEDED: "paid out"}
+
+
+def payment_status_badge(payment: Payment) -> str:
+    """Return a payment's status as a coloured badge with its label."""
+    return badge(payment.get_status_display(), PAYMENT_STATUS_TONES.get(payment.status, "neutral"))
+
+
+def method_label(code: str) -> str:
+    """Return "Card" or "Cash" for a payment method code (payments and invoices keep the code, without choices)."""
+    return PaymentMethod(code).label if code in PaymentMethod.values else code
 
 
 class PaymentMethodFilter(admin.SimpleListFilter):
@@ -60,12 +87,12 @@ class PaymentAdmin(ReadOnlyAdmin):
     list_display = [
         "order",
         "order_status",
-        "method",
-        "amount",
-        "status",
-        "attempt_count",
-        "gateway_reference",
-        "created_at",
+        "payment_method",
+        "amount_paid",
+        "status_badge",
+        "attempts",
+        "gateway",
+        "created",
     ]
     list_filter = ["status", PaymentByMethodFilter, "created_at"]
     list_select_related = ["order"]
@@ -79,7 +106,34 @@ class PaymentAdmin(ReadOnlyAdmin):
 
     @admin.display(description="order status", ordering="order__status")
     def order_status(self, payment: Payment) -> str:
-        return payment.order.get_status_display()
+        return order_status_badge(payment.order.status)
+
+    @admin.display(description="method", ordering="method")
+    def payment_method(self, payment: Payment) -> str:
+        return method_label(payment.method)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_paid(self, payment: Payment) -> str:
+        return money(payment.amount)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, payment: Payment) -> str:
+        return payment_status_badge(payment)
+
+    @admin.display(description="attempts", ordering="attempt_count")
+    def attempts(self, payment: Payment) -> int:
+        return payment.attempt_count
+
+    @admin.display(description="gateway reference")
+    def gateway(self, payment: Payment) -> str:
+        """The reference cut short, whole on hover: the list must fit the screen."""
+        return format_html('<span title="{}">{}</span>', payment.gateway_reference, payment.gateway_reference or "-")
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, payment: Payment) -> str:
+        return format_html(
+            '<span title="{}">{}</span>', short_datetime(payment.created_at), short_date(payment.created_at)
+        )
 
 
 @admin.register(PaymentAttempt)
@@ -150,7 +204,10 @@ def credit_note_links(notes) -> str:
     return format_html_join(
         ", ",
         '<a href="{}">{}</a> (-{})',
-        ((reverse("admin:billing_creditnote_change", args=[note.pk]), note.number, note.amount) for note in notes),
+        (
+            (reverse("admin:billing_creditnote_change", args=[note.pk]), note.number, money(note.amount))
+            for note in notes
+        ),
     )
 
 
@@ -214,16 +271,40 @@ class RefundAdmin(ReadOnlyAdmin):
         return refund.payment.order.number
 
 
-class PaymentInline(ViewOnlyMixin, admin.StackedInline):
+class PaymentInline(ViewOnlyMixin, admin.TabularInline):
     model = Payment
-    fields = ["status", "amount", "attempt_count", "gateway_reference", "last_error", "payment_link"]
+    template = READ_ONLY_TABLE
+    fields = ["payment_link", "status_badge", "amount_paid", "attempts", "gateway_reference", "last_error"]
     readonly_fields = fields
     extra = 0
 
-    @admin.display(description="attempts")
+    @admin.display(description="payment")
     def payment_link(self, payment: Payment) -> str:
+        """Link the payment's page, where every gateway attempt is listed."""
         url = reverse("admin:billing_payment_change", args=[payment.pk])
-        return format_html('<a href="{}">Every gateway attempt →</a>', url)
+        return format_html(
+            '<a href="{}" title="Every gateway attempt">{} payment →</a>', url, method_label(payment.method)
+        )
+
+    @admin.display(description="status")
+    def status_badge(self, payment: Payment) -> str:
+        return payment_status_badge(payment)
+
+    @admin.display(description="amount")
+    def amount_paid(self, payment: Payment) -> str:
+        return money(payment.amount)
+
+    @admin.display(description="attempts")
+    def attempts(self, payment: Payment) -> int:
+        return payment.attempt_count
+
+
+def refundable(order: Order) -> Decimal:
+    """Return what came in on the order and has not gone back yet: what refunds may still give back."""
+    payment = getattr(order, "payment", None)
+    if payment is None or payment.status not in Payment.CAPTURED:
+        return Decimal(0)
+    return payment.amount - sum((refund.amount for refund in payment.refunds.all()), Decimal(0))
 
 
 def money_on_cancel(order: Order) -> str:
@@ -235,11 +316,11 @@ def money_on_cancel(order: Order) -> str:
         if payment.method == PaymentMethod.CASH:
             return "No cash collected yet: nothing to refund; the invoice is credited in full."
         return "The card has not been charged: the payment is cancelled (a charge in flight is refunded if it lands)."
-    left = payment.amount - (payment.refunds.aggregate(total=Sum("amount"))["total"] or 0)
+    left = refundable(order)
     if not left:
         return "Refunded in full already."
     how = "to the card, through the gateway" if payment.method == PaymentMethod.CARD else "in cash"
-    return f"{left} {settings.SHOP_CURRENCY} refunded {how}, with a credit note."
+    return f"{money(left)} refunded {how}, with a credit note."
 
 
 def stock_on_cancel(order: Order) -> str:
@@ -250,8 +331,13 @@ def stock_on_cancel(order: Order) -> str:
     return ngettext("%d unit back into stock.", "%d units back into stock.", held) % held
 
 
-def confirm_orders(modeladmin, request, queryset, *, action: str, title: str, button: str, rows):
-    """Render the confirmation page of an order action: one row per order, saying what will happen."""
+def confirm_orders(modeladmin, request, orders, *, action: str, title: str, button: str, rows, back_url: str = ""):
+    """Render the confirmation page of an order action: one row per order, saying what will happen.
+
+    `rows` are (order, stock, money) sentences. The page posts back to where it was asked
+    from (the order list's action, or one order's cancel page) and leads back to `back_url`
+    (default: the order list).
+    """
     return TemplateResponse(
         request,
         "admin/billing/confirm_orders.html",
@@ -259,13 +345,36 @@ def confirm_orders(modeladmin, request, queryset, *, action: str, title: str, bu
             **modeladmin.admin_site.each_context(request),
             "title": title,
             "opts": modeladmin.model._meta,
-            "orders": queryset,
-            "rows": rows,
+            "orders": orders,
+            "rows": [
+                {
+                    "order": order,
+                    "customer": order.customer.full_name,
+                    "status": order_status_badge(order.status),
+                    "total": money(order.total),
+                    "stock": stock,
+                    "money": money_sentence,
+                }
+                for order, stock, money_sentence in rows
+            ],
             "action": action,
             "button": button,
+            "back_url": back_url,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         },
     )
+
+
+def cancel_each(modeladmin, request, orders, note: str) -> list[Order]:
+    """Cancel each order through its rules (stock back, money settled), say each refusal, return those cancelled."""
+    cancelled = []
+    for order in orders:
+        try:
+            order.cancel(actor=request.user, note=note or "Cancelled in the admin.")
+            cancelled.append(order)
+        except DomainError as refusal:
+            modeladmin.message_user(request, refusal_message(order, refusal), level=messages.WARNING)
+    return cancelled
 
 
 @admin.action(description="Cancel selected orders…", permissions=["change"])
@@ -278,14 +387,7 @@ def cancel_orders(modeladmin, request, queryset):
             modeladmin, request, orders, action="cancel_orders", title="Cancel these orders?",
             button="Yes, cancel them", rows=rows,
         )  # fmt: skip
-    note = request.POST.get("note", "").strip()[:500] or "Cancelled in the admin."
-    cancelled = 0
-    for order in orders:
-        try:
-            order.cancel(actor=request.user, note=note)
-            cancelled += 1
-        except DomainError as refusal:
-            modeladmin.message_user(request, f"{order.number}: {refusal.detail}", level=messages.WARNING)
+    cancelled = len(cancel_each(modeladmin, request, orders, request.POST.get("note", "").strip()[:500]))
     if cancelled:
         modeladmin.message_user(request, ngettext("%d order cancelled.", "%d orders cancelled.", cancelled) % cancelled)
     return None
@@ -311,7 +413,7 @@ def refund_orders(modeladmin, request, queryset):
             hand_over(Refund.objects.issue(order, reason=reason, actor=request.user))
             refunded += 1
         except DomainError as refusal:
-            modeladmin.message_user(request, f"{order.number}: {refusal.detail}", level=messages.WARNING)
+            modeladmin.message_user(request, refusal_message(order, refusal), level=messages.WARNING)
     if refunded:
         modeladmin.message_user(request, ngettext("%d order refunded.", "%d orders refunded.", refunded) % refunded)
     return None
@@ -321,11 +423,11 @@ def money_on_refund(order: Order) -> str:
     payment = getattr(order, "payment", None)
     if payment is None or payment.status not in Payment.CAPTURED:
         return "Nothing has been paid yet: it will be refused."
-    left = payment.amount - (payment.refunds.aggregate(total=Sum("amount"))["total"] or 0)
+    left = refundable(order)
     if not left:
         return "Refunded in full already: it will be refused."
     how = "to the card, through the gateway" if payment.method == PaymentMethod.CARD else "in cash"
-    return f"{left} {settings.SHOP_CURRENCY} refunded {how}, with a credit note."
+    return f"{money(left)} refunded {how}, with a credit note."
 
 
 class RefundForm(forms.Form):
@@ -358,20 +460,57 @@ class RefundForm(forms.Form):
         return cleaned
 
 
+def credit_note_line(note: CreditNote) -> str:
+    """Say a credit note on its order's page: its number (linking its page), amount, and printable links."""
+    url = reverse("admin:billing_creditnote_change", args=[note.pk])
+    return format_html(
+        '<a href="{}">{}</a> -{} · {}', url, note.number, money(note.amount), document_links(note, "credit-note")
+    )
+
+
+def refund_line(refund: Refund) -> str:
+    """Say a refund on its order's page: amount (linking it), progress, reason, restock, credit note, who, when."""
+    note = getattr(refund, "credit_note", None)
+    return format_html(
+        '<a href="{}">{}</a>, {} · {}{}{} · by {}, {}',
+        reverse("admin:billing_refund_change", args=[refund.pk]),
+        money(refund.amount),
+        REFUND_PROGRESS.get(refund.status, refund.get_status_display()),
+        refund.reason or "no reason given",
+        " · returned to stock" if refund.restock else "",
+        format_html(' · <a href="{}">{}</a>', reverse("admin:billing_creditnote_change", args=[note.pk]), note.number)
+        if note is not None
+        else "",
+        refund.actor.get_username() if refund.actor_id else "system",
+        short_datetime(refund.created_at),
+    )
+
+
 admin.site.unregister(Order)
 
 
 @admin.register(Order)
 class BilledOrderAdmin(OrderAdmin):
-    """The orders app's page, with the order's payment, refunds, invoice and credit notes, and a refund page."""
+    """The orders app's page, with the order's payment, refunds, invoice and credit notes, and a refund page.
+
+    Its buttons are the orders app's, with cancelling through a page that says what happens
+    to the stock and the money first, and a refund button while money is left to give back.
+    """
 
     inlines = [*OrderAdmin.inlines, PaymentInline]
-    readonly_fields = [*OrderAdmin.readonly_fields, "invoice_link", "refunds"]
+    readonly_fields = [*OrderAdmin.readonly_fields, "invoice_link", "credit_notes", "refunds"]
     fieldsets = [
-        (name, {**options, "fields": [*options["fields"], "invoice_link", "refunds"]})
+        (name, {**options, "fields": [*options["fields"], "invoice_link", "credit_notes", "refunds"]})
         if name == "Money"
         else (name, options)
         for name, options in OrderAdmin.fieldsets
+    ]
+    page_select_related = [*OrderAdmin.page_select_related, "payment"]
+    page_prefetch_related = [
+        *OrderAdmin.page_prefetch_related,
+        Prefetch("invoice", queryset=Invoice.objects.with_state()),
+        Prefetch("invoice__credit_notes", queryset=CreditNote.objects.order_by("issued_at", "id")),
+        Prefetch("payment__refunds", queryset=Refund.objects.select_related("credit_note", "actor").order_by("pk")),
     ]
     actions = [
         *(action for action in OrderAdmin.actions if getattr(action, "__name__", "") != "mark_cancelled"),
@@ -384,45 +523,75 @@ class BilledOrderAdmin(OrderAdmin):
 
     def get_urls(self):
         refund = self.admin_site.admin_view(self.refund_view)
-        return [path("<int:order_id>/refund/", refund, name="orders_order_refund"), *super().get_urls()]
+        cancel = self.admin_site.admin_view(self.cancel_view)
+        return [
+            path("<int:order_id>/refund/", refund, name="orders_order_refund"),
+            path("<int:order_id>/cancel/", cancel, name="orders_order_cancel"),
+            *super().get_urls(),
+        ]
+
+    def workbench_buttons(self, request, order: Order) -> list[WorkbenchButton]:
+        """The orders app's buttons, cancelling through its confirmation page, and a refund button if money is left."""
+        buttons = [
+            WorkbenchButton(
+                "Cancel order…",
+                url=reverse("admin:orders_order_cancel", args=[order.pk]),
+                title="See what happens to the stock and the money, then confirm",
+                danger=True,
+            )
+            if button.status == Status.CANCELLED
+            else button
+            for button in super().workbench_buttons(request, order)
+        ]
+        if self.has_refund_permission(request) and refundable(order):
+            buttons.append(
+                WorkbenchButton(
+                    "Refund or return items…",
+                    url=reverse("admin:orders_order_refund", args=[order.pk]),
+                    title=f"{money(refundable(order))} can still be refunded",
+                )
+            )
+        return buttons
 
     @admin.display(description="invoice")
     def invoice_link(self, order: Order) -> str:
-        invoice = Invoice.objects.with_state().filter(order=order).first()
+        invoice = getattr(order, "invoice", None)
         if invoice is None:
             return "Issued when the order is confirmed."
         return format_html(
-            "{} ({}) · {}{}",
+            '<a href="{}">{}</a> ({}) · {}',
+            reverse("admin:billing_invoice_change", args=[invoice.pk]),
             invoice.number,
             invoice.state_label,
             document_links(invoice, "invoice"),
-            format_html(" · credit notes: {}", credit_note_links(invoice.credit_notes.all()))
-            if invoice.credited
-            else "",
         )
+
+    @admin.display(description="credit notes")
+    def credit_notes(self, order: Order) -> str:
+        invoice = getattr(order, "invoice", None)
+        notes = invoice.credit_notes.all() if invoice is not None else []
+        return format_html_join("", "<div>{}</div>", ((credit_note_line(note),) for note in notes)) or "None"
 
     @admin.display(description="refunds")
     def refunds(self, order: Order) -> str:
-        refunds = Refund.objects.filter(payment__order=order).select_related("credit_note").order_by("created_at")
-        rows = format_html_join(
-            "",
-            '<div><a href="{}">{} {}</a> {} · {}{}</div>',
-            (
-                (
-                    reverse("admin:billing_refund_change", args=[refund.pk]),
-                    refund.amount,
-                    settings.SHOP_CURRENCY,
-                    refund.get_status_display(),
-                    refund.reason or "no reason given",
-                    " · returned to stock" if refund.restock else "",
-                )
-                for refund in refunds
-            ),
-        )
-        link = format_html(
-            '<a href="{}">Refund or return items…</a>', reverse("admin:orders_order_refund", args=[order.pk])
-        )
-        return format_html("{}{}", rows or "None yet. ", link)
+        payment = getattr(order, "payment", None)
+        refunds = payment.refunds.all() if payment is not None else []
+        return format_html_join("", "<div>{}</div>", ((refund_line(refund),) for refund in refunds)) or "None"
+
+    def cancel_view(self, request, order_id: int):
+        """Cancel one order after the page that says what happens to its stock and money (the list action's page)."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        order = get_object_or_404(Order.objects.select_related("customer", "payment"), pk=order_id)
+        back = reverse("admin:orders_order_change", args=[order.pk])
+        if request.method == "POST" and request.POST.get("confirmed") == "yes":
+            if cancel_each(self, request, [order], request.POST.get("note", "").strip()[:500]):
+                self.message_user(request, f"{order.number} is now Cancelled.")
+            return redirect(back)
+        return confirm_orders(
+            self, request, [order], action="cancel_orders", title=f"Cancel order {order.number}?",
+            button="Yes, cancel it", rows=[(order, stock_on_cancel(order), money_on_cancel(order))], back_url=back,
+        )  # fmt: skip
 
     def refund_view(self, request, order_id: int):
         """Refund some units of some lines, optionally back into stock, through Refund.objects.issue."""
@@ -449,7 +618,7 @@ class BilledOrderAdmin(OrderAdmin):
             else:
                 hand_over(refund)
                 done = "paid out" if refund.status == Refund.Status.SUCCEEDED else "sent to the gateway"
-                self.message_user(request, f"Refunded {refund.amount} {settings.SHOP_CURRENCY} ({done}).")
+                self.message_user(request, f"Refunded {money(refund.amount)} ({done}).")
                 return redirect("admin:orders_order_change", order.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -460,6 +629,7 @@ class BilledOrderAdmin(OrderAdmin):
             "form": form,
             "rows": [(line, form[f"item_{line.pk}"]) for line in lines],
             "money": money_on_refund(order),
-            "currency": settings.SHOP_CURRENCY,
+            "status": order_status_badge(order.status),
+            "total": money(order.total),
         }
         return TemplateResponse(request, "admin/billing/refund_order.html", context)

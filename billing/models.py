@@ -27,7 +27,7 @@ class Payment(TimeStampedModel):
         SUCCEEDED = "succeeded"  # card: captured; cash: collected
         FAILED = "failed"
         CANCELLED = "cancelled"  # its order was cancelled before the money came in
-        PARTIALLY_REFUNDED = "partially_refunded"
+        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
         REFUNDED = "refunded"
 
     # Card statuses the gateway has yet to settle: not charged yet, or being charged.

@@ -1,21 +1,35 @@
 from rest_framework import status
 
 from common.errors import Conflict, DomainError
+from orders.status import Status
 
 
 class InvalidTransition(Conflict):
-    """A status change the machine forbids; lists the allowed ones."""
+    """A status change the machine forbids; says in words where the order can go, and lists the codes in `allowed`."""
 
     default_code = "invalid_transition"
 
     def __init__(self, current: str, requested: str, allowed: list[str]) -> None:
-        allowed_text = ", ".join(allowed) or "none (the order is final)"
         super().__init__(
-            f"An order that is {current} cannot become {requested}. Allowed next: {allowed_text}.",
+            f"An order that is {status_label(current)} cannot become {status_label(requested)}: {next_steps(allowed)}.",
             status=current,
             requested=requested,
             allowed=allowed,
         )
+
+
+def status_label(code: str) -> str:
+    """Return a status's label ("In progress"), or the code itself if it names no status."""
+    return Status(code).label if code in Status.values else code
+
+
+def next_steps(allowed: list[str]) -> str:
+    """Say where an order can go next, by status labels: "it can move to Shipped or Cancelled only"."""
+    if not allowed:
+        return "it is final"
+    labels = [status_label(code) for code in allowed]
+    listed = labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} or {labels[-1]}"
+    return f"it can move to {listed} only"
 
 
 class PriceChanged(Conflict):

@@ -13,10 +13,7 @@ from catalog.factories import ProductFactory
 from customers.factories import AddressFactory, CustomerFactory
 from orders.managers import Line
 from orders.models import DiscountCode, Order
-from orders.status import DeliveryMethod, PaymentMethod, Status
-
-# Steps a card order takes through its payment, which only billing can play.
-PAYMENT_STEPS = frozenset({Status.PAYMENT_PROCESSING, Status.CONFIRMED, Status.PAYMENT_FAILED})
+from orders.status import CARD_PAYMENT_STEPS, DeliveryMethod, PaymentMethod, Status
 
 
 class DiscountCodeFactory(factory.django.DjangoModelFactory):
@@ -91,7 +88,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
             **options,
         )
         for step in route(order, status, cancelled_from) if status else []:
-            if order.payment_method == PaymentMethod.CARD and step in PAYMENT_STEPS:
+            if order.payment_method == PaymentMethod.CARD and step in CARD_PAYMENT_STEPS:
                 if settle_payment is None:
                     raise ValueError(f"A card order reaches {step} through its payment: use CardOrderFactory.")
                 settle_payment(order, step)

@@ -9,6 +9,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from catalog.models import Product, Review
+from common.formats import short_datetime
 from common.models import MoneyField, TimeStampedModel
 from orders.exceptions import InvalidOrder, InvalidTransition
 from orders.managers import DiscountCodeManager, OrderManager
@@ -266,7 +267,16 @@ class OrderStatusEvent(models.Model):
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.from_status or '∅'} → {self.to_status}"
+        """Say what happened, by whom and when: "Confirmed → In progress by staff, 2 Dec 14:03 — note".
+
+        An entry that changes no status (a refund, a return) is its note.
+        """
+        by = f"{self.actor_name}, {short_datetime(self.created_at)}"
+        if self.from_status == self.to_status:
+            return f"{self.note} ({by})"
+        to = self.get_to_status_display()
+        change = f"{self.get_from_status_display()} → {to}" if self.from_status else f"Placed as {to}"
+        return f"{change} by {by}" + (f" — {self.note}" if self.note else "")
 
     @property
     def actor_name(self) -> str:

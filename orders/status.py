@@ -7,20 +7,21 @@ from django.db import models
 
 
 class Status(models.TextChoices):
-    PENDING = "pending"
-    PAYMENT_PROCESSING = "payment_processing"
-    CONFIRMED = "confirmed"
-    IN_PROGRESS = "in_progress"
-    SHIPPED = "shipped"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
-    PAYMENT_FAILED = "payment_failed"
+    # Labels in sentence case: staff read them in messages ("SK-... is In progress: ...").
+    PENDING = "pending", "Pending"
+    PAYMENT_PROCESSING = "payment_processing", "Payment processing"
+    CONFIRMED = "confirmed", "Confirmed"
+    IN_PROGRESS = "in_progress", "In progress"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+    PAYMENT_FAILED = "payment_failed", "Payment failed"
 
 
 class DeliveryMethod(models.TextChoices):
-    HOME_DELIVERY = "home_delivery"
-    PICKUP = "pickup"
-    DRIVE_THRU = "drive_thru"
+    HOME_DELIVERY = "home_delivery", "Home delivery"
+    PICKUP = "pickup", "Pickup"
+    DRIVE_THRU = "drive_thru", "Drive-thru"
 
 
 class PaymentMethod(models.TextChoices):
@@ -55,3 +56,5 @@ RELEASES_STOCK = frozenset({Status.CANCELLED, Status.PAYMENT_FAILED})
 CUSTOMER_CANCELLABLE = frozenset({Status.PENDING, Status.CONFIRMED})
 # A review of a product bought in an order in one of these is a verified purchase.
 PURCHASED = frozenset({Status.CONFIRMED, Status.IN_PROGRESS, Status.SHIPPED, Status.DELIVERED})
+# The steps a card order takes through its payment: the payment worker's (billing), never staff's by hand.
+CARD_PAYMENT_STEPS = frozenset({Status.PAYMENT_PROCESSING, Status.CONFIRMED, Status.PAYMENT_FAILED})

@@ -8,9 +8,12 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from billing.admin import PAYMENT_STATUS_TONES
 from billing.factories import OUTAGE_ERROR, CardOrderFactory, RefundFactory
 from billing.models import CreditNote, CreditNoteSequence, Invoice, InvoiceSequence, Payment, PaymentAttempt, Refund
 from catalog.factories import ProductFactory
+from common.admin import badge
+from common.formats import short_datetime
 from orders.factories import OrderFactory
 from orders.models import Order
 from orders.status import Status
@@ -28,7 +31,8 @@ class TestPaymentAdmin:
             CardOrderFactory(status=Status.CONFIRMED, outages=1)
 
         # 1 session, 2 user, 3 count of the filtered rows (no second, unfiltered count),
-        # 4 the page of payments JOIN order. The method filter's choices are fixed: no query.
+        # 4 the page of payments JOIN order. The method filter's choices are fixed and the
+        # badges read the rows: no query.
         with django_assert_num_queries(4):
             response = admin_client.get(changelist_url(Payment))
 
@@ -246,7 +250,7 @@ class TestCancelAction:
 
         page = run_action(admin_client, "cancel_orders", [delivered], confirmed="yes")
 
-        assert any(delivered.number in message and "cannot become" in message for message in messages_of(page))
+        assert f"{delivered.number} is Delivered: it is final." in messages_of(page)
         assert Order.objects.get(pk=delivered.pk).status == Status.DELIVERED
 
 
@@ -334,6 +338,133 @@ class TestRefundPage:
         client.force_login(staff_user)
 
         assert client.get(refund_page(order)).status_code == 403
+
+
+class TestOrderPageMoney:
+    """Billing's part of the order page: the cancel confirmation, the refund button, and the money's documents."""
+
+    def test_the_cancel_button_asks_first_then_cancels_with_the_stock_back(self, admin_client, admin_user, product):
+        order = CardOrderFactory(lines=[(product, 2)], status=Status.CONFIRMED)
+        cancel_page = reverse("admin:orders_order_cancel", args=[order.pk])
+
+        buttons = admin_client.get(change_url(order)).context["workbench_buttons"]
+        asked = admin_client.get(cancel_page).content.decode()
+
+        assert ("Cancel order…", cancel_page) in [(button.label, button.url) for button in buttons]
+        assert Status.CANCELLED not in [button.status for button in buttons]  # never without the question
+        assert f"Cancel order {order.number}?" in asked
+        assert "2 units back into stock." in asked
+        assert "25.00 USD refunded to the card, through the gateway, with a credit note." in asked
+        assert f'<a href="{change_url(order)}" class="button cancel-link">No, take me back</a>' in asked
+        assert (Order.objects.get(pk=order.pk).status, stock_of(product)) == (Status.CONFIRMED, 8)
+
+        done = admin_client.post(cancel_page, {"confirmed": "yes", "note": "Customer called."}, follow=True)
+
+        assert done.redirect_chain == [(change_url(order), 302)]
+        assert f"{order.number} is now Cancelled." in messages_of(done)
+        event = Order.objects.get(pk=order.pk).events.get(from_status=Status.CONFIRMED, to_status=Status.CANCELLED)
+        assert (event.actor, event.note) == (admin_user, "Customer called.")
+        assert stock_of(product) == 10
+        assert Refund.objects.get(payment__order=order).amount == Decimal("25.00")
+
+    def test_cancelling_a_shipped_order_from_its_page_is_refused_in_words(self, admin_client, product):
+        order = OrderFactory(lines=[(product, 1)], delivery_method="home_delivery", status=Status.SHIPPED)
+
+        done = admin_client.post(
+            reverse("admin:orders_order_cancel", args=[order.pk]), {"confirmed": "yes"}, follow=True
+        )
+
+        assert messages_of(done) == [f"{order.number} is Shipped: it can move to Delivered only."]
+        assert (Order.objects.get(pk=order.pk).status, stock_of(product)) == (Status.SHIPPED, 9)
+
+    def test_staff_who_may_only_view_orders_cannot_cancel_from_the_page(self, client, staff_without_permissions):
+        staff_without_permissions.user_permissions.add(Permission.objects.get(codename="view_order"))
+        client.force_login(staff_without_permissions)
+        order = OrderFactory()
+
+        response = client.post(reverse("admin:orders_order_cancel", args=[order.pk]), {"confirmed": "yes"})
+
+        assert response.status_code == 403
+        assert Order.objects.get(pk=order.pk).status == Status.CONFIRMED
+
+    def test_the_refund_button_shows_while_money_is_left_to_refund(self, admin_client, product):
+        collected = OrderFactory(lines=[(product, 2)], status=Status.DELIVERED)  # cash, collected on delivery
+        not_collected = OrderFactory(lines=[(product, 1)])
+        refunded = RefundFactory(order=OrderFactory(lines=[(product, 1)], status=Status.DELIVERED)).payment.order
+
+        def refund_buttons(order) -> list[str]:
+            buttons = admin_client.get(change_url(order)).context["workbench_buttons"]
+            return [button.label for button in buttons if button.url == refund_page(order)]
+
+        assert refund_buttons(collected) == ["Refund or return items…"]
+        assert refund_buttons(not_collected) == []
+        assert refund_buttons(refunded) == []
+
+    def test_staff_without_the_refund_permission_get_no_refund_button(self, client, staff_user, product):
+        staff_user.user_permissions.remove(Permission.objects.get(codename="add_refund"))
+        client.force_login(staff_user)
+        order = OrderFactory(lines=[(product, 2)], status=Status.DELIVERED)
+
+        page = client.get(change_url(order))
+
+        assert refund_page(order) not in page.content.decode()
+
+    @pytest.mark.parametrize("refunds", [1, 3])
+    def test_the_page_with_refunds_and_credit_notes_runs_a_fixed_number_of_queries(
+        self, admin_client, django_assert_num_queries, refunds
+    ):
+        order = OrderFactory(lines=[(ProductFactory(stock=10), 3)], status=Status.DELIVERED)
+        for _ in range(refunds):
+            RefundFactory(order=order, units={order.items.get().pk: 1})
+        admin_client.get(change_url(order))  # Django caches the order's content type for the page once per process
+
+        # The same nine as tests/orders/test_admin.py counts: the refunds and their credit notes
+        # come in one query each, however many there are.
+        with django_assert_num_queries(9):
+            response = admin_client.get(change_url(order))
+
+        assert response.content.decode().count("paid out") == refunds
+
+    def test_payment_invoice_credit_notes_refunds_and_history_link_each_other(self, admin_client, admin_user, product):
+        order = OrderFactory(lines=[(product, 2)], status=Status.DELIVERED)
+        refund = RefundFactory(
+            order=order, units={order.items.get().pk: 1}, reason="Scratched.", restock=True, actor=admin_user
+        )
+        credit_note = refund.credit_note
+
+        body = admin_client.get(change_url(order)).content.decode()
+
+        for url in (
+            reverse("admin:billing_payment_change", args=[order.payment.pk]),
+            reverse("admin:billing_invoice_change", args=[order.invoice.pk]),
+            reverse("invoice-pdf", args=[order.invoice.pk]),
+            reverse("admin:billing_creditnote_change", args=[credit_note.pk]),
+            reverse("credit-note-print", args=[credit_note.pk]),
+            reverse("admin:billing_refund_change", args=[refund.pk]),
+        ):
+            assert f'href="{url}"' in body, url
+        assert f"{order.invoice.number}</a> (Partially refunded)" in body
+        assert f"{credit_note.number}</a> -12.50 USD" in body
+        assert "12.50 USD</a>, paid out · Scratched. · returned to stock · " in body
+        entry = order.events.last()  # a refund changes no status: its history entry is its note
+        assert (entry.from_status, entry.to_status) == (Status.DELIVERED, Status.DELIVERED)
+        assert str(entry) == f"{entry.note} (admin, {short_datetime(entry.created_at)})"
+        assert str(entry) in body
+
+    def test_payment_statuses_are_badges_in_the_list_and_on_the_order(self, admin_client):
+        paid, waiting = CardOrderFactory(status=Status.CONFIRMED), CardOrderFactory()
+
+        listed_page = admin_client.get(changelist_url(Payment)).content.decode()
+        order_page = admin_client.get(change_url(paid)).content.decode()
+
+        assert badge("Succeeded", "good") in listed_page and badge("Pending", "waiting") in listed_page
+        assert badge("Confirmed", "active") in listed_page  # the order's status too
+        assert f"{waiting.total:.2f} USD" in listed_page
+        assert badge("Succeeded", "good") in order_page
+
+
+def test_every_payment_status_has_a_colour():
+    assert set(PAYMENT_STATUS_TONES) == set(Payment.Status)
 
 
 class TestCreditNoteAdmin:

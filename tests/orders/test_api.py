@@ -485,7 +485,8 @@ class TestChanges:
         response = customer_client.post(cancel_url(order), {}, format="json")
 
         body = assert_error(response, 409, "invalid_transition")
-        assert isinstance(body["allowed"], list)
+        assert body["allowed"] == [Status.DELIVERED]  # codes for clients; the sentence uses labels
+        assert body["detail"] == "An order that is In progress cannot become Cancelled: it can move to Delivered only."
         assert Order.objects.get(pk=order.pk).status == Status.IN_PROGRESS
         assert stock_of(product) == 7
 
@@ -497,6 +498,7 @@ class TestChanges:
 
         body = assert_error(response, 409, "invalid_transition")
         assert body["allowed"] == []
+        assert body["detail"] == "An order that is Cancelled cannot become Cancelled: it is final."
         assert stock_of(product) == 10
 
     def test_staff_cancel_an_order_in_progress(self, staff_client, customer, product):

@@ -298,9 +298,9 @@ class TestCancel:
         assert stock_of(product) == 7
 
     def test_the_refusal_to_a_customer_does_not_list_cancelled_as_allowed(self, customer):
-        # The error lists the changes the caller may make (SPEC §4). Today a customer reads
-        # "An order that is in_progress cannot become cancelled. Allowed next: delivered,
-        # cancelled.", which contradicts itself and invites the same refused request again.
+        # The error lists the changes the caller may make (SPEC §4). Listing cancelled to a
+        # customer ("... cannot become Cancelled: it can move to Delivered or Cancelled only.")
+        # would contradict itself and invite the same refused request again.
         order = order_in(Status.IN_PROGRESS, customer=customer, delivery=PICKUP)
 
         with pytest.raises(InvalidTransition) as refused:
