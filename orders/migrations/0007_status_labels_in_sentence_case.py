@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0005_orderitem_quantity_returned'),
+        ('orders', '0006_order_line_name'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('billing', '0005_cash_payments'),
+        ('billing', '0006_refund_idempotency_key'),
     ]
 
     operations = [
