@@ -91,9 +91,8 @@ class PaymentAdmin(ReadOnlyAdmin):
         "amount_paid",
         "status_badge",
         "attempts",
-        "gateway",
         "created",
-    ]
+    ]  # the gateway reference is on the payment's page, and searchable
     list_filter = ["status", PaymentByMethodFilter, "created_at"]
     list_select_related = ["order"]
     search_fields = ["order__number", "order__customer__email", "gateway_reference"]
@@ -123,11 +122,6 @@ class PaymentAdmin(ReadOnlyAdmin):
     @admin.display(description="attempts", ordering="attempt_count")
     def attempts(self, payment: Payment) -> int:
         return payment.attempt_count
-
-    @admin.display(description="gateway reference")
-    def gateway(self, payment: Payment) -> str:
-        """The reference cut short, whole on hover: the list must fit the screen."""
-        return format_html('<span title="{}">{}</span>', payment.gateway_reference, payment.gateway_reference or "-")
 
     @admin.display(description="created", ordering="created_at")
     def created(self, payment: Payment) -> str:

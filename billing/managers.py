@@ -7,6 +7,7 @@ relations (`related_model`) or the app registry rather than by importing them.
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.apps import apps
+from django.conf import settings
 from django.db import connections, models, router, transaction
 from django.db.models import F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -321,7 +322,7 @@ def _describe(refund, order, lines) -> str:
     what = ", ".join(f"{line.quantity} x {names[line.item_id]}" for line in lines) or "the rest of the payment"
     returned = " (returned to stock)" if refund.restock and lines else ""
     reason = f" Reason: {refund.reason}" if refund.reason else ""
-    return f"Refund of {refund.amount}: {what}{returned}.{reason}"
+    return f"Refund of {refund.amount} {settings.SHOP_CURRENCY}: {what}{returned}.{reason}"
 
 
 PaymentManager = models.Manager.from_queryset(PaymentQuerySet)

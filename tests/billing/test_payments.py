@@ -573,7 +573,7 @@ class TestRefund:
         assert stock_of(product) == 10  # given back by the cancellation, not again by the refund
         note = CreditNote.objects.get(invoice__order=order)
         assert (note.refund, note.amount, note.number) == (refund, Decimal("25.00"), f"CN-{note.year}-000001")
-        assert order.events.filter(note__startswith="Refund of 25.00").count() == 1
+        assert order.events.filter(note__startswith="Refund of 25.00 USD").count() == 1
 
     def test_a_paid_out_refund_marks_the_payment_refunded_and_records_the_attempt(self, cancelled):
         refund, _ = cancelled

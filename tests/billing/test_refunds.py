@@ -73,7 +73,7 @@ class TestIssuingRefunds:
         ]
         event = delivered.events.last()
         assert (event.from_status, event.to_status, event.actor) == (Status.DELIVERED, Status.DELIVERED, staff_user)
-        assert event.note == f"Refund of 20.00: 2 x {item.product_name} (returned to stock). Reason: Wrong size."
+        assert event.note == f"Refund of 20.00 USD: 2 x {item.product_name} (returned to stock). Reason: Wrong size."
         assert Invoice.objects.with_state().get(order=delivered).state == Invoice.State.PARTIALLY_REFUNDED
 
     def test_refunding_the_whole_order_takes_what_is_left_and_refunds_the_payment(self, delivered, product):

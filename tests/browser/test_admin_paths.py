@@ -102,3 +102,41 @@ def test_staff_restock_a_product_through_the_stock_rules(staff_browser):
     wait_for(staff_browser, "ul.messagelist")
     assert "Added 12 units to 1 product." in messages(staff_browser)
     assert stock_of(product) == 14
+
+
+def test_staff_move_an_order_along_with_its_buttons_then_cancel_it(staff_browser):
+    product = ProductFactory(stock=10)
+    order = OrderFactory(lines=[(product, 2)])  # cash: confirmed at once
+
+    visit(staff_browser, f"/admin/orders/order/{order.pk}/change/")
+    wait_for(staff_browser, "button[name=status][value=in_progress]")
+    assert not staff_browser.find_elements(By.CSS_SELECTOR, "input[name=_save]")  # nothing to save here
+    staff_browser.find_element(By.CSS_SELECTOR, "input[name=note]").send_keys("Packing now.")
+    staff_browser.find_element(By.CSS_SELECTOR, "button[name=status][value=in_progress]").click()
+
+    wait_for(staff_browser, "ul.messagelist")
+    assert Order.objects.get(pk=order.pk).status == Status.IN_PROGRESS
+    assert order.events.get(to_status=Status.IN_PROGRESS).note == "Packing now."
+    assert "In progress" in staff_browser.find_element(By.CSS_SELECTOR, "#content").text
+    staff_browser.find_element(By.PARTIAL_LINK_TEXT, "Cancel").click()
+    page = wait_for(staff_browser, "#content").text
+    assert "2 units back into stock." in page
+    staff_browser.find_element(By.CSS_SELECTOR, "input[type=submit][value^='Yes']").click()
+
+    wait_for(staff_browser, "ul.messagelist")
+    assert Order.objects.get(pk=order.pk).status == Status.CANCELLED
+    assert stock_of(product) == 10
+
+
+def test_the_payment_list_fits_the_screen(staff_browser):
+    for _ in range(3):
+        OrderFactory(lines=[(ProductFactory(), 1)], status=Status.DELIVERED)
+
+    visit(staff_browser, "/admin/billing/payment/")
+    wait_for(staff_browser, "#result_list")
+
+    assert not overflows(staff_browser)
+    width = staff_browser.execute_script(
+        "const list = document.querySelector('.results'); return [list.scrollWidth, list.clientWidth];"
+    )
+    assert width[0] <= width[1], width  # no scroll inside the list either
