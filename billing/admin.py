@@ -148,9 +148,19 @@ def document_links(document, kind: str) -> str:
     )
 
 
+INVOICE_STATE_TONES = {
+    Invoice.State.UNPAID: "waiting",
+    Invoice.State.PAID: "good",
+    Invoice.State.PARTIALLY_REFUNDED: "active",
+    Invoice.State.REFUNDED: "neutral",
+    Invoice.State.CANCELLED: "bad",
+}
+
+
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
-    list_display = ["number", "order", "total", "payment_method", "state", "issued_at", "print_link"]
+    change_list_template = "admin/one_line_change_list.html"
+    list_display = ["number", "order", "total_amount", "state", "issued", "print_link"]  # method: a filter
     list_filter = [PaymentMethodFilter, "issued_at"]
     list_select_related = ["order"]
     search_fields = ["number", "order__number", "order__customer__email"]
@@ -179,9 +189,19 @@ class InvoiceAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_state()
 
+    @admin.display(description="total", ordering="total")
+    def total_amount(self, invoice: Invoice) -> str:
+        return money(invoice.total)
+
+    @admin.display(description="issued", ordering="issued_at")
+    def issued(self, invoice: Invoice) -> str:
+        return format_html(
+            '<span title="{}">{}</span>', short_datetime(invoice.issued_at), short_date(invoice.issued_at)
+        )
+
     @admin.display(description="state")
     def state(self, invoice: Invoice) -> str:
-        return invoice.state_label
+        return badge(invoice.state_label, INVOICE_STATE_TONES[invoice.state])
 
     @admin.display(description="credit notes")
     def credit_notes(self, invoice: Invoice) -> str:
@@ -217,13 +237,22 @@ class CreditNoteSequenceAdmin(ReadOnlyAdmin):
 
 @admin.register(CreditNote)
 class CreditNoteAdmin(ReadOnlyAdmin):
-    list_display = ["number", "invoice", "order", "amount", "issued_at", "print_link"]
+    change_list_template = "admin/one_line_change_list.html"
+    list_display = ["number", "invoice", "order", "amount_credited", "issued", "print_link"]
     list_filter = ["issued_at"]
     list_select_related = ["invoice__order"]
     search_fields = ["number", "invoice__number", "invoice__order__number", "invoice__order__customer__email"]
     search_help_text = "Search by credit note number, invoice number, order number or customer email."
     fields = ["number", "invoice", "order", "refund", "issued_at", "amount", "reason", "credited_lines", "print_link"]
     readonly_fields = ["order", "credited_lines", "print_link"]
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_credited(self, note: CreditNote) -> str:
+        return money(note.amount)
+
+    @admin.display(description="issued", ordering="issued_at")
+    def issued(self, note: CreditNote) -> str:
+        return format_html('<span title="{}">{}</span>', short_datetime(note.issued_at), short_date(note.issued_at))
 
     @admin.display(description="order", ordering="invoice__order__number")
     def order(self, note: CreditNote) -> str:

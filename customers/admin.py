@@ -39,10 +39,12 @@ class AddressInlineFormSet(forms.BaseInlineFormSet):
             raise forms.ValidationError(ONE_DEFAULT, code="one_default")
 
 
-class AddressInline(admin.TabularInline):
+class AddressInline(admin.StackedInline):
+    """Each address as an address (label and default, street, town, country), not a row wider than the page."""
+
     model = Address
     formset = AddressInlineFormSet
-    fields = ["label", "line1", "line2", "city", "postal_code", "country", "is_default"]
+    fields = [("label", "is_default"), "line1", "line2", ("postal_code", "city"), "country"]
     extra = 0
 
 

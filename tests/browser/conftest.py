@@ -6,6 +6,7 @@ A failing test leaves a screenshot in BROWSER_SCREENSHOTS (default /tmp/shopkeep
 """
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -67,9 +68,10 @@ def browser(chrome, live_server, request, monkeypatch):
     report = getattr(request.node, "report_call", None)
     if report is not None and report.failed:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        path = SCREENSHOTS / f"{request.node.name}.png"
+        path = SCREENSHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', request.node.name)}.png"
         chrome.save_screenshot(str(path))
         print(f"screenshot: {path}")
+    chrome.get("about:blank")  # no request of this page may still be running when the live server stops
 
 
 @pytest.fixture
