@@ -215,6 +215,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Uploaded images (catalog/images.py): at most this many bytes, and this many pixels (width x
+# height, read from the header before anything is decoded, so a decompression bomb never expands).
+MEDIA_MAX_UPLOAD_BYTES = env.int("MEDIA_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
+MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=25_000_000)
+# Thumbnails (django-imagekit specs, catalog/images.py) go under this folder of the same storage.
+IMAGEKIT_CACHEFILE_DIR = "thumbnails"
 
 # --- Admin ------------------------------------------------------------------
 DJANGO_ADMIN_URL = env("DJANGO_ADMIN_URL", default="admin/")
@@ -341,6 +347,12 @@ SPECTACULAR_SETTINGS = {
             "name": "products",
             "description": "Products and their stock. Anyone reads active products (cached, with "
             "`ETag`); staff with model permissions write and adjust stock.",
+        },
+        {
+            "name": "images",
+            "description": "A product's images, each with thumbnails in three widths: anyone reads those "
+            "of active products (the product's detail and list show them too); staff who may change "
+            "products upload (multipart) and delete them.",
         },
         {
             "name": "reviews",
