@@ -1,8 +1,9 @@
 """Helpers shared by the tests: the error-body checks, admin and list URLs and rows, racing real threads,
-the OpenAPI schema, the links of a page and image uploads."""
+the OpenAPI schema, the links of a page, image uploads and free ports."""
 
 import io
 import mimetypes
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -205,3 +206,10 @@ def image_upload(name: str = "picture.png", content: bytes | None = None, conten
     """Return an upload as a browser sends it (typed by its name): a 1200 x 800 PNG unless `content` says otherwise."""
     content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
     return SimpleUploadedFile(name, image_bytes() if content is None else content, content_type=content_type)
+
+
+def free_port() -> int:
+    """Return a TCP port on the loopback interface that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,16 +1,24 @@
 """Product images (SPEC §4 Media, §5): checked uploads, thumbnails, the API, the cache, storages."""
 
 import io
+import json
+import os
 import struct
+import subprocess
+import sys
+import urllib.request
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 from unittest import mock
 
+import boto3
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.base import ContentFile
 from django.forms import modelform_factory
 from imagekit.cachefiles import ImageCacheFile
+from moto.server import ThreadedMotoServer
 from PIL import Image, ImageFile
 
 from catalog import images
@@ -18,10 +26,11 @@ from catalog.exceptions import InvalidImage
 from catalog.factories import ProductFactory, ProductImageFactory
 from catalog.models import ProductImage
 from conftest import bearer_client
-from tests.utils import assert_error, image_bytes, image_upload
+from tests.utils import assert_error, free_port, image_bytes, image_upload
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parent.parent.parent
 PRODUCTS = "/api/v1/products/"
 
 
@@ -461,3 +470,99 @@ def test_an_upload_and_a_delete_refresh_the_cached_detail_and_list(
     shown, listed = api_client.get(detail), api_client.get(PRODUCTS)
     assert (shown["X-Cache"], listed["X-Cache"]) == ("MISS", "MISS")
     assert shown.json()["images"] == listed.json()["results"][0]["images"] == []
+
+
+# --- S3-compatible storage, end to end against a local S3 server ------------------------------------------
+
+BUCKET = "shopkeep-media"
+PUBLIC_READ = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}
+    ],
+}
+
+
+def s3_storage_setting(endpoint: str) -> dict:
+    """Return STORAGES["default"] as the settings build it with MEDIA_STORAGE=s3 (read in a fresh interpreter)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "MEDIA_"))}
+    env.update(
+        MEDIA_STORAGE="s3",
+        AWS_STORAGE_BUCKET_NAME=BUCKET,
+        AWS_S3_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="shopkeep-test",
+        AWS_SECRET_ACCESS_KEY="shopkeep-test-secret",
+        AWS_S3_REGION_NAME="us-east-1",
+    )
+    code = (
+        "import environ, json; environ.Env.read_env = staticmethod(lambda *args, **kwargs: None); "
+        "from config.settings import base; print(json.dumps(base.STORAGES['default']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def s3(settings):
+    """A local S3 server (moto) with an empty bucket, and the media storage pointed at it; stopped after."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        storage = s3_storage_setting(endpoint)
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=storage["OPTIONS"]["access_key"],
+            aws_secret_access_key=storage["OPTIONS"]["secret_key"],
+            region_name="us-east-1",
+        )
+        client.create_bucket(Bucket=BUCKET)
+        client.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(PUBLIC_READ))  # as the README asks
+        settings.STORAGES = {**settings.STORAGES, "default": storage}
+        yield SimpleNamespace(client=client, endpoint=endpoint)
+    finally:
+        try:  # the server keeps its buckets in this process's memory: forget them
+            urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+        finally:
+            server.stop()
+
+
+def bucket_keys(client) -> list[str]:
+    return sorted(item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def test_on_s3_an_upload_stores_the_image_and_thumbnails_in_the_bucket(
+    s3, staff_client, product, media_root, django_capture_on_commit_callbacks
+):
+    response = upload(staff_client, product)
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    prefix = f"{s3.endpoint}/{BUCKET}/"
+    urls = [body["url"], *body["thumbnails"].values()]
+    assert all(url.startswith(prefix) and "?" not in url for url in urls), urls
+    keys = [url.removeprefix(prefix) for url in urls]
+    assert bucket_keys(s3.client) == sorted(keys)
+    assert keys[0].startswith(f"products/{product.pk}/")
+    head = s3.client.head_object(Bucket=BUCKET, Key=keys[1])
+    assert head["ContentType"] == "image/webp"
+    assert head["CacheControl"] == "public, max-age=31536000, immutable"
+    with urllib.request.urlopen(body["thumbnails"]["small"], timeout=10) as served:
+        assert Image.open(io.BytesIO(served.read())).size == (160, 107)
+    assert stored_files(media_root) == []  # nothing went to the filesystem
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff_client.delete(f"{images_url(product)}{body['id']}/").status_code == 204
+
+    assert bucket_keys(s3.client) == []
+
+
+def test_on_s3_a_refused_upload_stores_nothing(s3, staff_client, product):
+    response = upload(staff_client, product, image_upload("bomb.png", png_claiming(30000, 30000)))
+
+    assert_error(response, 400, "invalid_image")
+    assert bucket_keys(s3.client) == []
