@@ -1,4 +1,4 @@
-from common.errors import Conflict
+from common.errors import Conflict, DomainError
 
 
 class InsufficientStock(Conflict):
@@ -25,3 +25,14 @@ class StockLimitExceeded(Conflict):
 class AlreadyReviewed(Conflict):
     default_detail = "You have already reviewed this product; edit your review instead."
     default_code = "already_reviewed"
+
+
+class InvalidImage(DomainError):
+    """An upload that is not a whole JPEG, PNG, WebP or GIF within the size and pixel limits."""
+
+    default_detail = "The file is not an image this shop accepts."
+    default_code = "invalid_image"
+
+    def __init__(self, detail: str | None = None) -> None:
+        detail = detail or self.default_detail
+        super().__init__(detail, errors={"image": [detail]})  # as a form shows it: on the field

@@ -5,7 +5,7 @@ from decimal import Decimal
 import factory
 from django.utils.text import slugify
 
-from catalog.models import Category, Product, Review
+from catalog.models import Category, Product, ProductImage, Review
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -33,6 +33,22 @@ class ProductFactory(factory.django.DjangoModelFactory):
     )
     stock = factory.Faker("random_int", min=0, max=200)
     is_active = True
+
+
+class ProductImageFactory(factory.django.DjangoModelFactory):
+    """An image through the real write path (ProductImage.objects.add): checked, stored, with thumbnails."""
+
+    class Meta:
+        model = ProductImage
+
+    product = factory.SubFactory(ProductFactory)
+    image = factory.django.ImageField(filename="picture.png", format="PNG", width=320, height=240, color="teal")
+    alt_text = factory.Faker("sentence", nb_words=4)
+    position = None  # after the product's last image
+
+    @classmethod
+    def _create(cls, model_class, product, image, **kwargs):
+        return model_class.objects.add(product, image, **kwargs)
 
 
 class ReviewFactory(factory.django.DjangoModelFactory):

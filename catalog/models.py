@@ -2,9 +2,10 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 
+from catalog import images
 from catalog.managers import CategoryManager, ProductManager, ReviewManager
 from common.models import MoneyField, TimeStampedModel
 
@@ -102,6 +103,76 @@ class Product(TimeStampedModel):
     MAX_STOCK = 2**31 - 1
     # Columns only the queryset's conditional updates write: never from a stale instance.
     MOVED_BY_QUERYSET = frozenset({"id", "stock", "rating_average", "rating_count"})
+
+
+class ProductImage(TimeStampedModel):
+    """A picture of a product, in the product's order, with thumbnails made when it is saved (catalog/images.py).
+
+    The files live on the default storage (a folder or an S3 bucket); deleting the row
+    deletes them once the transaction commits (catalog/signals.py).
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    image = models.ImageField(
+        upload_to=images.product_image_path,
+        validators=[images.validate_image],
+        help_text="JPEG, PNG, WebP or GIF.",
+    )
+    alt_text = models.CharField(max_length=255, help_text="What the picture shows, for screen readers and search.")
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order among the product's images, lowest first.")
+
+    objects = images.ProductImageManager()
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"Image {self.pk} of product {self.product_id}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_name = instance.__dict__.get("image")  # the file a new upload would replace
+        return instance
+
+    def save(self, *args, **kwargs) -> None:
+        """Save; a new file is checked, rendered into thumbnails, and only then stored with them.
+
+        A file that is not an image this shop accepts raises InvalidImage before anything is
+        stored. If storing or writing the row fails, the files written are deleted again; the
+        file this one replaces is deleted once the transaction commits.
+        """
+        if not self.image or self.image._committed:
+            super().save(*args, **kwargs)
+            return
+        upload = self.image.file
+        images.check_image(upload)
+        rendered = images.render_thumbnails(upload)
+        # The files first and the row last, each on its own: no transaction is held open while
+        # the storage (perhaps S3, over the network) is written.
+        try:
+            self.image.save(self.image.name, upload, save=False)  # under a fresh name (product_image_path)
+            images.store_thumbnails(self.image, rendered)
+            super().save(*args, **kwargs)
+        except Exception:
+            if self.image._committed:
+                images.delete_image_files(self.image)
+            raise
+        replaced = getattr(self, "_stored_name", None)
+        if replaced and replaced != self.image.name:
+            old = self.image.field.attr_class(self, self.image.field, replaced)
+            transaction.on_commit(lambda: images.delete_image_files(old))
+        self._stored_name = self.image.name
+
+    def thumbnail_urls(self) -> dict[str, str]:
+        """Return each thumbnail's URL by size; nothing is read from the storage."""
+        return {size: self.image.storage.url(name) for size, name in images.thumbnail_names(self.image).items()}
+
+    def delete_files(self) -> None:
+        """Delete the image and its thumbnails from the storage."""
+        images.delete_image_files(self.image)
+
+    delete_files.alters_data = True
 
 
 def _never_bought(customer_id: int, product_id: int) -> bool:

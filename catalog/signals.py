@@ -1,19 +1,33 @@
-"""The catalog's receivers: keep the cached catalog exact and the ratings right.
+"""The catalog's receivers: keep the cached catalog exact, the ratings right and no image files orphaned.
 
 Save and delete signals cover single-row writes (admin, API, shell); the bulk paths of
 the querysets send `products_changed` / `categories_changed` (catalog/managers.py) themselves.
 """
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from catalog import cache
 from catalog.managers import categories_changed, products_changed
-from catalog.models import Category, Product, Review
+from catalog.models import Category, Product, ProductImage, Review
 
 
 def invalidate_product_on_write(sender, instance, **kwargs) -> None:
     """Invalidate a saved or deleted product's detail and the product listings."""
     cache.invalidate_products([instance.pk], lists=True)
+
+
+def invalidate_product_on_image_change(sender, instance, **kwargs) -> None:
+    """Invalidate the detail and the listings of a product whose images changed (both show them)."""
+    cache.invalidate_products([instance.product_id], lists=True)
+
+
+def delete_image_files_on_delete(sender, instance, **kwargs) -> None:
+    """Delete a deleted image's files once the deletion commits (a rollback keeps them).
+
+    A receiver, so that admin deletes and cascades (a deleted product) clean up too.
+    """
+    transaction.on_commit(instance.delete_files)
 
 
 def invalidate_products_on_bulk_change(sender, product_ids, lists_changed, **kwargs) -> None:
@@ -40,5 +54,9 @@ def connect_receivers() -> None:
         signal.connect(invalidate_product_on_write, sender=Product, dispatch_uid=f"catalog.product_{name}")
         signal.connect(invalidate_categories_on_change, sender=Category, dispatch_uid=f"catalog.category_{name}")
         signal.connect(refresh_product_rating, sender=Review, dispatch_uid=f"catalog.review_{name}")
+        signal.connect(
+            invalidate_product_on_image_change, sender=ProductImage, dispatch_uid=f"catalog.product_image_{name}"
+        )
+    post_delete.connect(delete_image_files_on_delete, sender=ProductImage, dispatch_uid="catalog.product_image_files")
     products_changed.connect(invalidate_products_on_bulk_change, dispatch_uid="catalog.products_changed")
     categories_changed.connect(invalidate_categories_on_change, dispatch_uid="catalog.categories_changed")

@@ -4,7 +4,6 @@ import json
 import os
 import re
 import runpy
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 import yaml
 
 from common.health import LIVE_PATH
+from tests.utils import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -306,12 +306,6 @@ def test_gunicorn_trusts_the_proxies_django_trusts_and_logs_plain_lines_on_reque
     conf = gunicorn_settings(monkeypatch, TRUSTED_PROXIES="10.0.0.0/8,192.0.2.1", LOG_FORMAT="plain")
     assert conf["forwarded_allow_ips"] == "10.0.0.0/8,192.0.2.1"
     assert "logger_class" not in conf
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_gunicorn_serves_with_json_access_lines_carrying_the_request_id(tmp_path):

@@ -1,6 +1,9 @@
 """Helpers shared by the tests: the error-body checks, admin and list URLs and rows, racing real threads,
-the OpenAPI schema and the links of a page."""
+the OpenAPI schema, the links of a page, image uploads and free ports."""
 
+import io
+import mimetypes
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -11,12 +14,14 @@ import jsonschema
 import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.db.utils import load_backend
 from django.test import override_settings
 from django.urls import reverse
 from django_redis import get_redis_connection
 from drf_spectacular.generators import SchemaGenerator
+from PIL import Image
 
 from billing.breaker import BREAKER_NAMESPACE, breaker_storage, get_breaker
 from catalog.models import Product
@@ -188,3 +193,23 @@ def links_in(html: str) -> list[str]:
     parser = _Links()
     parser.feed(html)
     return parser.urls
+
+
+def image_bytes(size: tuple[int, int] = (1200, 800), image_format: str = "PNG", mode: str = "RGB") -> bytes:
+    """Return a real image drawn by Pillow, in `image_format`."""
+    buffer = io.BytesIO()
+    Image.new(mode, size, color="teal").save(buffer, image_format)
+    return buffer.getvalue()
+
+
+def image_upload(name: str = "picture.png", content: bytes | None = None, content_type: str | None = None):
+    """Return an upload as a browser sends it (typed by its name): a 1200 x 800 PNG unless `content` says otherwise."""
+    content_type = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return SimpleUploadedFile(name, image_bytes() if content is None else content, content_type=content_type)
+
+
+def free_port() -> int:
+    """Return a TCP port on the loopback interface that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

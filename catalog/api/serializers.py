@@ -1,6 +1,9 @@
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import Category, Product, Review
+from catalog.images import MAX_POSITION, THUMBNAIL_WIDTHS
+from catalog.models import Category, Product, ProductImage, Review
 
 LONGEST_COMMENT = 5000  # characters in a review comment
 ADJUST_STOCK_HINT = "Stock cannot be set directly; use POST /api/v1/products/{id}/adjust-stock/ with a delta."
@@ -28,18 +31,56 @@ class RatingSerializer(serializers.Serializer):
         return super().to_representation({"average": average, "count": product.rating_count})
 
 
+@extend_schema_field(OpenApiTypes.URI)
+class MediaUrlField(serializers.ReadOnlyField):
+    """A stored file's URL, absolute: the storage's own (S3), or this site's with its scheme and host."""
+
+    def to_representation(self, url: str) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+
+class ThumbnailUrlsSerializer(serializers.Serializer):
+    small = MediaUrlField(help_text=f"At most {THUMBNAIL_WIDTHS['small']} pixels wide (WebP).")
+    medium = MediaUrlField(help_text=f"At most {THUMBNAIL_WIDTHS['medium']} pixels wide (WebP).")
+    large = MediaUrlField(help_text=f"At most {THUMBNAIL_WIDTHS['large']} pixels wide (WebP).")
+
+
+class ProductImageSerializer(serializers.ModelSerializer):
+    # A plain file field: the checks are catalog.images.check_image's, answered as invalid_image.
+    image = serializers.FileField(
+        write_only=True,
+        allow_empty_file=True,
+        help_text="The picture: a JPEG, PNG, WebP or GIF file, within the upload limits "
+        "(MEDIA_MAX_UPLOAD_BYTES, 5 MB, and MEDIA_MAX_IMAGE_PIXELS, 25 megapixels, by default).",
+    )
+    url = MediaUrlField(source="image.url", help_text="The original, as uploaded.")
+    thumbnails = ThumbnailUrlsSerializer(source="thumbnail_urls", read_only=True)
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "image", "alt_text", "position", "url", "thumbnails"]
+        extra_kwargs = {
+            "position": {
+                "max_value": MAX_POSITION,
+                "help_text": "Order among the product's images, lowest first; unset: after the last one.",
+            }
+        }
+
+
 class ProductSerializer(serializers.ModelSerializer):
     rating = RatingSerializer(source="*", read_only=True)
     category_name = serializers.CharField(source="category.name", read_only=True)
     category_slug = serializers.CharField(source="category.slug", read_only=True)
     in_stock = serializers.BooleanField(read_only=True)
+    images = ProductImageSerializer(many=True, read_only=True, help_text="In order; upload at /products/{id}/images/.")
 
     class Meta:
         model = Product
         fields = [
             "id", "sku", "name", "slug", "description",
             "category", "category_name", "category_slug",
-            "price", "stock", "in_stock", "is_active", "image", "rating",
+            "price", "stock", "in_stock", "is_active", "image", "images", "rating",
             "created_at", "updated_at",
         ]  # fmt: skip
         extra_kwargs = {"stock": {"help_text": "Units on hand. Set on creation; later moved only by adjust-stock."}}

@@ -4,17 +4,25 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import SAFE_METHODS, IsAuthenticatedOrReadOnly
+from rest_framework.parsers import MultiPartParser
+from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from catalog import cache
 from catalog.api.filters import CategoryFilter, ProductFilter
-from catalog.api.serializers import CategorySerializer, ProductSerializer, ReviewSerializer, StockAdjustmentSerializer
-from catalog.exceptions import AlreadyReviewed
-from catalog.models import Category, Product, Review
+from catalog.api.serializers import (
+    CategorySerializer,
+    ProductImageSerializer,
+    ProductSerializer,
+    ReviewSerializer,
+    StockAdjustmentSerializer,
+)
+from catalog.exceptions import AlreadyReviewed, InvalidImage
+from catalog.models import Category, Product, ProductImage, Review
 from common.caching import CachedReadMixin
 from common.permissions import StaffCanChangeModel
-from common.schema import ErrorSerializer
+from common.schema import ErrorSerializer, ValidationErrorSerializer
 from common.views import CreatedLocationMixin
 
 
@@ -45,7 +53,9 @@ class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSe
     cache_ttl_setting = "CATALOG_CACHE_TTL_PRODUCTS"
 
     def get_queryset(self):
-        products = Product.objects.select_related("category").alias(rating=F("rating_average"))
+        products = (
+            Product.objects.select_related("category").prefetch_related("images").alias(rating=F("rating_average"))
+        )
         return products if self.shows_inactive(self.request, Product) else products.active()
 
     def cache_scopes(self) -> list[str]:
@@ -83,6 +93,92 @@ class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSe
         Product.objects.adjust_stock(product.pk, adjustment.validated_data["delta"])
         product.refresh_from_db()
         return Response(self.get_serializer(product).data)
+
+
+class StaffCanChangeProductOrReadOnly(BasePermission):
+    """Read for anyone; write for staff who may change products (an image is part of its product)."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return True
+        user = request.user
+        return bool(user and user.is_staff and user.has_perm("catalog.change_product"))
+
+
+IMAGE_REFUSED = OpenApiResponse(
+    ValidationErrorSerializer,
+    description="`invalid_image`: the file is not a whole JPEG, PNG, WebP or GIF image, its name or declared "
+    "type says another format, or it is over the size or pixel limit; nothing was stored. "
+    "`validation_error`: another field is wrong.",
+    examples=[
+        OpenApiExample(
+            "invalid_image",
+            value=InvalidImage("The image is 30,000 x 30,000 pixels; an image may have at most 25,000,000.").as_body(),
+            response_only=True,
+        ),
+        OpenApiExample(
+            "validation_error",
+            value={
+                "detail": "alt_text: This field is required.",
+                "code": "validation_error",
+                "errors": {"alt_text": ["This field is required."]},
+            },
+            response_only=True,
+        ),
+    ],
+)
+
+
+class ProductImageViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A product's images: anyone reads those of active products; staff who may change products add and delete."""
+
+    serializer_class = ProductImageSerializer
+    lookup_value_regex = "[0-9]+"
+    permission_classes = [StaffCanChangeProductOrReadOnly]
+    parser_classes = [MultiPartParser]
+    filter_backends = []
+
+    def get_queryset(self):
+        return ProductImage.objects.filter(product=self.product)
+
+    @property
+    def product(self) -> Product:
+        if not hasattr(self, "_product"):
+            products = Product.objects.all() if self.sees_inactive_products() else Product.objects.active()
+            self._product = get_object_or_404(products, pk=self.kwargs["product_pk"])
+        return self._product
+
+    def sees_inactive_products(self) -> bool:
+        """Staff who may view or change products reach an inactive product's images, as in the admin."""
+        user = self.request.user
+        return bool(
+            user.is_staff and (user.has_perm("catalog.view_product") or user.has_perm("catalog.change_product"))
+        )
+
+    @extend_schema(responses={201: ProductImageSerializer, 400: IMAGE_REFUSED})
+    def create(self, request, *args, **kwargs):
+        """Upload an image of the product (multipart); its thumbnails are made at once (staff, change product)."""
+        return super().create(request, *args, **kwargs)
+
+    def perform_create(self, serializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = ProductImage.objects.add(
+            self.product, data["image"], alt_text=data["alt_text"], position=data.get("position")
+        )
+
+    def get_success_headers(self, data) -> dict[str, str]:
+        kwargs = {"product_pk": self.product.pk, "pk": data["id"]}
+        return {"Location": reverse("product-image-detail", kwargs=kwargs, request=self.request)}
+
+    def destroy(self, request, *args, **kwargs):
+        """Delete an image of the product and, once that commits, its files (staff, change product)."""
+        return super().destroy(request, *args, **kwargs)
 
 
 class ProductReviewViewSet(

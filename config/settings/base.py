@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from corsheaders.defaults import default_headers as default_cors_headers
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -215,6 +216,39 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Where uploads (product images and their thumbnails) are stored: "filesystem" (MEDIA_ROOT,
+# served at MEDIA_URL: by runserver in development, by the reverse proxy in production) or
+# "s3" (an S3-compatible bucket through django-storages; the answers link the bucket's URLs).
+MEDIA_STORAGE = env("MEDIA_STORAGE", default="filesystem")
+if MEDIA_STORAGE == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {  # an empty variable counts as unset (docker-compose.yml passes them all)
+            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
+            # Unset: AWS itself; any S3-compatible service (MinIO, Ceph, R2, ...) by its URL.
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL", default="") or None,
+            # Unset: boto3's own chain (its environment variables, an instance or task role).
+            "access_key": env("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env("AWS_SECRET_ACCESS_KEY", default="") or None,
+            "region_name": env("AWS_S3_REGION_NAME", default="") or None,
+            # A CDN or public host name in front of the bucket, used in the URLs instead of the endpoint's.
+            "custom_domain": env("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            # Product images are public: plain URLs, which cached answers can hold and browsers
+            # and CDNs can cache (a signed URL changes on every answer and expires). The bucket
+            # (or the CDN) must let anyone read the objects.
+            "querystring_auth": False,
+            # Every name is new (a random one per upload), so stored files never change.
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured(f'MEDIA_STORAGE must be "filesystem" or "s3", not {MEDIA_STORAGE!r}.')
+# Uploaded images (catalog/images.py): at most this many bytes, and this many pixels (width x
+# height, read from the header before anything is decoded, so a decompression bomb never expands).
+MEDIA_MAX_UPLOAD_BYTES = env.int("MEDIA_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
+MEDIA_MAX_IMAGE_PIXELS = env.int("MEDIA_MAX_IMAGE_PIXELS", default=25_000_000)
+# Thumbnails (django-imagekit specs, catalog/images.py) go under this folder of the same storage.
+IMAGEKIT_CACHEFILE_DIR = "thumbnails"
 
 # --- Admin ------------------------------------------------------------------
 DJANGO_ADMIN_URL = env("DJANGO_ADMIN_URL", default="admin/")
@@ -341,6 +375,12 @@ SPECTACULAR_SETTINGS = {
             "name": "products",
             "description": "Products and their stock. Anyone reads active products (cached, with "
             "`ETag`); staff with model permissions write and adjust stock.",
+        },
+        {
+            "name": "images",
+            "description": "A product's images, each with thumbnails in three widths: anyone reads those "
+            "of active products (the product's detail and list show them too); staff who may change "
+            "products upload (multipart) and delete them.",
         },
         {
             "name": "reviews",

@@ -1028,8 +1028,8 @@ def test_staff_product_list_runs_a_fixed_number_of_queries(
     ProductFactory.create_batch(products)
 
     # 1-2. the staff member's own and group permissions (may they see inactive products?);
-    # 3. COUNT(*) for the page; 4. the page of products JOIN category.
-    with django_assert_num_queries(4):
+    # 3. COUNT(*) for the page; 4. the page of products JOIN category; 5. the page's images.
+    with django_assert_num_queries(5):
         response = staff_client.get(PRODUCTS_URL, {"page_size": page_size})
 
     assert response["X-Cache"] == "BYPASS"
@@ -1043,8 +1043,9 @@ def test_anonymous_product_list_on_a_cache_miss_runs_a_fixed_number_of_queries(
 ):
     ProductFactory.create_batch(products)
 
-    # 1. COUNT(*) of active products; 2. the page of products JOIN category. No auth or session query.
-    with django_assert_num_queries(2):
+    # 1. COUNT(*) of active products; 2. the page of products JOIN category; 3. the page's images.
+    # No auth or session query.
+    with django_assert_num_queries(3):
         response = api_client.get(PRODUCTS_URL, {"page_size": page_size})
 
     assert response["X-Cache"] == "MISS"
@@ -1060,11 +1061,12 @@ def test_product_list_filtered_by_category_runs_a_fixed_number_of_queries(
     for index in range(products):
         ProductFactory(category=children[index % 3])
 
-    # 1. (pk, parent_id) of every category, to walk the tree; 2. COUNT(*); 3. the page JOIN category.
-    with django_assert_num_queries(3):
-        response = api_client.get(PRODUCTS_URL, {"category": parent.pk, "page_size": 100})
-    # 1. the category id for the slug; 2. the tree walk; 3. COUNT(*); 4. the page JOIN category.
+    # 1. (pk, parent_id) of every category, to walk the tree; 2. COUNT(*); 3. the page JOIN category;
+    # 4. the page's images.
     with django_assert_num_queries(4):
+        response = api_client.get(PRODUCTS_URL, {"category": parent.pk, "page_size": 100})
+    # 1. the category id for the slug; 2. the tree walk; 3. COUNT(*); 4. the page JOIN category; 5. images.
+    with django_assert_num_queries(5):
         by_slug = api_client.get(PRODUCTS_URL, {"category_slug": parent.slug, "page_size": 100})
 
     assert response.json()["count"] == by_slug.json()["count"] == products
@@ -1103,14 +1105,14 @@ def test_anonymous_category_list_on_a_cache_miss_runs_a_fixed_number_of_queries(
     assert len(response.json()["results"]) == min(categories, page_size)
 
 
-def test_detail_reads_run_one_query(api_client, staff_client, django_assert_num_queries):
+def test_detail_reads_run_a_fixed_number_of_queries(api_client, staff_client, django_assert_num_queries):
     product = ProductFactory()
 
-    # The product JOIN category; staff first read their own and group permissions (two
-    # queries, once per request) to decide whether inactive rows show.
-    with django_assert_num_queries(1):
+    # The product JOIN category, then its images; staff first read their own and group
+    # permissions (two queries, once per request) to decide whether inactive rows show.
+    with django_assert_num_queries(2):
         assert api_client.get(product_url(product.pk))["X-Cache"] == "MISS"
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         assert staff_client.get(product_url(product.pk))["X-Cache"] == "BYPASS"
     # The category (the forced-in user object still holds its permissions from above).
     with django_assert_num_queries(1):

@@ -16,7 +16,7 @@ from common.schema import RATE_LIMIT_HEADERS
 from customers.factories import PASSWORD
 from orders.factories import OrderFactory
 from orders.status import Status
-from tests.utils import assert_error, documented_headers, openapi_schema, operations
+from tests.utils import assert_error, documented_headers, image_upload, openapi_schema, operations
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_ratelimit_clock")]
 
@@ -79,6 +79,12 @@ def create_review(fixture):
     return client.post(f"/api/v1/products/{product.pk}/reviews/", {"rating": 4}, format="json"), client
 
 
+def add_image(fixture):
+    client = fixture("staff_client")
+    body = {"image": image_upload(), "alt_text": "The teapot from the side"}
+    return client.post(f"/api/v1/products/{fixture('product').pk}/images/", body, format="multipart"), client
+
+
 def create_customer(fixture):
     client = fixture("staff_client")
     body = {"email": "grace@example.com", "first_name": "Grace", "last_name": "Hopper"}
@@ -125,6 +131,7 @@ CREATES = {
     ("/api/v1/categories/", "post"): [create_category],
     ("/api/v1/products/", "post"): [create_product],
     ("/api/v1/products/{product_pk}/reviews/", "post"): [create_review],
+    ("/api/v1/products/{product_pk}/images/", "post"): [add_image],
     ("/api/v1/customers/", "post"): [create_customer],
     ("/api/v1/addresses/", "post"): [create_address],
     ("/api/v1/auth/register/", "post"): [register],
