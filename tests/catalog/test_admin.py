@@ -4,11 +4,12 @@ import io
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models.signals import post_save
 from django.urls import reverse
 
 from catalog.cache import CATEGORIES, PRODUCT_LISTS
-from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
+from catalog.factories import CategoryFactory, ProductFactory, ProductImageFactory, ReviewFactory
 from catalog.models import Category, Product, Review
 from common.caching import version_key
 from customers.factories import CustomerFactory
@@ -30,6 +31,11 @@ def change_form_data(product: Product, **overrides) -> dict:
         "is_active": "on" if product.is_active else "",
         "adjust_stock_by": "",
         "_save": "Save",
+        # The pictures inline's management form, with no picture added.
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
     }
     return {**data, **overrides}
 
@@ -68,8 +74,9 @@ class TestProductChangelist:
         ProductFactory.create_batch(count)  # each product in a category of its own
 
         # 1 session, 2 user, 3 categories for the category filter,
-        # 4 count of the filtered rows (no second, unfiltered count), 5 the page with its categories.
-        with django_assert_num_queries(5):
+        # 4 count of the filtered rows (no second, unfiltered count), 5 the page with its categories,
+        # 6 the page's pictures (one prefetch).
+        with django_assert_num_queries(6):
             response = admin_client.get(changelist_url(Product))
 
         assert response.status_code == 200
@@ -107,7 +114,7 @@ class TestProductChangelist:
         settings.LOW_STOCK_THRESHOLD = 5
         banana, apple = ProductFactory(name="Banana", stock=0), ProductFactory(name="Apple", stock=4)
 
-        response = admin_client.get(changelist_url(Product), {"stock_level": "low", "o": "2"})  # the name column
+        response = admin_client.get(changelist_url(Product), {"stock_level": "low", "o": "3"})  # the name column
 
         assert listed(response) == [apple, banana]
 
@@ -170,8 +177,8 @@ class TestProductChangelist:
             ProductFactory.create_batch(3, category=category)
 
         # 1 session, 2 user, 3 categories for the category filter, 4 the tree below the
-        # chosen category, 5 count of the filtered rows, 6 the page with its categories.
-        with django_assert_num_queries(6):
+        # chosen category, 5 count of the filtered rows, 6 the page with its categories, 7 its pictures.
+        with django_assert_num_queries(7):
             response = admin_client.get(changelist_url(Product), {"category": electronics.pk})
 
         assert len(listed(response)) == 9
@@ -400,7 +407,8 @@ class TestProductForms:
         response = admin_client.post(
             reverse("admin:catalog_product_add"),
             {"sku": "NEW-1", "name": "Desk Lamp", "slug": "desk-lamp", "category": category.pk, "price": "24.90"}
-            | {"stock": "12", "is_active": "on", "_save": "Save"},
+            | {"stock": "12", "is_active": "on", "_save": "Save"}
+            | {"images-TOTAL_FORMS": "0", "images-INITIAL_FORMS": "0"},
         )
 
         assert response.status_code == 302
@@ -686,3 +694,33 @@ def test_admin_site_names_the_shop(admin_client):
     response = admin_client.get(reverse("admin:index"))
 
     assert "Shopkeep administration" in response.content.decode()
+
+
+class TestProductPictures:
+    def test_the_list_and_the_page_show_thumbnails(self, admin_client):
+        picture = ProductImageFactory(alt_text="A teapot, side view")
+        bare = ProductFactory()
+
+        listed_page = admin_client.get(changelist_url(Product)).content.decode()
+        product_page = admin_client.get(change_url(picture.product)).content.decode()
+
+        small = picture.thumbnail_urls()["small"]
+        assert f'src="{small}" alt="A teapot, side view"' in listed_page
+        assert f'src="{small}"' in product_page
+        assert bare.name in listed_page
+
+    def test_a_picture_uploaded_in_the_admin_is_checked(self, admin_client):
+        product = ProductFactory()
+        data = change_form_data(product) | {
+            "images-TOTAL_FORMS": "1",
+            "images-0-alt_text": "Not a picture",
+            "images-0-position": "0",
+        }
+
+        response = admin_client.post(
+            change_url(product), data | {"images-0-image": SimpleUploadedFile("fake.png", b"not an image")}
+        )
+
+        assert response.status_code == 200  # the form again, with the error
+        assert "image" in str(response.context["inline_admin_formsets"][0].formset.errors)
+        assert not product.images.exists()
