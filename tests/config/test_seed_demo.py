@@ -24,6 +24,8 @@ from catalog.cache import CATEGORIES
 from catalog.factories import ProductFactory
 from catalog.models import Category, Product, Review
 from common.caching import version_key
+from config.management.commands._demo_catalog import slots
+from config.management.commands._demo_shelves import DEPARTMENTS, Kind
 from customers.factories import PASSWORD, CustomerFactory
 from customers.models import Address, Customer
 from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
@@ -52,7 +54,7 @@ def catalog_snapshot() -> list[tuple]:
 def test_seed_demo_builds_a_category_tree_and_products_on_its_leaves():
     output = seed("--products", "300", "--seed", "7")
 
-    assert 20 <= Category.objects.count() <= 40
+    assert 20 <= Category.objects.count() <= 50
     assert Category.objects.filter(parent__parent__isnull=False).exists(), "the tree has three levels"
     assert Product.objects.count() == 300
     assert not Product.objects.filter(category__children__isnull=False).exists(), "products sit on leaves"
@@ -82,6 +84,70 @@ def test_the_same_seed_gives_the_same_catalog():
     assert list(Category.objects.values_list("name", "description", "parent__name")) == first_categories
     seed("--products", "50", "--seed", "43", "--flush")
     assert catalog_snapshot() != first
+
+
+def kinds() -> dict[str, Kind]:
+    """Return each leaf category's name -> the kind of products on it."""
+    found = {}
+
+    def walk(aisles: dict) -> None:
+        for name, contents in aisles.items():
+            if isinstance(contents, Kind):
+                found[name] = contents
+            else:
+                walk(contents)
+
+    for department in DEPARTMENTS.values():
+        walk(department.aisles)
+    return found
+
+
+def test_prices_fit_each_kind_of_product_and_end_like_shop_prices():
+    seed("--products", "600", "--seed", "7")
+    leaves = kinds()
+
+    for name, category, price in Product.objects.values_list("name", "category__name", "price"):
+        nouns = leaves[category].nouns
+        noun = max((noun for noun in nouns if noun in name), key=len)
+        low, high = nouns[noun]
+        assert low <= price <= high, (name, price)
+        assert str(price).endswith((".99", ".95", ".00")), (name, price)
+    laptops = Product.objects.filter(category__name="Laptops").values_list("price", flat=True)
+    assert laptops and min(laptops) >= 599
+    pizzas = Product.objects.filter(category__name="Pizzas").values_list("price", flat=True)
+    assert pizzas and max(pizzas) < 18
+
+
+def test_descriptions_are_written_for_each_product_from_its_kind():
+    seed("--products", "600", "--seed", "7")
+
+    descriptions = list(Product.objects.values_list("name", "category__name", "description"))
+    texts = [description for _, _, description in descriptions]
+    assert len(set(texts)) >= 0.99 * len(texts), "descriptions vary"
+    for description in texts:
+        assert not re.search(r"lorem|ipsum|\{|\}", description, re.IGNORECASE), description
+        sentences = re.findall(r"[^.!?”]+[.!?”)]", description)
+        assert len(sentences) >= 3, description
+        assert description[0].isupper(), description
+    laptop = next(description for _, category, description in descriptions if category == "Laptops")
+    assert any(word in laptop for word in ("display", "processor", "battery", "Weighs", "keyboard")), laptop
+
+
+def test_every_sentence_of_every_kind_has_its_slots_filled():
+    for department in DEPARTMENTS.values():
+
+        def check(aisles: dict, department=department) -> None:
+            for contents in aisles.values():
+                if not isinstance(contents, Kind):
+                    check(contents)
+                    continue
+                known = {"name", "brand", *({"use"} if contents.uses else set())}
+                fills = {**department.fills, **contents.fills}
+                for sentence in (*department.leads, *contents.details, *department.closings):
+                    assert set(slots(sentence)) <= known | set(fills), sentence
+                assert all(low < high for low, high in contents.nouns.values())
+
+        check(department.aisles)
 
 
 def people_snapshot() -> list[tuple]:

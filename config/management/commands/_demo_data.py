@@ -1,112 +1,12 @@
-"""The words, places and codes the demo shop is made of (used by `seed_demo`).
+"""The places, people and codes the demo shop is made of (used by `seed_demo`); its
+catalog's words and prices are in `_demo_shelves.py`.
 
-Tables only: how they are combined lives in the command.
+Tables only: how they are combined lives in the command and its helpers.
 """
 
 from dataclasses import dataclass
 
 from orders.status import DeliveryMethod, Status
-
-
-@dataclass(frozen=True)
-class Department:
-    """A top-level category: its SKU prefix, price range, the words of its product names, and its tree.
-
-    `aisles` maps a sub-category name to its own sub-categories (a dict) or, for a leaf,
-    to the nouns of the products on it.
-    """
-
-    code: str
-    prices: tuple[int, int]
-    brands: tuple[str, ...]
-    adjectives: tuple[str, ...]
-    aisles: dict
-    name_format: str = "{brand} {adjective} {noun}"
-
-
-DEPARTMENTS = {
-    "Electronics": Department(
-        code="ELE",
-        prices=(9, 2500),
-        brands=("Voltra", "Nexwave", "Lumio", "Arcton", "Kestrel", "Sonique", "Pixelon", "Zentek"),
-        adjectives=("Wireless", "Pro", "Compact", "Smart", "Portable", "Rugged", "Premium", "Lite", "Max"),
-        aisles={
-            "Phones & Tablets": {
-                "Smartphones": ("Smartphone", "5G Smartphone", "Compact Phone", "Foldable Phone"),
-                "Tablets": ("Tablet", "10-inch Tablet", "Drawing Tablet", "E-Reader"),
-                "Phone Accessories": ("Phone Case", "Screen Protector", "USB-C Charger", "Power Bank", "Car Mount"),
-            },
-            "Computers": {
-                "Laptops": ("Laptop", "Ultrabook", "Gaming Laptop", "Chromebook", "2-in-1 Laptop"),
-                "Monitors": ("27-inch Monitor", "4K Monitor", "Curved Monitor", "Portable Monitor"),
-                "Keyboards & Mice": ("Mechanical Keyboard", "Wireless Mouse", "Trackball", "Keyboard and Mouse Set"),
-            },
-            "Audio": {
-                "Headphones": ("Over-Ear Headphones", "Earbuds", "Noise-Cancelling Headphones", "Sport Earphones"),
-                "Speakers": ("Bluetooth Speaker", "Soundbar", "Bookshelf Speakers", "Smart Speaker"),
-            },
-        },
-    ),
-    "Home & Kitchen": Department(
-        code="HOM",
-        prices=(5, 900),
-        brands=("Hearthly", "Copperleaf", "Nordvik", "Casa Bella", "Oakhurst", "Kitchenry"),
-        adjectives=("Modern", "Classic", "Minimalist", "Scandinavian", "Rustic", "Everyday", "Deluxe"),
-        aisles={
-            "Kitchen": {
-                "Cookware": ("Frying Pan", "Saucepan", "Dutch Oven", "Wok", "Stockpot"),
-                "Small Appliances": ("Blender", "Toaster", "Electric Kettle", "Coffee Maker", "Air Fryer"),
-                "Tableware": ("Dinner Plate Set", "Mug Set", "Glass Tumblers", "Cutlery Set", "Serving Bowl"),
-            },
-            "Furniture": ("Bookshelf", "Side Table", "Desk Chair", "Storage Bench", "Coffee Table"),
-            "Bedding & Bath": ("Duvet Cover", "Pillow Set", "Bath Towel Set", "Throw Blanket", "Bath Mat"),
-            "Lighting": ("Desk Lamp", "Floor Lamp", "LED Strip", "Pendant Light"),
-        },
-    ),
-    "Books": Department(
-        code="BOO",
-        prices=(4, 60),
-        brands=("Paperback", "Hardcover", "Illustrated Edition"),
-        adjectives=("Silent", "Hidden", "Last", "Forgotten", "Golden", "Secret", "Midnight", "Distant", "Winter"),
-        aisles={
-            "Fiction": ("Garden", "River", "Kingdom", "Lighthouse", "Inheritance", "Orchard", "Voyage"),
-            "Mystery & Thriller": ("Alibi", "Witness", "Cipher", "Vanishing", "Verdict", "Stranger"),
-            "Science Fiction & Fantasy": ("Starship", "Dragon", "Colony", "Empire", "Signal", "Gate"),
-            "Non-Fiction": ("Century", "Revolution", "Kitchen", "Mind", "Journey", "Life"),
-            "Children's Books": ("Bear", "Moon", "Adventure", "Treehouse", "Fox", "Balloon"),
-        },
-        name_format="The {adjective} {noun} ({brand})",
-    ),
-    "Sports & Outdoors": Department(
-        code="SPO",
-        prices=(6, 1200),
-        brands=("Summitline", "Trailcraft", "Peakform", "Aeroswift", "Northbound", "Riverstone"),
-        adjectives=("Lightweight", "Pro", "All-Weather", "Trail", "Performance", "Adjustable", "Compact"),
-        aisles={
-            "Fitness": {
-                "Yoga & Pilates": ("Yoga Mat", "Yoga Block", "Resistance Band", "Foam Roller"),
-                "Strength Training": ("Dumbbell Set", "Kettlebell", "Pull-Up Bar", "Weight Bench"),
-            },
-            "Camping & Hiking": {
-                "Tents": ("2-Person Tent", "4-Person Tent", "Ultralight Tent", "Camping Tarp"),
-                "Backpacks": ("Hiking Backpack", "Daypack", "Hydration Pack", "Travel Backpack"),
-            },
-            "Cycling": ("Bike Helmet", "Bike Light Set", "Cycling Gloves", "Bike Lock", "Saddle Bag"),
-        },
-    ),
-    "Clothing": Department(
-        code="CLO",
-        prices=(8, 300),
-        brands=("Threadwell", "Marlowe & Co", "Urbanite", "Fernhill", "Bluecoast", "Kinfolk"),
-        adjectives=("Classic", "Relaxed", "Slim", "Essential", "Vintage", "Lightweight", "Everyday", "Organic"),
-        aisles={
-            "Men's Clothing": ("T-Shirt", "Oxford Shirt", "Chinos", "Hoodie", "Denim Jacket", "Wool Sweater"),
-            "Women's Clothing": ("Blouse", "Midi Dress", "Cardigan", "Jeans", "Trench Coat", "Knit Top"),
-            "Shoes": ("Running Shoes", "Chelsea Boots", "Canvas Sneakers", "Hiking Boots", "Loafers"),
-            "Accessories": ("Leather Belt", "Wool Scarf", "Beanie", "Sunglasses", "Canvas Tote"),
-        },
-    ),
-}
 
 
 @dataclass(frozen=True)

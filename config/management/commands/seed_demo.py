@@ -3,12 +3,10 @@ addresses and logins, their reviews, discount codes, orders in every status with
 payments and invoices, and a staff login."""
 
 import argparse
-import math
 import random
 import time
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal
 
 import factory
 import factory.random
@@ -17,8 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import Max
-from django.db.models.functions import Lower, Substr
+from django.db.models.functions import Lower
 from django.urls import reverse
 from faker import Faker
 
@@ -34,9 +31,10 @@ from billing.models import (
 )
 from billing.tasks import messages_held_back
 from catalog import cache
-from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
+from catalog.factories import ReviewFactory
 from catalog.models import Category, Product, Review
 from config.management.commands import _demo_data as data
+from config.management.commands._demo_catalog import DemoCatalog
 from config.management.commands._demo_orders import DemoOrders, orders_summary
 from customers.factories import PASSWORD as CUSTOMER_PASSWORD
 from customers.factories import AddressFactory, CustomerFactory, UserFactory
@@ -44,11 +42,6 @@ from customers.models import Address, Customer
 from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
 
 BATCH_SIZE = 5_000
-DESCRIPTION_POOL = 300
-SOLD_OUT_SHARE = 0.05
-LOW_STOCK_SHARE = 0.07
-INACTIVE_SHARE = 0.03
-CENTS = ("99", "99", "95", "49", "00")  # .99 twice: the ending shops use most
 LINE2_SHARE = 0.15
 PEOPLE_POOL = 300  # Faker names and streets per region; combined at random they read as many more
 NO_COMMENT_SHARE = 0.2
@@ -83,15 +76,6 @@ FLUSH_ORDER = [
     Product,
     Category,
 ]
-
-
-@dataclass(frozen=True)
-class Shelf:
-    """A leaf category and the words its products are named with."""
-
-    category: Category
-    department: data.Department
-    nouns: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -165,8 +149,8 @@ class Command(BaseCommand):
         with messages_held_back(), transaction.atomic():
             if options["flush"]:
                 self.flush()
-            shelves = self.seed_categories()
-            self.seed_products(options["products"], shelves)
+            catalog = DemoCatalog(self.rng, self.stdout)
+            catalog.seed_products(options["products"], catalog.seed_categories())
             customers = self.seed_customers(options["customers"])
             self.seed_reviews(options["reviews"], customers)
             orders = DemoOrders(self.rng, self.stdout)
@@ -196,76 +180,6 @@ class Command(BaseCommand):
         # The DELETEs sent no signals; category data is in every cached catalog read.
         cache.invalidate_categories()
         self.stdout.write("Flushed the orders and billing, the catalog, the customers and their logins.")
-
-    def seed_categories(self) -> list[Shelf]:
-        """Create the category tree, reusing categories that exist; return its leaves."""
-        shelves = []
-        for name, department in data.DEPARTMENTS.items():
-            shelves += self.seed_aisles(CategoryFactory(name=name), department, department.aisles)
-        self.stdout.write(f"categories: {Category.objects.count():,}")
-        return shelves
-
-    def seed_aisles(self, parent: Category, department: data.Department, aisles: dict) -> list[Shelf]:
-        """Create the sub-categories under `parent`, depth first; return the leaves."""
-        shelves = []
-        for name, contents in aisles.items():
-            category = CategoryFactory(name=name, parent=parent)
-            if isinstance(contents, dict):
-                shelves += self.seed_aisles(category, department, contents)
-            else:
-                shelves.append(Shelf(category, department, contents))
-        return shelves
-
-    def seed_products(self, count: int, shelves: list[Shelf]) -> None:
-        """Add `count` products spread over the shelves, in bulk inserts."""
-        fake = Faker()
-        fake.seed_instance(self.rng.getrandbits(32))
-        # Faker per product is the slow part of seeding; a pool of descriptions reads just as well.
-        descriptions = [fake.paragraph(nb_sentences=3) for _ in range(DESCRIPTION_POOL)]
-        first = self.next_sku_number()
-        for start in range(0, count, BATCH_SIZE):
-            numbers = range(first + start, first + min(start + BATCH_SIZE, count))
-            batch = [self.build_product(number, self.rng.choice(shelves), descriptions) for number in numbers]
-            Product.objects.bulk_create(batch, batch_size=BATCH_SIZE)
-            self.stdout.write(f"products: {start + len(batch):,}/{count:,}")
-
-    def build_product(self, number: int, shelf: Shelf, descriptions: list[str]) -> Product:
-        """Return an unsaved product for this shelf, named from its department's words."""
-        department, rng = shelf.department, self.rng
-        name = department.name_format.format(
-            brand=rng.choice(department.brands),
-            adjective=rng.choice(department.adjectives),
-            noun=rng.choice(shelf.nouns),
-        )
-        return ProductFactory.build(
-            sku=f"{department.code}-{number:07d}",
-            name=name,
-            description=rng.choice(descriptions),
-            category=shelf.category,
-            price=self.price(*department.prices),
-            stock=self.stock(),
-            is_active=rng.random() >= INACTIVE_SHARE,
-        )
-
-    def price(self, low: int, high: int) -> Decimal:
-        """Return a shop-like price, cheap items more common than dear ones (log-uniform)."""
-        units = int(math.exp(self.rng.uniform(math.log(low), math.log(high))))
-        return Decimal(f"{units}.{self.rng.choice(CENTS)}")
-
-    def stock(self) -> int:
-        """Return a stock count: mostly plenty, some low, a few sold out."""
-        threshold, roll = settings.LOW_STOCK_THRESHOLD, self.rng.random()
-        if roll < SOLD_OUT_SHARE:
-            return 0
-        if roll < SOLD_OUT_SHARE + LOW_STOCK_SHARE:
-            return self.rng.randint(1, threshold)
-        return self.rng.randint(threshold + 1, 250)
-
-    def next_sku_number(self) -> int:
-        """Return the number after the highest demo SKU, so a second run without --flush adds rather than clashes."""
-        demo_skus = Product.objects.filter(sku__regex=r"^[A-Z]{3}-[0-9]{7}$")
-        last = demo_skus.aggregate(last=Max(Substr("sku", 5)))["last"]
-        return int(last) + 1 if last else 1
 
     def seed_customers(self, count: int) -> list[Customer]:
         """Add `count` customers, each with a login and one to three addresses, in bulk inserts."""
