@@ -1,6 +1,7 @@
 import re
 from collections import Counter
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from itertools import pairwise
@@ -15,8 +16,9 @@ from django.core import mail
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.db.models import Avg, Count, F, Sum
+from django.db.models import Avg, Count, F, Min, Sum
 from django.urls import reverse
+from django.utils import timezone
 
 from billing import tasks
 from billing.models import CreditNote, Invoice, InvoiceSequence, Payment, PaymentAttempt, Refund, RefundLine
@@ -26,6 +28,7 @@ from catalog.models import Category, Product, Review
 from common.caching import version_key
 from config.management.commands._demo_catalog import slots
 from config.management.commands._demo_shelves import DEPARTMENTS, Kind
+from config.management.commands.seed_demo import Command as SeedDemo
 from customers.factories import PASSWORD, CustomerFactory
 from customers.models import Address, Customer
 from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
@@ -41,6 +44,19 @@ def seed(*args: str) -> str:
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)
     return out.getvalue()
+
+
+def last_saturday_evening() -> datetime:
+    """Return the latest Saturday 19:30 UTC before now: a shop clock that makes seeded orders independent of the
+    hour the tests run at (how far each order has got depends on it), yet recent enough for the discount codes."""
+    now = timezone.now().astimezone(UTC)
+    evening = now.replace(hour=19, minute=30, second=0, microsecond=0) - timedelta(days=(now.weekday() - 5) % 7)
+    return evening if evening <= now else evening - timedelta(days=7)
+
+
+def shop_clock_at(moment: datetime):
+    """Seed the shop as if at `moment`: the time its orders are placed up to (the rules keep the real clock)."""
+    return mock.patch.object(SeedDemo, "shop_time", return_value=moment)
 
 
 def catalog_snapshot() -> list[tuple]:
@@ -223,6 +239,22 @@ class TestSeededCustomers:
         response = api_client.post("/api/v1/auth/token/", {"email": customer.email, "password": PASSWORD})
         assert response.status_code == 200, response.content
         assert response.json()["access"]
+
+    def test_customers_signed_up_over_the_shops_life_and_reviewed_since(self):
+        now = last_saturday_evening()
+        with shop_clock_at(now):
+            seed("--products", "60", "--customers", "60", "--reviews", "200", "--seed", "7")
+
+        for customer in Customer.objects.annotate(reviewed=Min("reviews__created_at")).select_related("user"):
+            assert customer.created_at == customer.updated_at == customer.user.date_joined < now
+            assert customer.reviewed is None or customer.created_at < customer.reviewed <= now
+            assert set(customer.addresses.values_list("created_at", flat=True)) == {customer.created_at}
+        joined = Customer.objects.values_list("created_at", flat=True)
+        assert any(moment < now - timedelta(days=90) for moment in joined), "long-standing customers"
+        assert any(moment > now - timedelta(days=80) for moment in joined), "and new ones"
+        reviewed = Review.objects.values_list("created_at", flat=True)
+        assert max(reviewed) - min(reviewed) > timedelta(days=90)
+        assert not Category.objects.filter(created_at__gt=now - timedelta(days=365)).exists()
 
     def test_a_second_run_adds_customers_without_clashing_with_existing_emails(self):
         seed("--products", "0", "--customers", "40", "--reviews", "0", "--seed", "7")

@@ -147,6 +147,12 @@ DISCOUNT_CODES = (
     DemoCode("PAUSED25", "percent", "25", max_uses=100, starts=-7, ends=30, is_active=False),
 )
 
+# When the shop's things happened. Orders come within the last ORDER_DAYS days (today
+# included); the catalog opened CATALOG_DAYS before that; some customers signed up since.
+ORDER_DAYS = 90
+CATALOG_DAYS = 365
+NEW_CUSTOMER_SHARE = 0.3
+
 # Where demo orders end up (status: weight): most delivered, as in a shop that has run a while.
 ORDER_OUTCOMES = {
     Status.DELIVERED: 45,

@@ -15,12 +15,12 @@ from decimal import Decimal
 
 from django.db.models import Count
 from django.db.models.functions import Lower
-from django.utils import timezone
 
 from billing.factories import CardOrderFactory, pay_out
 from billing.models import CreditNote, Invoice, Payment, Refund
 from catalog.models import Product
 from config.management.commands import _demo_data as data
+from config.management.commands._demo_clock import Calendar
 from customers.models import Address, Customer
 from orders.factories import DiscountCodeFactory, OrderFactory
 from orders.managers import Line
@@ -52,15 +52,16 @@ class Plan:
 class DemoOrders:
     """Seeds discount codes and orders with the command's random generator, reporting to its output."""
 
-    def __init__(self, rng, stdout) -> None:
+    def __init__(self, rng, stdout, calendar: Calendar) -> None:
         self.rng = rng
         self.stdout = stdout
+        self.calendar = calendar
 
     def seed_discount_codes(self) -> None:
-        """Add the demo's discount codes that no code (in any letter case) has yet."""
+        """Add the demo's discount codes that no code (in any letter case) has yet, created when they start."""
         taken = set(DiscountCode.objects.values_list(Lower("code"), flat=True))
-        now = timezone.now()
-        DiscountCode.objects.bulk_create(
+        now = self.calendar.now
+        codes = DiscountCode.objects.bulk_create(
             DiscountCodeFactory.build(
                 code=demo.code,
                 kind=demo.kind,
@@ -73,6 +74,9 @@ class DemoOrders:
             for demo in data.DISCOUNT_CODES
             if demo.code.lower() not in taken
         )
+        for code in codes:
+            code.created_at = code.updated_at = min(code.valid_from, now)
+        DiscountCode._base_manager.bulk_update(codes, ["created_at", "updated_at"])
         self.stdout.write(f"discount codes: {DiscountCode.objects.count():,}")
 
     def seed_orders(self, count: int, customers: list[Customer], staff) -> None:

@@ -1,12 +1,17 @@
 """Fill the database with a demo shop (SPEC §9): a category tree, products, customers with
 addresses and logins, their reviews, discount codes, orders in every status with their
-payments and invoices, and a staff login."""
+payments and invoices, and a staff login.
+
+Categories, customers (with their logins and addresses), reviews and discount codes are
+dated as in a shop that has been running a while (`_demo_clock.py`); products keep the time
+they were inserted."""
 
 import argparse
 import random
 import time
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import factory
 import factory.random
@@ -17,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from faker import Faker
 
 from billing.models import (
@@ -35,6 +41,7 @@ from catalog.factories import ReviewFactory
 from catalog.models import Category, Product, Review
 from config.management.commands import _demo_data as data
 from config.management.commands._demo_catalog import DemoCatalog
+from config.management.commands._demo_clock import Calendar
 from config.management.commands._demo_orders import DemoOrders, orders_summary
 from customers.factories import PASSWORD as CUSTOMER_PASSWORD
 from customers.factories import AddressFactory, CustomerFactory, UserFactory
@@ -42,6 +49,7 @@ from customers.models import Address, Customer
 from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
 
 BATCH_SIZE = 5_000
+DATING_BATCH_SIZE = 500  # rows per UPDATE that dates customers, addresses and reviews (a CASE per row)
 LINE2_SHARE = 0.15
 PEOPLE_POOL = 300  # Faker names and streets per region; combined at random they read as many more
 NO_COMMENT_SHARE = 0.2
@@ -145,15 +153,16 @@ class Command(BaseCommand):
         self.rng = random.Random(seed)
         factory.random.reseed_random(seed)
         started = time.monotonic()
+        self.calendar = Calendar.at(self.shop_time())
         # The factories play the gateway: a queued charge, refund or email would do it again.
         with messages_held_back(), transaction.atomic():
             if options["flush"]:
                 self.flush()
-            catalog = DemoCatalog(self.rng, self.stdout)
+            catalog = DemoCatalog(self.rng, self.stdout, self.calendar)
             catalog.seed_products(options["products"], catalog.seed_categories())
             customers = self.seed_customers(options["customers"])
             self.seed_reviews(options["reviews"], customers)
-            orders = DemoOrders(self.rng, self.stdout)
+            orders = DemoOrders(self.rng, self.stdout, self.calendar)
             if options["discount_codes"]:
                 orders.seed_discount_codes()
             staff = User.objects.filter(username=STAFF_USERNAME, is_staff=True).first()
@@ -172,6 +181,13 @@ class Command(BaseCommand):
                 f"Customer login: {customers[0].email} / {CUSTOMER_PASSWORD} (every seeded customer has this password)"
             )
 
+    def shop_time(self) -> datetime:
+        """Return the moment the demo shop is seeded at, to the minute: its orders, reviews and sign-ups come before it.
+
+        The same seed in the same minute gives the same shop.
+        """
+        return timezone.now().replace(second=0, microsecond=0)
+
     def flush(self) -> None:
         """Empty the demo's tables with one DELETE each: per-row delete signals would crawl at 100,000 rows."""
         with connection.cursor() as cursor:
@@ -182,7 +198,8 @@ class Command(BaseCommand):
         self.stdout.write("Flushed the orders and billing, the catalog, the customers and their logins.")
 
     def seed_customers(self, count: int) -> list[Customer]:
-        """Add `count` customers, each with a login and one to three addresses, in bulk inserts."""
+        """Add `count` customers, each with a login and one to three addresses, in bulk inserts; return them,
+        earliest sign-up first."""
         if not count:
             return []
         # Hashing is slow on purpose (about a third of a second), so every login shares one hash.
@@ -191,20 +208,39 @@ class Command(BaseCommand):
         weights = [region.weight for region in data.REGIONS.values()]
         taken = {username.lower() for username in User.objects.values_list("username", flat=True)}
         taken.update(Customer.objects.values_list(Lower("email"), flat=True))
+        joined = self.sign_ups(count)
         customers = []
         for start in range(0, count, BATCH_SIZE):
             batch, addresses = [], []
-            for _ in range(min(BATCH_SIZE, count - start)):
+            for when in joined[start : start + BATCH_SIZE]:
                 code = self.rng.choices(list(data.REGIONS), weights)[0]
-                customer = self.build_customer(data.REGIONS[code], neighbours[code], password, taken)
+                customer = self.build_customer(data.REGIONS[code], neighbours[code], password, taken, when)
                 batch.append(customer)
                 addresses += self.build_addresses(customer, code, data.REGIONS[code], neighbours[code])
             # bulk_create fills in the ids, and each row takes its parent's id when inserted.
             User.objects.bulk_create([customer.user for customer in batch], batch_size=BATCH_SIZE)
             customers += Customer.objects.bulk_create(batch, batch_size=BATCH_SIZE)
             Address.objects.bulk_create(addresses, batch_size=BATCH_SIZE)
+            # The inserts stamped them now; a customer and their addresses date from the sign-up.
+            for customer in batch:
+                customer.created_at = customer.updated_at = customer.user.date_joined
+            for address in addresses:
+                address.created_at = address.updated_at = address.customer.created_at
+            for model, rows in ((Customer, batch), (Address, addresses)):
+                model._base_manager.bulk_update(rows, ["created_at", "updated_at"], batch_size=DATING_BATCH_SIZE)
             self.stdout.write(f"customers: {len(customers):,}/{count:,}")
         return customers
+
+    def sign_ups(self, count: int) -> list[datetime]:
+        """Return when each new customer signed up, earliest first: most before the orders began, some since."""
+        calendar, rng = self.calendar, self.rng
+        recently = calendar.now - timedelta(hours=1)
+        return sorted(
+            calendar.between(rng, calendar.orders_from, recently)
+            if rng.random() < data.NEW_CUSTOMER_SHARE
+            else calendar.between(rng, calendar.opened, calendar.orders_from)
+            for _ in range(count)
+        )
 
     def neighbours(self, region: data.Region) -> Neighbours:
         """Draw a region's pools of names and streets from Faker, seeded from the command's seed."""
@@ -217,8 +253,11 @@ class Command(BaseCommand):
             streets=[fake.street_address().splitlines()[-1] for _ in range(PEOPLE_POOL)],
         )
 
-    def build_customer(self, region: data.Region, neighbours: Neighbours, password: str, taken: set[str]) -> Customer:
-        """Return an unsaved customer of this region with an unsaved login whose password hash is `password`."""
+    def build_customer(
+        self, region: data.Region, neighbours: Neighbours, password: str, taken: set[str], joined: datetime
+    ) -> Customer:
+        """Return an unsaved customer of this region with an unsaved login, who signed up at `joined`, whose
+        password hash is `password`."""
         first_name, last_name = self.rng.choice(neighbours.first_names), self.rng.choice(neighbours.last_names)
         email = self.email(first_name, last_name, taken)
         user = UserFactory.build(
@@ -227,6 +266,7 @@ class Command(BaseCommand):
             first_name=first_name,
             last_name=last_name,
             password=factory.Transformer.Force(password),
+            date_joined=joined,
         )
         return CustomerFactory.build(
             user=user,
@@ -282,7 +322,8 @@ class Command(BaseCommand):
     def seed_reviews(self, count: int, customers: list[Customer]) -> None:
         """Have the new customers review random active products, once per customer and product at most.
 
-        Bulk inserts send no signals, so the reviewed products' ratings are refreshed once at the end.
+        Each is dated after its customer signed up. Bulk inserts send no signals, so the
+        reviewed products' ratings are refreshed once at the end.
         """
         products = list(Product.objects.active().order_by("pk").only("pk"))
         possible = len(customers) * len(products)
@@ -296,6 +337,10 @@ class Command(BaseCommand):
         for start in range(0, count, BATCH_SIZE):
             batch = [self.build_review(customers, products, pick) for pick in picks[start : start + BATCH_SIZE]]
             Review.objects.bulk_create(batch, batch_size=BATCH_SIZE)
+            for review in batch:
+                written = self.calendar.between(self.rng, review.customer.created_at, self.calendar.now)
+                review.created_at = review.updated_at = written
+            Review._base_manager.bulk_update(batch, ["created_at", "updated_at"], batch_size=DATING_BATCH_SIZE)
             self.stdout.write(f"reviews: {start + len(batch):,}/{count:,}")
         reviewed = sorted({products[pick % len(products)].pk for pick in picks})
         for start in range(0, len(reviewed), RATINGS_CHUNK):
