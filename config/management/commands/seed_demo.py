@@ -2,9 +2,10 @@
 addresses and logins, their reviews, discount codes, orders in every status with their
 payments and invoices, and a staff login.
 
-Categories, customers (with their logins and addresses), reviews and discount codes are
-dated as in a shop that has been running a while (`_demo_clock.py`); products keep the time
-they were inserted."""
+Everything but the products (inserted in bulk, dated when inserted) is dated as a shop that
+has been running a while: its categories a year before the orders began, customers signed
+up before they ordered or reviewed, and orders spread over the last 90 days
+(`_demo_clock.py`)."""
 
 import argparse
 import random
