@@ -1,6 +1,7 @@
 import re
 from collections import Counter
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from itertools import pairwise
@@ -15,17 +16,24 @@ from django.core import mail
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.db.models import Avg, Count, F, Sum
+from django.db.models import Avg, Count, F, Min, Sum
 from django.urls import reverse
+from django.utils import timezone
 
 from billing import tasks
 from billing.models import CreditNote, Invoice, InvoiceSequence, Payment, PaymentAttempt, Refund, RefundLine
 from catalog.cache import CATEGORIES
 from catalog.factories import ProductFactory
-from catalog.models import Category, Product, Review
+from catalog.images import thumbnail_names
+from catalog.models import Category, Product, ProductImage, Review
 from common.caching import version_key
+from config.management.commands._demo_catalog import slots
+from config.management.commands._demo_clock import Backdating
+from config.management.commands._demo_shelves import DEPARTMENTS, Kind
+from config.management.commands.seed_demo import Command as SeedDemo
 from customers.factories import PASSWORD, CustomerFactory
 from customers.models import Address, Customer
+from orders.factories import OrderFactory
 from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
 from orders.status import PURCHASED, RELEASES_STOCK, TRANSITIONS, DeliveryMethod, PaymentMethod, Status
 
@@ -41,6 +49,19 @@ def seed(*args: str) -> str:
     return out.getvalue()
 
 
+def last_saturday_evening() -> datetime:
+    """Return the latest Saturday 19:30 UTC before now: a shop clock that makes seeded orders independent of the
+    hour the tests run at (how far each order has got depends on it), yet recent enough for the discount codes."""
+    now = timezone.now().astimezone(UTC)
+    evening = now.replace(hour=19, minute=30, second=0, microsecond=0) - timedelta(days=(now.weekday() - 5) % 7)
+    return evening if evening <= now else evening - timedelta(days=7)
+
+
+def shop_clock_at(moment: datetime):
+    """Seed the shop as if at `moment`: the time its orders are placed up to (the rules keep the real clock)."""
+    return mock.patch.object(SeedDemo, "shop_time", return_value=moment)
+
+
 def catalog_snapshot() -> list[tuple]:
     return list(
         Product.objects.order_by("sku").values_list(
@@ -52,7 +73,7 @@ def catalog_snapshot() -> list[tuple]:
 def test_seed_demo_builds_a_category_tree_and_products_on_its_leaves():
     output = seed("--products", "300", "--seed", "7")
 
-    assert 20 <= Category.objects.count() <= 40
+    assert 20 <= Category.objects.count() <= 50
     assert Category.objects.filter(parent__parent__isnull=False).exists(), "the tree has three levels"
     assert Product.objects.count() == 300
     assert not Product.objects.filter(category__children__isnull=False).exists(), "products sit on leaves"
@@ -82,6 +103,70 @@ def test_the_same_seed_gives_the_same_catalog():
     assert list(Category.objects.values_list("name", "description", "parent__name")) == first_categories
     seed("--products", "50", "--seed", "43", "--flush")
     assert catalog_snapshot() != first
+
+
+def kinds() -> dict[str, Kind]:
+    """Return each leaf category's name -> the kind of products on it."""
+    found = {}
+
+    def walk(aisles: dict) -> None:
+        for name, contents in aisles.items():
+            if isinstance(contents, Kind):
+                found[name] = contents
+            else:
+                walk(contents)
+
+    for department in DEPARTMENTS.values():
+        walk(department.aisles)
+    return found
+
+
+def test_prices_fit_each_kind_of_product_and_end_like_shop_prices():
+    seed("--products", "600", "--seed", "7")
+    leaves = kinds()
+
+    for name, category, price in Product.objects.values_list("name", "category__name", "price"):
+        nouns = leaves[category].nouns
+        noun = max((noun for noun in nouns if noun in name), key=len)
+        low, high = nouns[noun]
+        assert low <= price <= high, (name, price)
+        assert str(price).endswith((".99", ".95", ".00")), (name, price)
+    laptops = Product.objects.filter(category__name="Laptops").values_list("price", flat=True)
+    assert laptops and min(laptops) >= 599
+    pizzas = Product.objects.filter(category__name="Pizzas").values_list("price", flat=True)
+    assert pizzas and max(pizzas) < 18
+
+
+def test_descriptions_are_written_for_each_product_from_its_kind():
+    seed("--products", "600", "--seed", "7")
+
+    descriptions = list(Product.objects.values_list("name", "category__name", "description"))
+    texts = [description for _, _, description in descriptions]
+    assert len(set(texts)) >= 0.99 * len(texts), "descriptions vary"
+    for description in texts:
+        assert not re.search(r"lorem|ipsum|\{|\}", description, re.IGNORECASE), description
+        sentences = re.findall(r"[^.!?”]+[.!?”)]", description)
+        assert len(sentences) >= 3, description
+        assert description[0].isupper(), description
+    laptop = next(description for _, category, description in descriptions if category == "Laptops")
+    assert any(word in laptop for word in ("display", "processor", "battery", "Weighs", "keyboard")), laptop
+
+
+def test_every_sentence_of_every_kind_has_its_slots_filled():
+    for department in DEPARTMENTS.values():
+
+        def check(aisles: dict, department=department) -> None:
+            for contents in aisles.values():
+                if not isinstance(contents, Kind):
+                    check(contents)
+                    continue
+                known = {"name", "brand", *({"use"} if contents.uses else set())}
+                fills = {**department.fills, **contents.fills}
+                for sentence in (*department.leads, *contents.details, *department.closings):
+                    assert set(slots(sentence)) <= known | set(fills), sentence
+                assert all(low < high for low, high in contents.nouns.values())
+
+        check(department.aisles)
 
 
 def people_snapshot() -> list[tuple]:
@@ -157,6 +242,22 @@ class TestSeededCustomers:
         response = api_client.post("/api/v1/auth/token/", {"email": customer.email, "password": PASSWORD})
         assert response.status_code == 200, response.content
         assert response.json()["access"]
+
+    def test_customers_signed_up_over_the_shops_life_and_reviewed_since(self):
+        now = last_saturday_evening()
+        with shop_clock_at(now):
+            seed("--products", "60", "--customers", "60", "--reviews", "200", "--seed", "7")
+
+        for customer in Customer.objects.annotate(reviewed=Min("reviews__created_at")).select_related("user"):
+            assert customer.created_at == customer.updated_at == customer.user.date_joined < now
+            assert customer.reviewed is None or customer.created_at < customer.reviewed <= now
+            assert set(customer.addresses.values_list("created_at", flat=True)) == {customer.created_at}
+        joined = Customer.objects.values_list("created_at", flat=True)
+        assert any(moment < now - timedelta(days=90) for moment in joined), "long-standing customers"
+        assert any(moment > now - timedelta(days=80) for moment in joined), "and new ones"
+        reviewed = Review.objects.values_list("created_at", flat=True)
+        assert max(reviewed) - min(reviewed) > timedelta(days=90)
+        assert not Category.objects.filter(created_at__gt=now - timedelta(days=365)).exists()
 
     def test_a_second_run_adds_customers_without_clashing_with_existing_emails(self):
         seed("--products", "0", "--customers", "40", "--reviews", "0", "--seed", "7")
@@ -326,14 +427,15 @@ DEMO_CODES = {"WELCOME10", "SPRING5", "LOYAL15", "USEDUP", "EXPIRED20", "PAUSED2
 def seeded_orders(django_db_setup, django_db_blocker):
     """Seed one shop with 300 orders for the whole class (each test reads it), rolled back afterwards.
 
-    Also returns each product's stock as seeded, before any order took some: the same seed
-    with no orders gives the same catalog.
+    Also returns each product's stock as seeded, before any order took some (the same seed
+    with no orders gives the same catalog), and the shop's clock.
     """
-    with django_db_blocker.unblock(), transaction.atomic():
+    now = last_saturday_evening()
+    with django_db_blocker.unblock(), transaction.atomic(), shop_clock_at(now):
         seed(*SHOP, "--orders", "0")
         seeded_stock = dict(Product.objects.values_list("sku", "stock"))
         output = seed(*SHOP, "--orders", "300")
-        yield SimpleNamespace(stock=seeded_stock, output=output)
+        yield SimpleNamespace(stock=seeded_stock, output=output, now=now)
         transaction.set_rollback(True)
 
 
@@ -491,6 +593,96 @@ class TestSeededOrders:
             assert order.total == order.subtotal - order.discount
             assert (order.discount > 0) == (order.discount_code_id is not None)
 
+    def test_orders_spread_over_the_last_90_days_more_of_them_lately_and_in_the_evening(self, seeded_orders):
+        now = seeded_orders.now
+        placed = sorted(Order.objects.values_list("created_at", flat=True))
+        first_day = now.date() - timedelta(days=89)
+
+        assert placed[0].date() >= first_day
+        assert placed[-1] <= now, "no order in the future"
+        days = Counter(moment.date() for moment in placed)
+        assert len(days) > 60, "most days have orders"
+        assert 0 < days[now.date()] < 0.05 * len(placed), "a plausible share today"
+        first_month = sum(count for day, count in days.items() if day < first_day + timedelta(days=30))
+        last_month = sum(count for day, count in days.items() if day > now.date() - timedelta(days=30))
+        assert last_month > first_month, "the shop grows"
+        hours = Counter(moment.hour for moment in placed)
+        assert sum(hours[hour] for hour in range(18, 22)) > 2 * sum(hours[hour] for hour in range(6))
+
+    def test_how_far_an_order_has_got_fits_its_age(self, seeded_orders):
+        now = seeded_orders.now
+        ages = [(now - placed, status) for placed, status in Order.objects.values_list("created_at", "status")]
+
+        placed_today = {status for age, status in ages if age < now - now.replace(hour=0, minute=0)}
+        assert Status.DELIVERED not in placed_today
+        assert {Status.PENDING, Status.PAYMENT_PROCESSING, Status.CONFIRMED} <= placed_today
+        waiting = {Status.PENDING, Status.PAYMENT_PROCESSING}
+        assert not [age for age, status in ages if status in waiting and age > timedelta(hours=1)]
+        assert not [age for age, status in ages if status == Status.CONFIRMED and age > timedelta(days=1)]
+        final = {Status.DELIVERED, Status.CANCELLED, Status.PAYMENT_FAILED}
+        assert {status for age, status in ages if age > timedelta(days=7)} == final
+
+    def test_each_order_is_dated_step_by_step_in_the_order_things_happened(self, seeded_orders):
+        orders = Order.objects.prefetch_related("events", "payment__attempts", "payment__refunds")
+        for order in orders.select_related("payment", "invoice"):
+            events = list(order.events.all())
+            moments = [event.created_at for event in events]
+            assert moments == sorted(moments) and len(set(moments)) == len(moments), order
+            assert order.created_at <= moments[0] < order.created_at + timedelta(seconds=1), order
+            changes = [event.created_at for event in events if event.from_status != event.to_status]
+            assert abs(order.updated_at - changes[-1]) < timedelta(seconds=1), order
+            assert moments[-1] <= seeded_orders.now, order
+            payment = order.payment
+            assert order.created_at <= payment.created_at < order.created_at + timedelta(seconds=1), order
+            assert payment.created_at <= payment.updated_at <= seeded_orders.now, order
+            attempts = [attempt.created_at for attempt in payment.attempts.all()]
+            assert attempts == sorted(attempts) and all(moment > order.created_at for moment in attempts), order
+            confirmed = [event.created_at for event in events if event.to_status == Status.CONFIRMED]
+            if confirmed:
+                assert abs(order.invoice.issued_at - confirmed[0]) < timedelta(seconds=1), order
+            delivered = [event.created_at for event in events if event.to_status == Status.DELIVERED]
+            for refund in payment.refunds.all():
+                assert refund.created_at > (delivered or changes)[-1] - timedelta(seconds=1), order
+                assert refund.credit_note.issued_at >= refund.created_at, order
+        gaps = [
+            changes[1] - changes[0]
+            for changes in (
+                [
+                    event.created_at
+                    for event in order.events.all()
+                    if event.to_status in (Status.CONFIRMED, Status.IN_PROGRESS)
+                ]
+                for order in Order.objects.filter(status=Status.DELIVERED).prefetch_related("events")
+            )
+        ]
+        assert min(gaps) >= timedelta(hours=1), "staff start on an order hours after it is confirmed, not at once"
+
+    def test_invoices_and_credit_notes_are_numbered_in_the_order_they_were_issued(self):
+        for model, prefix in ((Invoice, "INV"), (CreditNote, "CN")):
+            documents = list(model.objects.order_by("sequence"))
+            assert documents, model
+            assert [document.pk for document in documents] == [
+                document.pk for document in sorted(documents, key=lambda document: document.issued_at)
+            ], model
+            for number, document in enumerate(documents, 1):
+                year = document.issued_at.astimezone(UTC).year
+                assert (document.year, document.sequence) == (year, number), document
+                assert document.number == f"{prefix}-{year}-{number:06d}"
+        for refund in Refund.objects.select_related("credit_note", "payment__order__invoice"):
+            assert refund.credit_note.issued_at > refund.payment.order.invoice.issued_at
+
+    def test_customers_had_signed_up_before_they_ordered(self):
+        customers = Customer.objects.annotate(first=Min("orders__created_at")).filter(first__isnull=False)
+        assert customers.exists()
+        for customer in customers:
+            assert customer.created_at < customer.first, customer
+
+    def test_orders_used_discount_codes_while_they_were_valid(self):
+        for order in Order.objects.filter(discount_code__isnull=False).select_related("discount_code"):
+            code = order.discount_code
+            assert code.created_at <= code.valid_from <= order.created_at, order
+            assert code.valid_until is None or order.created_at < code.valid_until, order
+
 
 def orders_snapshot() -> list[tuple]:
     """The seeded orders in the order they were placed; their numbers are random by design."""
@@ -509,17 +701,21 @@ def orders_snapshot() -> list[tuple]:
 
 def test_the_same_seed_gives_the_same_orders():
     shop = ["--products", "40", "--customers", "15", "--reviews", "0", "--orders", "60", "--flush"]
-    seed(*shop, "--seed", "42")
-    first = orders_snapshot()
+    with shop_clock_at(last_saturday_evening()):
+        seed(*shop, "--seed", "42")
+        first, placed = orders_snapshot(), list(Order.objects.order_by("pk").values_list("created_at", flat=True))
 
-    seed(*shop, "--seed", "42")
+        seed(*shop, "--seed", "42")
 
-    assert orders_snapshot() == first
-    assert Counter((status, total) for status, total, *_ in first) == Counter(
-        Order.objects.values_list("status", "total")
-    )
-    seed(*shop, "--seed", "43")
-    assert orders_snapshot() != first
+        assert orders_snapshot() == first
+        assert Counter((status, total) for status, total, *_ in first) == Counter(
+            Order.objects.values_list("status", "total")
+        )
+        # Placed at the same moments, give or take how long the rules took to write the order.
+        again = Order.objects.order_by("pk").values_list("created_at", flat=True)
+        assert all(abs(one - other) < timedelta(seconds=1) for one, other in zip(placed, again, strict=True))
+        seed(*shop, "--seed", "43")
+        assert orders_snapshot() != first
 
 
 def test_seeding_sends_no_charge_refund_or_email(django_capture_on_commit_callbacks):
@@ -586,3 +782,40 @@ def test_orders_need_customers_and_stock():
 
     assert not Order.objects.exists()
     assert "orders: none" in output
+
+
+def test_a_document_backdated_into_another_year_is_numbered_in_that_year():
+    OrderFactory()  # a cash order: confirmed, so invoiced, this year
+    this_year = timezone.now().astimezone(UTC).year
+    since = timezone.now()
+    order = OrderFactory()
+    new_year_eve = datetime(this_year - 1, 12, 31, 23, 30, tzinfo=UTC)
+    backdating = Backdating()
+
+    backdating.backdate(order, since, new_year_eve)
+    backdating.flush()
+
+    invoice = Invoice.objects.get(order=order)
+    assert (invoice.number, invoice.year, invoice.sequence) == (f"INV-{this_year - 1}-000001", this_year - 1, 1)
+    assert new_year_eve <= invoice.issued_at < new_year_eve + timedelta(seconds=1)
+    assert InvoiceSequence.objects.get(year=this_year).last_number == 1, "the number taken this year was given back"
+    assert InvoiceSequence.objects.get(year=this_year - 1).last_number == 1
+    order.refresh_from_db()
+    assert new_year_eve <= order.created_at < new_year_eve + timedelta(seconds=1)
+    assert all(
+        new_year_eve <= event.created_at < invoice.issued_at + timedelta(seconds=1) for event in order.events.all()
+    )
+
+
+def test_seeded_products_have_generated_pictures_with_thumbnails(db):
+    call_command("seed_demo", "--products", "5", "--customers", "0", "--reviews", "0", "--orders", "0",
+                 "--pictures", "3", "--seed", "7", stdout=StringIO())  # fmt: skip
+
+    pictured = ProductImage.objects.select_related("product").order_by("product_id")
+    assert pictured.count() == 3
+    for picture in pictured:
+        assert picture.alt_text == f"{picture.product.name}, product photo"
+        assert picture.image.storage.exists(picture.image.name)
+        for name in thumbnail_names(picture.image).values():
+            assert picture.image.storage.exists(name)
+    assert Product.objects.filter(images__isnull=True).count() == 2

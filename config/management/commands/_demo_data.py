@@ -1,112 +1,12 @@
-"""The words, places and codes the demo shop is made of (used by `seed_demo`).
+"""The places, people, codes and rhythms the demo shop is made of (used by `seed_demo`); its
+catalog's words and prices are in `_demo_shelves.py`.
 
-Tables only: how they are combined lives in the command.
+Tables only: how they are combined lives in the command and its helpers.
 """
 
 from dataclasses import dataclass
 
 from orders.status import DeliveryMethod, Status
-
-
-@dataclass(frozen=True)
-class Department:
-    """A top-level category: its SKU prefix, price range, the words of its product names, and its tree.
-
-    `aisles` maps a sub-category name to its own sub-categories (a dict) or, for a leaf,
-    to the nouns of the products on it.
-    """
-
-    code: str
-    prices: tuple[int, int]
-    brands: tuple[str, ...]
-    adjectives: tuple[str, ...]
-    aisles: dict
-    name_format: str = "{brand} {adjective} {noun}"
-
-
-DEPARTMENTS = {
-    "Electronics": Department(
-        code="ELE",
-        prices=(9, 2500),
-        brands=("Voltra", "Nexwave", "Lumio", "Arcton", "Kestrel", "Sonique", "Pixelon", "Zentek"),
-        adjectives=("Wireless", "Pro", "Compact", "Smart", "Portable", "Rugged", "Premium", "Lite", "Max"),
-        aisles={
-            "Phones & Tablets": {
-                "Smartphones": ("Smartphone", "5G Smartphone", "Compact Phone", "Foldable Phone"),
-                "Tablets": ("Tablet", "10-inch Tablet", "Drawing Tablet", "E-Reader"),
-                "Phone Accessories": ("Phone Case", "Screen Protector", "USB-C Charger", "Power Bank", "Car Mount"),
-            },
-            "Computers": {
-                "Laptops": ("Laptop", "Ultrabook", "Gaming Laptop", "Chromebook", "2-in-1 Laptop"),
-                "Monitors": ("27-inch Monitor", "4K Monitor", "Curved Monitor", "Portable Monitor"),
-                "Keyboards & Mice": ("Mechanical Keyboard", "Wireless Mouse", "Trackball", "Keyboard and Mouse Set"),
-            },
-            "Audio": {
-                "Headphones": ("Over-Ear Headphones", "Earbuds", "Noise-Cancelling Headphones", "Sport Earphones"),
-                "Speakers": ("Bluetooth Speaker", "Soundbar", "Bookshelf Speakers", "Smart Speaker"),
-            },
-        },
-    ),
-    "Home & Kitchen": Department(
-        code="HOM",
-        prices=(5, 900),
-        brands=("Hearthly", "Copperleaf", "Nordvik", "Casa Bella", "Oakhurst", "Kitchenry"),
-        adjectives=("Modern", "Classic", "Minimalist", "Scandinavian", "Rustic", "Everyday", "Deluxe"),
-        aisles={
-            "Kitchen": {
-                "Cookware": ("Frying Pan", "Saucepan", "Dutch Oven", "Wok", "Stockpot"),
-                "Small Appliances": ("Blender", "Toaster", "Electric Kettle", "Coffee Maker", "Air Fryer"),
-                "Tableware": ("Dinner Plate Set", "Mug Set", "Glass Tumblers", "Cutlery Set", "Serving Bowl"),
-            },
-            "Furniture": ("Bookshelf", "Side Table", "Desk Chair", "Storage Bench", "Coffee Table"),
-            "Bedding & Bath": ("Duvet Cover", "Pillow Set", "Bath Towel Set", "Throw Blanket", "Bath Mat"),
-            "Lighting": ("Desk Lamp", "Floor Lamp", "LED Strip", "Pendant Light"),
-        },
-    ),
-    "Books": Department(
-        code="BOO",
-        prices=(4, 60),
-        brands=("Paperback", "Hardcover", "Illustrated Edition"),
-        adjectives=("Silent", "Hidden", "Last", "Forgotten", "Golden", "Secret", "Midnight", "Distant", "Winter"),
-        aisles={
-            "Fiction": ("Garden", "River", "Kingdom", "Lighthouse", "Inheritance", "Orchard", "Voyage"),
-            "Mystery & Thriller": ("Alibi", "Witness", "Cipher", "Vanishing", "Verdict", "Stranger"),
-            "Science Fiction & Fantasy": ("Starship", "Dragon", "Colony", "Empire", "Signal", "Gate"),
-            "Non-Fiction": ("Century", "Revolution", "Kitchen", "Mind", "Journey", "Life"),
-            "Children's Books": ("Bear", "Moon", "Adventure", "Treehouse", "Fox", "Balloon"),
-        },
-        name_format="The {adjective} {noun} ({brand})",
-    ),
-    "Sports & Outdoors": Department(
-        code="SPO",
-        prices=(6, 1200),
-        brands=("Summitline", "Trailcraft", "Peakform", "Aeroswift", "Northbound", "Riverstone"),
-        adjectives=("Lightweight", "Pro", "All-Weather", "Trail", "Performance", "Adjustable", "Compact"),
-        aisles={
-            "Fitness": {
-                "Yoga & Pilates": ("Yoga Mat", "Yoga Block", "Resistance Band", "Foam Roller"),
-                "Strength Training": ("Dumbbell Set", "Kettlebell", "Pull-Up Bar", "Weight Bench"),
-            },
-            "Camping & Hiking": {
-                "Tents": ("2-Person Tent", "4-Person Tent", "Ultralight Tent", "Camping Tarp"),
-                "Backpacks": ("Hiking Backpack", "Daypack", "Hydration Pack", "Travel Backpack"),
-            },
-            "Cycling": ("Bike Helmet", "Bike Light Set", "Cycling Gloves", "Bike Lock", "Saddle Bag"),
-        },
-    ),
-    "Clothing": Department(
-        code="CLO",
-        prices=(8, 300),
-        brands=("Threadwell", "Marlowe & Co", "Urbanite", "Fernhill", "Bluecoast", "Kinfolk"),
-        adjectives=("Classic", "Relaxed", "Slim", "Essential", "Vintage", "Lightweight", "Everyday", "Organic"),
-        aisles={
-            "Men's Clothing": ("T-Shirt", "Oxford Shirt", "Chinos", "Hoodie", "Denim Jacket", "Wool Sweater"),
-            "Women's Clothing": ("Blouse", "Midi Dress", "Cardigan", "Jeans", "Trench Coat", "Knit Top"),
-            "Shoes": ("Running Shoes", "Chelsea Boots", "Canvas Sneakers", "Hiking Boots", "Loafers"),
-            "Accessories": ("Leather Belt", "Wool Scarf", "Beanie", "Sunglasses", "Canvas Tote"),
-        },
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -247,21 +147,66 @@ DISCOUNT_CODES = (
     DemoCode("PAUSED25", "percent", "25", max_uses=100, starts=-7, ends=30, is_active=False),
 )
 
-# Where demo orders end up (status: weight): most delivered, as in a shop that has run a while.
-ORDER_OUTCOMES = {
-    Status.DELIVERED: 45,
-    Status.SHIPPED: 10,
-    Status.IN_PROGRESS: 8,
-    Status.CONFIRMED: 8,
-    Status.PENDING: 6,
-    Status.PAYMENT_PROCESSING: 4,
-    Status.PAYMENT_FAILED: 7,
-    Status.CANCELLED: 12,
-}
+# When the shop's things happened. Orders are placed over the last ORDER_DAYS days (today
+# included); the catalog opened CATALOG_DAYS before that; some customers signed up since.
+ORDER_DAYS = 90
+CATALOG_DAYS = 365
+NEW_CUSTOMER_SHARE = 0.3
+# How orders spread over those days: the first day takes this share of today's rate, the
+# rate growing evenly in between; each day's rate varies by up to this much either way;
+# and weights per weekday (Monday first) and per hour of the day (0 to 23), local time.
+FIRST_DAY_SHARE = 0.55
+DAILY_NOISE = 0.2
+WEEKDAY_WEIGHTS = (0.9, 0.85, 0.9, 0.95, 1.1, 1.35, 1.3)
+HOUR_WEIGHTS = (
+    0.3, 0.15, 0.1, 0.08, 0.08, 0.12, 0.3, 0.6, 0.9, 1.0, 1.1, 1.2,
+    1.5, 1.4, 1.1, 1.0, 1.0, 1.2, 1.5, 1.9, 2.1, 1.8, 1.2, 0.6,
+)  # fmt: skip
+# The shop is open now: besides the orders above, one order is caught at each of these
+# statuses, placed this many minutes ago (from, to): its card payment not picked up by the
+# worker yet; its payment met an outage and waits for the retry; confirmed; being prepared;
+# on its way (home delivery).
+IN_FLIGHT = (
+    (Status.PENDING, 1, 15),
+    (Status.PAYMENT_PROCESSING, 2, 30),
+    (Status.CONFIRMED, 5, 55),
+    (Status.IN_PROGRESS, 17 * 60, 30 * 60),
+    (Status.SHIPPED, 48 * 60, 70 * 60),
+)
+
+# Where demo orders would end up given time (status: weight); how far each has got by now
+# follows from when it was placed and how long each step takes (STEP_SECONDS).
+ORDER_FATES = {Status.DELIVERED: 81, Status.CANCELLED: 12, Status.PAYMENT_FAILED: 7}
 CANCELLED_FROM = {Status.PENDING: 3, Status.CONFIRMED: 4, Status.IN_PROGRESS: 2}  # how far it got first
 DELIVERY_METHODS = {DeliveryMethod.HOME_DELIVERY: 60, DeliveryMethod.PICKUP: 25, DeliveryMethod.DRIVE_THRU: 15}
 LINES_PER_ORDER = {1: 50, 2: 28, 3: 14, 4: 8}
 QUANTITIES = {1: 75, 2: 18, 3: 7}
+
+# How long after the step before it each step of an order comes: (shortest, longest) seconds.
+MINUTE, HOUR, DAY = 60, 3600, 86400
+STEP_SECONDS = {
+    "payment starts": (2, 20),  # the worker picks a card payment up
+    "gateway answers": (1, 4),  # a capture or a decline
+    "gateway retried": (6, 15),  # an outage's timeout, then the worker's backoff
+    Status.IN_PROGRESS: (HOUR, 16 * HOUR),  # staff start on a confirmed order
+    Status.SHIPPED: (3 * HOUR, 30 * HOUR),
+    "delivered": (21 * HOUR, 4 * DAY),  # after shipping
+    "collected": (DAY, 3 * DAY),  # pickup and drive-thru, after it was ready
+    f"cancelled when {Status.PENDING}": (MINUTE, 15 * MINUTE),
+    f"cancelled when {Status.CONFIRMED}": (10 * MINUTE, 10 * HOUR),
+    f"cancelled when {Status.IN_PROGRESS}": (30 * MINUTE, 8 * HOUR),
+    "refunded": (DAY, 25 * DAY),  # after delivery
+    "paid out": (2, MINUTE),  # a refund, by the worker
+}
+# Who cancels, and why (the note on the history entry).
+CANCEL_NOTES = {
+    "customer": ("Changed my mind.", "Ordered the wrong item.", "Found it cheaper elsewhere.", "No longer needed."),
+    "staff": (
+        "The customer asked us to cancel by phone.",
+        "Damaged in the warehouse; the customer was told.",
+        "The delivery address could not be verified.",
+    ),
+}
 
 # Why staff refund a delivered order: some units sent back (returned to stock), or all of it.
 RETURN_REASONS = [

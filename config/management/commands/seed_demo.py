@@ -1,14 +1,18 @@
 """Fill the database with a demo shop (SPEC §9): a category tree, products, customers with
 addresses and logins, their reviews, discount codes, orders in every status with their
-payments and invoices, and a staff login."""
+payments and invoices, and a staff login.
+
+Everything but the products (inserted in bulk, dated when inserted) is dated as a shop that
+has been running a while: its categories a year before the orders began, customers signed
+up before they ordered or reviewed, and orders spread over the last 90 days
+(`_demo_clock.py`)."""
 
 import argparse
-import math
 import random
 import time
 import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import datetime, timedelta
 
 import factory
 import factory.random
@@ -17,9 +21,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
-from django.db.models import Max
-from django.db.models.functions import Lower, Substr
+from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from faker import Faker
 
 from billing.models import (
@@ -34,9 +38,12 @@ from billing.models import (
 )
 from billing.tasks import messages_held_back
 from catalog import cache
-from catalog.factories import CategoryFactory, ProductFactory, ReviewFactory
-from catalog.models import Category, Product, Review
+from catalog.factories import ReviewFactory
+from catalog.models import Category, Product, ProductImage, Review
 from config.management.commands import _demo_data as data
+from config.management.commands._demo_catalog import DemoCatalog
+from config.management.commands._demo_clock import Calendar
+from config.management.commands._demo_images import seed_pictures
 from config.management.commands._demo_orders import DemoOrders, orders_summary
 from customers.factories import PASSWORD as CUSTOMER_PASSWORD
 from customers.factories import AddressFactory, CustomerFactory, UserFactory
@@ -44,11 +51,7 @@ from customers.models import Address, Customer
 from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
 
 BATCH_SIZE = 5_000
-DESCRIPTION_POOL = 300
-SOLD_OUT_SHARE = 0.05
-LOW_STOCK_SHARE = 0.07
-INACTIVE_SHARE = 0.03
-CENTS = ("99", "99", "95", "49", "00")  # .99 twice: the ending shops use most
+DATING_BATCH_SIZE = 500  # rows per UPDATE that dates customers, addresses and reviews (a CASE per row)
 LINE2_SHARE = 0.15
 PEOPLE_POOL = 300  # Faker names and streets per region; combined at random they read as many more
 NO_COMMENT_SHARE = 0.2
@@ -80,18 +83,10 @@ FLUSH_ORDER = [
     User.user_permissions.through,
     User,
     Customer,
+    ProductImage,  # the rows; their files stay in the media storage
     Product,
     Category,
 ]
-
-
-@dataclass(frozen=True)
-class Shelf:
-    """A leaf category and the words its products are named with."""
-
-    category: Category
-    department: data.Department
-    nouns: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -128,6 +123,13 @@ class Command(BaseCommand):
             "and moved through the real rules, so thousands take a while).",
         )
         parser.add_argument(
+            "--pictures",
+            type=int,
+            default=200,
+            help="How many products without a picture get a generated one (default 200, about 0.1 s each: "
+            "checked and thumbnailed like an upload).",
+        )
+        parser.add_argument(
             "--discount-codes",
             action=argparse.BooleanOptionalAction,
             default=True,
@@ -143,7 +145,7 @@ class Command(BaseCommand):
         emptiness.add_argument("--if-empty", action="store_true", help="Do nothing when any product exists.")
 
     def handle(self, *args, **options) -> None:
-        for count in ("products", "customers", "reviews", "orders"):
+        for count in ("products", "customers", "reviews", "orders", "pictures"):
             if options[count] < 0:
                 raise CommandError(f"--{count} cannot be negative.")
         # First, so that the demo's staff can be the ones who moved the orders along.
@@ -161,15 +163,18 @@ class Command(BaseCommand):
         self.rng = random.Random(seed)
         factory.random.reseed_random(seed)
         started = time.monotonic()
+        self.calendar = Calendar.at(self.shop_time())
         # The factories play the gateway: a queued charge, refund or email would do it again.
         with messages_held_back(), transaction.atomic():
             if options["flush"]:
                 self.flush()
-            shelves = self.seed_categories()
-            self.seed_products(options["products"], shelves)
+            catalog = DemoCatalog(self.rng, self.stdout, self.calendar)
+            catalog.seed_products(options["products"], catalog.seed_categories())
+            without_pictures = Product.objects.filter(images__isnull=True).select_related("category").order_by("pk")
+            seed_pictures(list(without_pictures[: options["pictures"]]), self.stdout)
             customers = self.seed_customers(options["customers"])
             self.seed_reviews(options["reviews"], customers)
-            orders = DemoOrders(self.rng, self.stdout)
+            orders = DemoOrders(self.rng, self.stdout, self.calendar)
             if options["discount_codes"]:
                 orders.seed_discount_codes()
             staff = User.objects.filter(username=STAFF_USERNAME, is_staff=True).first()
@@ -188,6 +193,13 @@ class Command(BaseCommand):
                 f"Customer login: {customers[0].email} / {CUSTOMER_PASSWORD} (every seeded customer has this password)"
             )
 
+    def shop_time(self) -> datetime:
+        """Return the moment the demo shop is seeded at, to the minute: its orders, reviews and sign-ups come before it.
+
+        The same seed in the same minute gives the same shop.
+        """
+        return timezone.now().replace(second=0, microsecond=0)
+
     def flush(self) -> None:
         """Empty the demo's tables with one DELETE each: per-row delete signals would crawl at 100,000 rows."""
         with connection.cursor() as cursor:
@@ -197,78 +209,9 @@ class Command(BaseCommand):
         cache.invalidate_categories()
         self.stdout.write("Flushed the orders and billing, the catalog, the customers and their logins.")
 
-    def seed_categories(self) -> list[Shelf]:
-        """Create the category tree, reusing categories that exist; return its leaves."""
-        shelves = []
-        for name, department in data.DEPARTMENTS.items():
-            shelves += self.seed_aisles(CategoryFactory(name=name), department, department.aisles)
-        self.stdout.write(f"categories: {Category.objects.count():,}")
-        return shelves
-
-    def seed_aisles(self, parent: Category, department: data.Department, aisles: dict) -> list[Shelf]:
-        """Create the sub-categories under `parent`, depth first; return the leaves."""
-        shelves = []
-        for name, contents in aisles.items():
-            category = CategoryFactory(name=name, parent=parent)
-            if isinstance(contents, dict):
-                shelves += self.seed_aisles(category, department, contents)
-            else:
-                shelves.append(Shelf(category, department, contents))
-        return shelves
-
-    def seed_products(self, count: int, shelves: list[Shelf]) -> None:
-        """Add `count` products spread over the shelves, in bulk inserts."""
-        fake = Faker()
-        fake.seed_instance(self.rng.getrandbits(32))
-        # Faker per product is the slow part of seeding; a pool of descriptions reads just as well.
-        descriptions = [fake.paragraph(nb_sentences=3) for _ in range(DESCRIPTION_POOL)]
-        first = self.next_sku_number()
-        for start in range(0, count, BATCH_SIZE):
-            numbers = range(first + start, first + min(start + BATCH_SIZE, count))
-            batch = [self.build_product(number, self.rng.choice(shelves), descriptions) for number in numbers]
-            Product.objects.bulk_create(batch, batch_size=BATCH_SIZE)
-            self.stdout.write(f"products: {start + len(batch):,}/{count:,}")
-
-    def build_product(self, number: int, shelf: Shelf, descriptions: list[str]) -> Product:
-        """Return an unsaved product for this shelf, named from its department's words."""
-        department, rng = shelf.department, self.rng
-        name = department.name_format.format(
-            brand=rng.choice(department.brands),
-            adjective=rng.choice(department.adjectives),
-            noun=rng.choice(shelf.nouns),
-        )
-        return ProductFactory.build(
-            sku=f"{department.code}-{number:07d}",
-            name=name,
-            description=rng.choice(descriptions),
-            category=shelf.category,
-            price=self.price(*department.prices),
-            stock=self.stock(),
-            is_active=rng.random() >= INACTIVE_SHARE,
-        )
-
-    def price(self, low: int, high: int) -> Decimal:
-        """Return a shop-like price, cheap items more common than dear ones (log-uniform)."""
-        units = int(math.exp(self.rng.uniform(math.log(low), math.log(high))))
-        return Decimal(f"{units}.{self.rng.choice(CENTS)}")
-
-    def stock(self) -> int:
-        """Return a stock count: mostly plenty, some low, a few sold out."""
-        threshold, roll = settings.LOW_STOCK_THRESHOLD, self.rng.random()
-        if roll < SOLD_OUT_SHARE:
-            return 0
-        if roll < SOLD_OUT_SHARE + LOW_STOCK_SHARE:
-            return self.rng.randint(1, threshold)
-        return self.rng.randint(threshold + 1, 250)
-
-    def next_sku_number(self) -> int:
-        """Return the number after the highest demo SKU, so a second run without --flush adds rather than clashes."""
-        demo_skus = Product.objects.filter(sku__regex=r"^[A-Z]{3}-[0-9]{7}$")
-        last = demo_skus.aggregate(last=Max(Substr("sku", 5)))["last"]
-        return int(last) + 1 if last else 1
-
     def seed_customers(self, count: int) -> list[Customer]:
-        """Add `count` customers, each with a login and one to three addresses, in bulk inserts."""
+        """Add `count` customers, each with a login and one to three addresses, in bulk inserts; return them,
+        earliest sign-up first."""
         if not count:
             return []
         # Hashing is slow on purpose (about a third of a second), so every login shares one hash.
@@ -277,20 +220,39 @@ class Command(BaseCommand):
         weights = [region.weight for region in data.REGIONS.values()]
         taken = {username.lower() for username in User.objects.values_list("username", flat=True)}
         taken.update(Customer.objects.values_list(Lower("email"), flat=True))
+        joined = self.sign_ups(count)
         customers = []
         for start in range(0, count, BATCH_SIZE):
             batch, addresses = [], []
-            for _ in range(min(BATCH_SIZE, count - start)):
+            for when in joined[start : start + BATCH_SIZE]:
                 code = self.rng.choices(list(data.REGIONS), weights)[0]
-                customer = self.build_customer(data.REGIONS[code], neighbours[code], password, taken)
+                customer = self.build_customer(data.REGIONS[code], neighbours[code], password, taken, when)
                 batch.append(customer)
                 addresses += self.build_addresses(customer, code, data.REGIONS[code], neighbours[code])
             # bulk_create fills in the ids, and each row takes its parent's id when inserted.
             User.objects.bulk_create([customer.user for customer in batch], batch_size=BATCH_SIZE)
             customers += Customer.objects.bulk_create(batch, batch_size=BATCH_SIZE)
             Address.objects.bulk_create(addresses, batch_size=BATCH_SIZE)
+            # The inserts stamped them now; a customer and their addresses date from the sign-up.
+            for customer in batch:
+                customer.created_at = customer.updated_at = customer.user.date_joined
+            for address in addresses:
+                address.created_at = address.updated_at = address.customer.created_at
+            for model, rows in ((Customer, batch), (Address, addresses)):
+                model._base_manager.bulk_update(rows, ["created_at", "updated_at"], batch_size=DATING_BATCH_SIZE)
             self.stdout.write(f"customers: {len(customers):,}/{count:,}")
         return customers
+
+    def sign_ups(self, count: int) -> list[datetime]:
+        """Return when each new customer signed up, earliest first: most before the orders began, some since."""
+        calendar, rng = self.calendar, self.rng
+        recently = calendar.now - timedelta(hours=1)
+        return sorted(
+            calendar.between(rng, calendar.orders_from, recently)
+            if rng.random() < data.NEW_CUSTOMER_SHARE
+            else calendar.between(rng, calendar.opened, calendar.orders_from)
+            for _ in range(count)
+        )
 
     def neighbours(self, region: data.Region) -> Neighbours:
         """Draw a region's pools of names and streets from Faker, seeded from the command's seed."""
@@ -303,8 +265,11 @@ class Command(BaseCommand):
             streets=[fake.street_address().splitlines()[-1] for _ in range(PEOPLE_POOL)],
         )
 
-    def build_customer(self, region: data.Region, neighbours: Neighbours, password: str, taken: set[str]) -> Customer:
-        """Return an unsaved customer of this region with an unsaved login whose password hash is `password`."""
+    def build_customer(
+        self, region: data.Region, neighbours: Neighbours, password: str, taken: set[str], joined: datetime
+    ) -> Customer:
+        """Return an unsaved customer of this region with an unsaved login, who signed up at `joined`, whose
+        password hash is `password`."""
         first_name, last_name = self.rng.choice(neighbours.first_names), self.rng.choice(neighbours.last_names)
         email = self.email(first_name, last_name, taken)
         user = UserFactory.build(
@@ -313,6 +278,7 @@ class Command(BaseCommand):
             first_name=first_name,
             last_name=last_name,
             password=factory.Transformer.Force(password),
+            date_joined=joined,
         )
         return CustomerFactory.build(
             user=user,
@@ -368,7 +334,8 @@ class Command(BaseCommand):
     def seed_reviews(self, count: int, customers: list[Customer]) -> None:
         """Have the new customers review random active products, once per customer and product at most.
 
-        Bulk inserts send no signals, so the reviewed products' ratings are refreshed once at the end.
+        Each is dated after its customer signed up. Bulk inserts send no signals, so the
+        reviewed products' ratings are refreshed once at the end.
         """
         products = list(Product.objects.active().order_by("pk").only("pk"))
         possible = len(customers) * len(products)
@@ -382,6 +349,10 @@ class Command(BaseCommand):
         for start in range(0, count, BATCH_SIZE):
             batch = [self.build_review(customers, products, pick) for pick in picks[start : start + BATCH_SIZE]]
             Review.objects.bulk_create(batch, batch_size=BATCH_SIZE)
+            for review in batch:
+                written = self.calendar.between(self.rng, review.customer.created_at, self.calendar.now)
+                review.created_at = review.updated_at = written
+            Review._base_manager.bulk_update(batch, ["created_at", "updated_at"], batch_size=DATING_BATCH_SIZE)
             self.stdout.write(f"reviews: {start + len(batch):,}/{count:,}")
         reviewed = sorted({products[pick % len(products)].pk for pick in picks})
         for start in range(0, len(reviewed), RATINGS_CHUNK):
