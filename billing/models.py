@@ -51,7 +51,7 @@ class Payment(TimeStampedModel):
         indexes = [models.Index(fields=["status", "-created_at"], name="payment_status_created_idx")]
 
     def __str__(self) -> str:
-        return f"{self.order} {self.amount} {self.status}"
+        return f"{self.method.capitalize()} payment of {self.order}: {self.get_status_display()}"
 
     @property
     def idempotency_key(self) -> str:
@@ -93,7 +93,7 @@ class PaymentAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.number} {self.outcome}"
+        return f"Attempt {self.number}: {self.get_outcome_display()}"
 
 
 class YearSequence(models.Model):
@@ -219,7 +219,7 @@ class Refund(TimeStampedModel):
         indexes = [models.Index(fields=["status", "created_at"], name="refund_status_created_idx")]
 
     def __str__(self) -> str:
-        return f"Refund {self.pk} of {self.amount}"
+        return f"Refund of {self.amount} on {self.payment.order}"
 
     @property
     def gateway_idempotency_key(self) -> str:
