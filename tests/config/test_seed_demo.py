@@ -44,6 +44,8 @@ def seed(*args: str) -> str:
     """Run seed_demo; with no orders unless asked, since most tests are about the rest and orders are per-row work."""
     if "--orders" not in args:
         args = (*args, "--orders", "0")
+    if "--pictures" not in args:  # drawing and thumbnailing pictures is slow; their own test asks for some
+        args = (*args, "--pictures", "0")
     out = StringIO()
     call_command("seed_demo", *args, stdout=out)
     return out.getvalue()

@@ -48,7 +48,7 @@ def draw_picture(name: str, category: str, variant: int) -> ContentFile:
         text_width = draw.textlength(line, font=font)
         draw.text(((width - text_width) / 2, 24 + number * 40), line, font=font, fill=colour(hue, 0.5, 0.25))
     buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", optimize=True)
+    picture.save(buffer, format="PNG")
     return ContentFile(buffer.getvalue(), name="picture.png")
 
 
