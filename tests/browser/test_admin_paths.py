@@ -144,7 +144,7 @@ def test_staff_move_an_order_along_with_its_buttons_then_cancel_it(staff_browser
 )
 def test_pages_fit_the_screen(staff_browser, page):
     """At 1400 px nothing scrolls sideways: neither the page nor a list inside it."""
-    order = OrderFactory(lines=[(ProductFactory(), 1), (ProductFactory(), 2)], status=Status.DELIVERED)
+    order = OrderFactory(lines=[(ProductFactory(stock=10), 1), (ProductFactory(stock=10), 2)], status=Status.DELIVERED)
     RefundFactory(order=order, units={order.items.first().pk: 1}, restock=True)
     paths = {
         "customer": f"/admin/customers/customer/{order.customer.pk}/change/",
