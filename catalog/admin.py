@@ -17,12 +17,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from catalog.exceptions import InsufficientStock, StockLimitExceeded
+from catalog.exceptions import StockLimitExceeded
 from catalog.managers import LOW_STOCK_ORDER
-from catalog.models import Category, Product, ProductImage, Review
+from catalog.models import Category, Product, ProductImage, Review, Variant
 from common.admin import activate, csv_export_action, deactivate, money
 
-PRODUCT_DESCRIPTION = ["sku", "name", "slug", "category", "description"]  # pictures: the images inline
+PRODUCT_DESCRIPTION = ["name", "slug", "category", "description"]  # pictures: the images inline
 
 
 class StockLevelFilter(admin.SimpleListFilter):
@@ -36,9 +36,9 @@ class StockLevelFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "low":
-            return queryset.low_stock()
+            return queryset.with_low_stock()
         if self.value() == "sold_out":
-            return queryset.low_stock(0)
+            return queryset.with_low_stock(0)
         return queryset
 
     @classmethod
@@ -70,32 +70,9 @@ class ProductChangeList(ChangeList):
         return {self.list_display.index(field): "asc" for field in LOW_STOCK_ORDER if field in self.list_display}
 
 
-class ProductChangeForm(forms.ModelForm):
-    """Change an existing product; stock moves by a delta, never by writing a count."""
-
-    adjust_stock_by = forms.IntegerField(
-        required=False,
-        label="Adjust stock by",
-        help_text="Units to add (positive) or remove (negative). Leave blank to keep the stock as it is.",
-    )
-
-    class Meta:
-        model = Product
-        fields = ["sku", "name", "slug", "category", "description", "image", "price", "is_active"]
-
-    def clean_adjust_stock_by(self) -> int:
-        """Refuse early what would take stock below zero; the conditional update has the final word."""
-        delta = self.cleaned_data["adjust_stock_by"] or 0
-        if self.instance.stock + delta < 0:
-            raise forms.ValidationError(
-                f"Only {self.instance.stock} in stock; cannot remove {-delta}.", code="insufficient_stock"
-            )
-        return delta
-
-
 class RestockForm(forms.Form):
     units = forms.IntegerField(
-        label="Units to add to each product", min_value=1, max_value=Product.MAX_STOCK, initial=1
+        label="Units to add to each product", min_value=1, max_value=Variant.MAX_STOCK, initial=1
     )
 
 
@@ -132,7 +109,7 @@ def restock(modeladmin, request, queryset):
         modeladmin.message_user(
             request,
             f"{product.name} was not restocked: it has {product.stock:,} units, and a product holds "
-            f"at most {Product.MAX_STOCK:,}.",
+            f"at most {Variant.MAX_STOCK:,}.",
             level=messages.ERROR,
         )
     if pending:
@@ -212,26 +189,20 @@ class ProductImageInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["picture", "sku", "name", "category", "price_with_currency", "stock", "is_active", "created_at"]
+    list_display = ["picture", "name", "category", "price_with_currency", "is_active", "created_at"]
     list_filter = [CategoryTreeFilter, "is_active", StockLevelFilter]
     list_select_related = ["category"]
     inlines = [ProductImageInline]
-    search_fields = ["name", "sku"]
+    search_fields = ["name", "variants__sku"]
     autocomplete_fields = ["category"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_at", "updated_at"]
     # Counting every row on each page view is the slow part of a 100,000-row changelist.
     show_full_result_count = False
-    actions = [activate, deactivate, restock, "export_csv"]
+    actions = [activate, deactivate, "export_csv"]
 
     def get_changelist(self, request, **kwargs):
         return ProductChangeList
-
-    def get_ordering(self, request):
-        """List products running low fewest first (the stock level filter), else by name."""
-        if StockLevelFilter.is_chosen(request.GET):
-            return LOW_STOCK_ORDER
-        return super().get_ordering(request)
 
     def get_queryset(self, request):
         """Each product with its first picture, in one more query for the whole page."""
@@ -243,28 +214,14 @@ class ProductAdmin(admin.ModelAdmin):
         pictures = product.images.all()
         return thumbnail(pictures[0] if pictures else None)
 
-    @admin.display(description="price", ordering="price")
+    @admin.display(description="price", ordering="price_min")
     def price_with_currency(self, product: Product) -> str:
-        return money(product.price)
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        if db_field.name == "price":
-            kwargs["label"] = f"Price ({settings.SHOP_CURRENCY})"
-            kwargs["help_text"] = f"What one unit sells for, in {settings.SHOP_CURRENCY}, e.g. 24.90."
-        return super().formfield_for_dbfield(db_field, request, **kwargs)
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        if obj is not None:
-            kwargs["form"] = ProductChangeForm
-        return super().get_form(request, obj, change=change, **kwargs)
+        return money(product.price_min)
 
     def get_fieldsets(self, request, obj=None):
-        sales = ["price", "stock", "is_active"]
+        sales = ["is_active"]
         if obj is None:
             return [(None, {"fields": PRODUCT_DESCRIPTION}), ("Sales", {"fields": sales})]
-        # Only staff who may change the product can adjust its stock.
-        if self.has_change_permission(request, obj):
-            sales.insert(2, "adjust_stock_by")
         return [
             (None, {"fields": PRODUCT_DESCRIPTION}),
             ("Sales", {"fields": sales}),
@@ -275,7 +232,7 @@ class ProductAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return self.readonly_fields
-        return [*self.readonly_fields, "stock", "reviews_link"]
+        return [*self.readonly_fields, "reviews_link"]
 
     @admin.display(description="reviews")
     def reviews_link(self, product: Product) -> str:
@@ -283,18 +240,6 @@ class ProductAdmin(admin.ModelAdmin):
         url = f"{reverse('admin:catalog_review_changelist')}?product={product.pk}"
         label = ngettext("%d review", "%d reviews", product.rating_count) % product.rating_count
         return format_html('<a href="{}">{} →</a>', url, label)
-
-    def save_model(self, request, obj, form, change):
-        """Save the product, then apply the stock adjustment as a conditional update."""
-        super().save_model(request, obj, form, change)
-        delta = form.cleaned_data.get("adjust_stock_by")
-        if not delta:
-            return
-        try:
-            Product.objects.adjust_stock(obj.pk, delta)
-        except InsufficientStock as refused:
-            # Stock moved between the form check and the update (an order came in).
-            messages.error(request, f"Stock was not adjusted. {refused.detail}")
 
     def get_deleted_objects(self, objs, request):
         """Say why products that orders record cannot be deleted, and offer to deactivate them.
@@ -313,11 +258,10 @@ class ProductAdmin(admin.ModelAdmin):
     export_csv = csv_export_action(
         "products",
         {
-            "sku": "sku",
             "name": "name",
             "category": "category__name",
-            "price": "price",
-            "stock": "stock",
+            "price_min": "price_min",
+            "price_max": "price_max",
             "is_active": "is_active",
         },
     )
@@ -382,7 +326,7 @@ class ReviewedProductFilter(admin.SimpleListFilter):
         product_id = self.value() or ""
         if not product_id.isdecimal() or len(product_id) > 18:  # not an id: ignore it rather than fail
             return []
-        product = Product.objects.filter(pk=product_id).only("name", "sku").first()
+        product = Product.objects.filter(pk=product_id).only("name").first()
         return [(product_id, str(product) if product else f"Product {product_id} (not found)")]
 
     def queryset(self, request, queryset):
@@ -396,8 +340,8 @@ class ReviewAdmin(admin.ModelAdmin):
     list_display = ["product", "customer", "stars", "verified_purchase", "created_at"]
     list_filter = [RatingFilter, "verified_purchase", ReviewedProductFilter]
     list_select_related = ["product", "customer"]
-    search_fields = ["product__name", "product__sku", "customer__email", "comment"]
-    search_help_text = "Search by product name or SKU, customer email, or comment."
+    search_fields = ["product__name", "customer__email", "comment"]
+    search_help_text = "Search by product name, customer email, or comment."
     autocomplete_fields = ["product", "customer"]
     # verified_purchase comes from the customer's orders, never from a form. Saving or
     # deleting a review here refreshes its product's rating (the catalog's signal receiver).

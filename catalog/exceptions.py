@@ -2,24 +2,24 @@ from common.errors import Conflict, DomainError
 
 
 class InsufficientStock(Conflict):
-    """Some lines ask for more than is in stock; `lines` names each with requested and available."""
+    """Some lines ask for more than is in stock; `lines` names each variant with requested and available."""
 
     default_detail = "Not enough stock for some of the requested products."
     default_code = "insufficient_stock"
 
-    def __init__(self, lines: list[dict[str, int]]) -> None:
-        names = ", ".join(f"product {line['product']} ({line['available']} of {line['requested']})" for line in lines)
+    def __init__(self, lines: list[dict]) -> None:
+        names = ", ".join(f"{line['sku']} ({line['available']} of {line['requested']})" for line in lines)
         super().__init__(f"Not enough stock: {names}.", lines=lines)
 
 
 class StockLimitExceeded(Conflict):
-    """Giving back these units would pass the most stock a product can hold; `lines` names each."""
+    """Giving back these units would pass the most stock a variant can hold; `lines` names each."""
 
     default_code = "stock_limit_exceeded"
 
-    def __init__(self, lines: list[dict[str, int]], limit: int) -> None:
-        names = ", ".join(f"product {line['product']} (+{line['requested']})" for line in lines)
-        super().__init__(f"A product holds at most {limit:,} units: {names}.", lines=lines, limit=limit)
+    def __init__(self, lines: list[dict], limit: int) -> None:
+        names = ", ".join(f"{line['sku']} (+{line['requested']})" for line in lines)
+        super().__init__(f"A variant holds at most {limit:,} units: {names}.", lines=lines, limit=limit)
 
 
 class AlreadyReviewed(Conflict):

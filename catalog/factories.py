@@ -5,7 +5,7 @@ from decimal import Decimal
 import factory
 from django.utils.text import slugify
 
-from catalog.models import Category, Product, ProductImage, Review
+from catalog.models import Category, Extra, Product, ProductImage, Review, Variant
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -20,6 +20,11 @@ class CategoryFactory(factory.django.DjangoModelFactory):
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
+    """A product sold in one variant, whose `sku`, `price` and `stock` these name (as the API's simple products).
+
+    `ProductFactory(variants=0)` makes the product alone, for a test that adds its variants itself.
+    """
+
     class Meta:
         model = Product
 
@@ -33,6 +38,43 @@ class ProductFactory(factory.django.DjangoModelFactory):
     )
     stock = factory.Faker("random_int", min=0, max=200)
     is_active = True
+    variants = 1
+
+    @classmethod
+    def _create(cls, model_class, *args, sku, price, stock, variants, **kwargs):
+        product = super()._create(model_class, *args, **kwargs)
+        if variants:
+            Variant.objects.create(product=product, sku=sku, price=price, stock=stock)
+            product.refresh_from_db(fields=["price_min", "price_max"])
+        return product
+
+    @classmethod
+    def _build(cls, model_class, *args, sku, price, stock, variants, **kwargs):
+        return super()._build(model_class, *args, **kwargs)
+
+
+class VariantFactory(factory.django.DjangoModelFactory):
+    """A variant of an existing product (pass `product`, or one is made with no variant of its own)."""
+
+    class Meta:
+        model = Variant
+
+    product = factory.SubFactory(ProductFactory, variants=0)
+    sku = factory.Sequence(lambda n: f"VAR-{n:06d}")
+    price = factory.Faker(
+        "pydecimal", left_digits=3, right_digits=2, min_value=Decimal("1.00"), max_value=Decimal("999.99")
+    )
+    stock = factory.Faker("random_int", min=0, max=200)
+
+
+class ExtraFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Extra
+
+    product = factory.SubFactory(ProductFactory)
+    name = factory.Sequence(lambda n: f"Extra {n}")
+    price = Decimal("1.50")
+    max_per_line = 3
 
 
 class ProductImageFactory(factory.django.DjangoModelFactory):
@@ -56,14 +98,14 @@ def product_slug(name: str, sku: str) -> str:
     return slugify(f"{name}-{sku}")
 
 
-def unsaved_product(**fields) -> Product:
-    """Return an unsaved product with these fields, slugged as ProductFactory slugs it, for bulk inserts.
+def unsaved_product(*, sku: str, **fields) -> Product:
+    """Return an unsaved product with these fields, slugged as ProductFactory slugs one with `sku`, for bulk inserts.
 
     It is what `ProductFactory.build(**fields)` gives when every field is named, without
     factory-boy's per-object bookkeeping, which costs more than the insert itself when the
     demo adds products by the hundred thousand.
     """
-    return Product(slug=product_slug(fields["name"], fields["sku"]), **fields)
+    return Product(slug=product_slug(fields["name"], sku), **fields)
 
 
 class ReviewFactory(factory.django.DjangoModelFactory):

@@ -1,4 +1,4 @@
-"""Catalog rules: category tree reads, and the only write path for product stock.
+"""Catalog rules: category tree reads, product summaries, and the only write path for variant stock.
 
 `QuerySet.update()` and `bulk_create()` send no save signals, so the bulk writes here
 announce themselves with `products_changed` / `categories_changed` for the cache.
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models import Avg, Count, DecimalField, F, OuterRef, Subquery
+from django.db.models import Avg, Count, DecimalField, Exists, F, Max, Min, OuterRef, Subquery
 from django.db.models.functions import Cast, Coalesce, Round
 from django.dispatch import Signal
 from django.utils import timezone
@@ -22,8 +22,8 @@ products_changed = Signal()
 categories_changed = Signal()
 """Sent after categories change in bulk."""
 
-# How a list of products running low reads: the fewest units first.
-LOW_STOCK_ORDER = ("stock", "name")
+# How a list of variants running low reads: the fewest units first.
+LOW_STOCK_ORDER = ("stock", "sku")
 
 
 class CategoryQuerySet(ActivatableQuerySet):
@@ -82,78 +82,59 @@ class CategoryQuerySet(ActivatableQuerySet):
 
 class ProductQuerySet(ActivatableQuerySet):
     def in_stock(self):
-        """Products that can be ordered now."""
-        return self.filter(is_active=True, stock__gt=0)
+        """Products that can be ordered now: active, with an active variant in stock."""
+        return self.filter(is_active=True).filter(self.has_stock())
+
+    def has_stock(self) -> Exists:
+        """Return the condition "some active variant has stock", for filters and annotations."""
+        variants = self.model._meta.get_field("variants").related_model.objects
+        return Exists(variants.filter(product=OuterRef("pk"), is_active=True, stock__gt=0))
+
+    def with_low_stock(self, threshold: int | None = None):
+        """Products with an active variant at `threshold` units or fewer (by default LOW_STOCK_THRESHOLD)."""
+        variants = self.model._meta.get_field("variants").related_model.objects
+        low = variants.filter(product=OuterRef("pk")).active().low_stock(threshold).order_by()
+        return self.filter(Exists(low))
 
     def in_category(self, category):
         """Products in this category (a Category or its id) or in any category below it, at any depth."""
         categories = self.model._meta.get_field("category").related_model.objects
         return self.filter(category_id__in=categories.descendant_ids(getattr(category, "pk", category)))
 
-    def low_stock(self, threshold: int | None = None):
-        """Products with `threshold` units or fewer left (by default LOW_STOCK_THRESHOLD), fewest first."""
-        if threshold is None:
-            threshold = settings.LOW_STOCK_THRESHOLD
-        return self.filter(stock__lte=threshold).order_by(*LOW_STOCK_ORDER)
-
-    def reserve(self, quantities: Mapping[int, int]) -> None:
-        """Take stock for every line or for none; raise InsufficientStock naming each short line.
-
-        One conditional UPDATE per product, in id order so that concurrent orders over the
-        same products lock rows in the same order and cannot deadlock. Runs inside the
-        caller's transaction (a savepoint when nested), so a refusal undoes every line.
-        """
-        _check_quantities(quantities)
-        now = timezone.now()
+    def create_with_variant(self, *, sku: str, price, stock: int = 0, **fields):
+        """Create a product sold in one variant (no options), with that variant's sku, price and stock."""
+        variants = self.model._meta.get_field("variants").related_model.objects
         with transaction.atomic(using=self.db):
-            short = []
-            for product_id in sorted(quantities):
-                wanted = quantities[product_id]
-                taken = self.filter(pk=product_id, stock__gte=wanted)._update_quietly(
-                    stock=F("stock") - wanted, updated_at=now
-                )
-                if not taken:
-                    available = self.filter(pk=product_id).values_list("stock", flat=True).first() or 0
-                    short.append({"product": product_id, "requested": wanted, "available": available})
-            if short:
-                raise InsufficientStock(short)
-            self._announce_stock_change(quantities, sold_out_when=lambda stock, _moved: stock == 0)
+            product = self.create(**fields)
+            variants.create(product=product, sku=sku, price=price, stock=stock)
+            product.refresh_from_db(fields=["price_min", "price_max"])
+        return product
 
-    reserve.alters_data = True
+    create_with_variant.alters_data = True
 
-    def release(self, quantities: Mapping[int, int]) -> None:
-        """Give back stock taken by `reserve` (a cancelled order, a failed payment, a restock).
+    def refresh_prices(self, product_ids) -> None:
+        """Recompute each product's price range from its active variants, and announce the change.
 
-        All or nothing, like `reserve`: a product that would pass MAX_STOCK raises
-        StockLimitExceeded and no line is given back.
+        The product rows are locked first, so two variants of one product written at once
+        take turns, and the second sees the first's price.
         """
-        _check_quantities(quantities)
-        now = timezone.now()
+        variants = self.model._meta.get_field("variants").related_model.objects
+        active = variants.filter(product=OuterRef("pk"), is_active=True).order_by().values("product")
+        lowest = active.annotate(value=Min("price")).values("value")
+        highest = active.annotate(value=Max("price")).values("value")
+        product_ids = sorted(set(product_ids))
         with transaction.atomic(using=self.db):
-            over = []
-            for product_id in sorted(quantities):
-                given = quantities[product_id]
-                room = self.filter(pk=product_id, stock__lte=self.model.MAX_STOCK - given)
-                if (
-                    not room._update_quietly(stock=F("stock") + given, updated_at=now)
-                    and self.filter(pk=product_id).exists()
-                ):
-                    over.append({"product": product_id, "requested": given})
-            if over:
-                raise StockLimitExceeded(over, self.model.MAX_STOCK)
-            # A product whose stock now equals what came back was sold out before.
-            self._announce_stock_change(quantities, sold_out_when=lambda stock, moved: stock == moved)
+            list(self.select_for_update().filter(pk__in=product_ids).order_by("pk").values_list("pk"))
+            # QuerySet.update itself: this method announces the change once, below.
+            models.QuerySet.update(
+                self.filter(pk__in=product_ids),
+                price_min=Subquery(lowest),
+                price_max=Subquery(highest),
+                updated_at=timezone.now(),
+            )
+        products_changed.send(sender=self.model, product_ids=product_ids, lists_changed=True)
 
-    release.alters_data = True
-
-    def adjust_stock(self, product_id: int, delta: int) -> None:
-        """Add (delta > 0) or remove (delta < 0) units; never below zero."""
-        if delta > 0:
-            self.release({product_id: delta})
-        elif delta < 0:
-            self.reserve({product_id: -delta})
-
-    adjust_stock.alters_data = True
+    refresh_prices.alters_data = True
 
     def refresh_ratings(self, product_ids: list[int]) -> None:
         """Recompute rating average and count from the reviews, in the database.
@@ -193,18 +174,141 @@ class ProductQuerySet(ActivatableQuerySet):
 
     bulk_create.alters_data = True
 
+
+class VariantQuerySet(ActivatableQuerySet):
+    """Variants, and the only write path for stock."""
+
+    def orderable(self):
+        """Variants a customer may order: active, of an active product."""
+        return self.filter(is_active=True, product__is_active=True)
+
+    def low_stock(self, threshold: int | None = None):
+        """Variants with `threshold` units or fewer left (by default LOW_STOCK_THRESHOLD), fewest first."""
+        if threshold is None:
+            threshold = settings.LOW_STOCK_THRESHOLD
+        return self.filter(stock__lte=threshold).order_by(*LOW_STOCK_ORDER)
+
+    def reserve(self, quantities: Mapping[int, int]) -> None:
+        """Take stock for every variant or for none; raise InsufficientStock naming each short variant.
+
+        `quantities` maps variant ids to units. One conditional UPDATE per variant, in id
+        order so that concurrent orders over the same variants lock rows in the same order
+        and cannot deadlock. Runs inside the caller's transaction (a savepoint when nested),
+        so a refusal undoes every line.
+        """
+        _check_quantities(quantities)
+        now = timezone.now()
+        with transaction.atomic(using=self.db):
+            short = []
+            for variant_id in sorted(quantities):
+                wanted = quantities[variant_id]
+                taken = self.filter(pk=variant_id, stock__gte=wanted)._update_quietly(
+                    stock=F("stock") - wanted, updated_at=now
+                )
+                if not taken:
+                    found = self.model._base_manager.filter(pk=variant_id).values("product_id", "sku", "stock").first()
+                    found = found or {"product_id": None, "sku": "", "stock": 0}
+                    short.append(
+                        {
+                            "variant": variant_id,
+                            "product": found["product_id"],
+                            "sku": found["sku"],
+                            "requested": wanted,
+                            "available": found["stock"],
+                        }
+                    )
+            if short:
+                raise InsufficientStock(short)
+            self._announce_stock_change(quantities, back_in_stock=False)
+
+    reserve.alters_data = True
+
+    def release(self, quantities: Mapping[int, int]) -> None:
+        """Give back stock taken by `reserve` (a cancelled order, a failed payment, a restock).
+
+        All or nothing, like `reserve`: a variant that would pass MAX_STOCK raises
+        StockLimitExceeded and no line is given back.
+        """
+        _check_quantities(quantities)
+        now = timezone.now()
+        with transaction.atomic(using=self.db):
+            over = []
+            for variant_id in sorted(quantities):
+                given = quantities[variant_id]
+                room = self.filter(pk=variant_id, stock__lte=self.model.MAX_STOCK - given)
+                if not room._update_quietly(stock=F("stock") + given, updated_at=now):
+                    found = self.model._base_manager.filter(pk=variant_id).values("product_id", "sku").first()
+                    if found is not None:
+                        over.append(
+                            {
+                                "variant": variant_id,
+                                "product": found["product_id"],
+                                "sku": found["sku"],
+                                "requested": given,
+                            }
+                        )
+            if over:
+                raise StockLimitExceeded(over, self.model.MAX_STOCK)
+            self._announce_stock_change(quantities, back_in_stock=True)
+
+    release.alters_data = True
+
+    def adjust_stock(self, variant_id: int, delta: int) -> None:
+        """Add (delta > 0) or remove (delta < 0) units; never below zero."""
+        if delta > 0:
+            self.release({variant_id: delta})
+        elif delta < 0:
+            self.reserve({variant_id: -delta})
+
+    adjust_stock.alters_data = True
+
+    def update(self, **kwargs) -> int:
+        """Update in bulk, keeping the products' price ranges (and so the cache) right."""
+        product_ids = list(self.values_list("product_id", flat=True).distinct())
+        rows = super().update(**kwargs)
+        self.model._meta.get_field("product").related_model.objects.refresh_prices(product_ids)
+        return rows
+
+    update.alters_data = True
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        product_model = self.model._meta.get_field("product").related_model
+        product_model.objects.refresh_prices({variant.product_id for variant in created})
+        return created
+
+    bulk_create.alters_data = True
+
     def _update_quietly(self, **kwargs) -> int:
         """Update without announcing: the stock methods announce what they know themselves."""
         return super().update(**kwargs)
 
-    def _announce_stock_change(self, quantities: Mapping[int, int], sold_out_when) -> None:
-        """Tell the cache which products moved, and whether any went out of or back into stock.
+    def _announce_stock_change(self, quantities: Mapping[int, int], *, back_in_stock: bool) -> None:
+        """Tell the cache which products moved, and whether any went out of stock (or back in).
 
-        Our UPDATEs hold the row locks until commit, so these reads are exact.
+        One query reads the stock of every variant of the products touched. Listings change
+        only when a product's in-stock flag flips: after a reserve, when none of its active
+        variants has stock left; after a release, when its active stock is what came back.
+        Our UPDATEs hold the rows we moved until commit, so these reads are exact for them.
         """
-        stock_now = dict(self.model._base_manager.filter(pk__in=quantities).values_list("pk", "stock"))
-        flipped = any(sold_out_when(stock, quantities[pk]) for pk, stock in stock_now.items())
-        products_changed.send(sender=self.model, product_ids=sorted(quantities), lists_changed=flipped)
+        touched = self.model._base_manager.filter(pk__in=list(quantities)).values("product_id")
+        rows = self.model._base_manager.filter(product_id__in=touched).values_list(
+            "pk", "product_id", "stock", "is_active"
+        )
+        on_hand: dict[int, int] = {}  # units of the product's active variants, now
+        moved: dict[int, int] = {}  # of which moved by this call
+        for pk, product_id, stock, is_active in rows:
+            on_hand.setdefault(product_id, 0)
+            moved.setdefault(product_id, 0)
+            if is_active:
+                on_hand[product_id] += stock
+                moved[product_id] += quantities.get(pk, 0)
+        if back_in_stock:
+            flipped = any(moved[pk] and on_hand[pk] == moved[pk] for pk in on_hand)
+        else:
+            flipped = any(moved[pk] and on_hand[pk] == 0 for pk in on_hand)
+        product_ids = sorted(on_hand)
+        products_changed.send(sender=self.model, product_ids=product_ids, lists_changed=flipped)
 
 
 class ReviewQuerySet(models.QuerySet):
@@ -249,9 +353,10 @@ def _walk(children: Mapping[int | None, list[int]], tops: list[int]) -> list[tup
 
 def _check_quantities(quantities: Mapping[int, int]) -> None:
     if not quantities or any(quantity < 1 for quantity in quantities.values()):
-        raise ValueError("Stock moves need at least one product, each with a quantity of 1 or more.")
+        raise ValueError("Stock moves need at least one variant, each with a quantity of 1 or more.")
 
 
 CategoryManager = models.Manager.from_queryset(CategoryQuerySet)
 ProductManager = models.Manager.from_queryset(ProductQuerySet)
+VariantManager = models.Manager.from_queryset(VariantQuerySet)
 ReviewManager = models.Manager.from_queryset(ReviewQuerySet)

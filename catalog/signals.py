@@ -5,11 +5,11 @@ the querysets send `products_changed` / `categories_changed` (catalog/managers.p
 """
 
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from catalog import cache
 from catalog.managers import categories_changed, products_changed
-from catalog.models import Category, Product, ProductImage, Review
+from catalog.models import Category, Extra, OptionValue, Product, ProductImage, ProductOption, Review, Variant
 
 
 def invalidate_product_on_write(sender, instance, **kwargs) -> None:
@@ -20,6 +20,18 @@ def invalidate_product_on_write(sender, instance, **kwargs) -> None:
 def invalidate_product_on_image_change(sender, instance, **kwargs) -> None:
     """Invalidate the detail and the listings of a product whose images changed (both show them)."""
     cache.invalidate_products([instance.product_id], lists=True)
+
+
+def invalidate_product_on_part_change(sender, instance, **kwargs) -> None:
+    """Invalidate the detail of a product whose options or extras changed (lists show neither)."""
+    product_id = instance.option.product_id if isinstance(instance, OptionValue) else instance.product_id
+    cache.invalidate_products([product_id], lists=False)
+
+
+def invalidate_product_on_variant_options(sender, instance, action, **kwargs) -> None:
+    """Invalidate the detail of a product whose variant got other option values."""
+    if action in ("post_add", "post_remove", "post_clear") and isinstance(instance, Variant):
+        cache.invalidate_products([instance.product_id], lists=False)
 
 
 def delete_image_files_on_delete(sender, instance, **kwargs) -> None:
@@ -57,6 +69,14 @@ def connect_receivers() -> None:
         signal.connect(
             invalidate_product_on_image_change, sender=ProductImage, dispatch_uid=f"catalog.product_image_{name}"
         )
+        for part in (ProductOption, OptionValue, Extra):
+            uid = f"catalog.{part._meta.model_name}_{name}"
+            signal.connect(invalidate_product_on_part_change, sender=part, dispatch_uid=uid)
+    m2m_changed.connect(
+        invalidate_product_on_variant_options,
+        sender=Variant.option_values.through,
+        dispatch_uid="catalog.variant_option_values",
+    )
     post_delete.connect(delete_image_files_on_delete, sender=ProductImage, dispatch_uid="catalog.product_image_files")
     products_changed.connect(invalidate_products_on_bulk_change, dispatch_uid="catalog.products_changed")
     categories_changed.connect(invalidate_categories_on_change, dispatch_uid="catalog.categories_changed")

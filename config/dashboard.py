@@ -17,13 +17,13 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
 from billing.breaker import breaker_status
 from billing.models import Payment
-from catalog.models import Product
+from catalog.models import Product, Variant
 from common.models import created_on
 from config import charts
 from orders.models import Order, OrderItem
@@ -152,10 +152,14 @@ def count_payments(day: date) -> dict:
 
 
 def count_low_stock(day: date) -> dict:
-    """Count the active products at or below the low-stock threshold, and list the lowest (two queries)."""
-    low = Product.objects.active().low_stock()
-    lowest = low.order_by("stock", "name", "pk").values("pk", "sku", "name", "stock")[:LOW_STOCK_LISTED]
-    return {"count": low.count(), "lowest": list(lowest), "as_of": timezone.now()}
+    """Count the active products with a variant at or below the low-stock threshold, and list the lowest
+    variants (two queries)."""
+    low = Variant.objects.orderable().low_stock()
+    lowest = low.order_by("stock", "product__name", "pk").values(
+        "sku", "stock", pk=F("product_id"), name=F("product__name")
+    )[:LOW_STOCK_LISTED]
+    count = Product.objects.active().filter(Exists(low.filter(product=OuterRef("pk")).order_by())).count()
+    return {"count": count, "lowest": list(lowest), "as_of": timezone.now()}
 
 
 def count_sales_by_day(day: date) -> dict:

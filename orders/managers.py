@@ -11,11 +11,11 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Prefetch, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from catalog.models import Product
+from catalog.models import Extra, OptionValue, Variant
 from common.models import ActivatableQuerySet, created_on
 from orders.exceptions import IdempotencyKeyReused, InvalidDiscountCode, InvalidOrder, PriceChanged
 from orders.metrics import ORDERS_PLACED
@@ -25,11 +25,44 @@ from orders.status import PURCHASED, DeliveryMethod, PaymentMethod, Status
 
 @dataclass(frozen=True)
 class Line:
-    """One requested line: a product id, a quantity, and optionally the unit price the client saw."""
+    """One requested line: a variant (or a product sold in one variant), a quantity, the extras
+    chosen (an extra's id once per unit of it: `(3, 3)` is a double), and optionally the unit
+    price the client saw."""
 
-    product: int
-    quantity: int
+    variant: int | None = None
+    quantity: int = 1
     unit_price: Decimal | None = None
+    extras: tuple[int, ...] = ()
+    product: int | None = None
+
+
+@dataclass(frozen=True)
+class PricedLine:
+    """A requested line resolved against the catalog: what it sells and what one unit costs."""
+
+    line: Line
+    variant: object  # catalog.Variant, with its product and option values
+    extras: list[dict]  # [{"id", "name", "price", "quantity"}], priced now
+    unit_price: Decimal
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.line.quantity
+
+    def item_fields(self) -> dict:
+        """Return the order line's fields: the sale, and a snapshot of what was sold."""
+        variant = self.variant
+        return {
+            "variant_id": variant.pk,
+            "product_id": variant.product_id,
+            "product_name": variant.product.name,
+            "sku": variant.sku,
+            "options": variant.option_labels(),
+            "extras": [{**extra, "price": str(extra["price"])} for extra in self.extras],
+            "quantity": self.line.quantity,
+            "unit_price": self.unit_price,
+            "line_total": self.line_total,
+        }
 
 
 def _sales() -> dict:
@@ -102,10 +135,10 @@ class OrderQuerySet(models.QuerySet):
             if earlier is not None:
                 return _replay(earlier, request_fingerprint), False
 
-        products = _orderable_products(lines)
-        _check_prices(lines, products)
+        priced = _price_lines(lines)
+        _check_prices(priced)
         shipping_address = _shipping_snapshot(customer, delivery_method, shipping_address_id)
-        subtotal = sum((products[line.product].price * line.quantity for line in lines), Decimal("0.00"))
+        subtotal = sum((line.line_total for line in priced), Decimal("0.00"))
         _check_amount_fits(self.model, subtotal)
         code = _related(self.model, "discount_code").objects.find_usable(discount_code) if discount_code else None
         discount = code.discount_for(subtotal) if code else Decimal("0.00")
@@ -122,8 +155,7 @@ class OrderQuerySet(models.QuerySet):
                 discount_code=code,
                 idempotency_key=idempotency_key or "",
                 request_fingerprint=request_fingerprint,
-                products=products,
-                lines=lines,
+                lines=priced,
                 actor=actor,
             )
         except IntegrityError:
@@ -138,7 +170,7 @@ class OrderQuerySet(models.QuerySet):
 
     place.alters_data = True
 
-    def _create_with_holds(self, *, products, lines, actor, **fields):
+    def _create_with_holds(self, *, lines: list[PricedLine], actor, **fields):
         """Write the order, its lines, its holds (stock, code use) and first event, in one transaction.
 
         The order row goes in first: a racing request with the same idempotency key waits
@@ -149,19 +181,11 @@ class OrderQuerySet(models.QuerySet):
             order = self.create(**fields)
             if order.discount_code is not None:
                 _related(self.model, "discount_code").objects.redeem(order.discount_code)
-            order_item.objects.bulk_create(
-                order_item(
-                    order=order,
-                    product_id=line.product,
-                    product_name=products[line.product].name,
-                    sku=products[line.product].sku,
-                    quantity=line.quantity,
-                    unit_price=products[line.product].price,
-                    line_total=products[line.product].price * line.quantity,
-                )
-                for line in lines
-            )
-            Product.objects.reserve({line.product: line.quantity for line in lines})
+            order_item.objects.bulk_create(order_item(order=order, **line.item_fields()) for line in lines)
+            units = Counter()
+            for line in lines:
+                units[line.variant.pk] += line.line.quantity
+            Variant.objects.reserve(units)
             order.events.create(from_status="", to_status=Status.PENDING, actor=actor, note="Order placed.")
             order_placed.send(sender=self.model, order=order)
             transaction.on_commit(ORDERS_PLACED.labels(order.payment_method).inc, using=self.db)
@@ -176,30 +200,100 @@ def _replay(order, request_fingerprint: str):
     return order
 
 
-def _orderable_products(lines: list[Line]) -> dict:
-    """Return the lines' products by id; refuse empty orders, repeated, unknown or inactive products."""
+def _price_lines(lines: list[Line]) -> list[PricedLine]:
+    """Resolve each line's variant and extras and price one unit; refuse what cannot be ordered.
+
+    Refused: an empty order, a quantity under 1, an unknown or inactive variant or product,
+    a product named alone that comes in several variants, an extra not offered with the
+    product or chosen more often than it allows, and two lines of the same variant with the
+    same extras (one line with the total quantity says it). Three queries: the variants with
+    their products, their option values, and the extras named.
+    """
     if not lines:
         raise InvalidOrder({"items": ["An order needs at least one line."]})
-    repeated = sorted(product for product, count in Counter(line.product for line in lines).items() if count > 1)
-    if repeated:
-        message = "Product {} appears on more than one line; order it once with the total quantity."
-        raise InvalidOrder({"items": [message.format(pk) for pk in repeated]})
     if any(line.quantity < 1 for line in lines):
         raise InvalidOrder({"items": ["Every quantity must be at least 1."]})
-    wanted = [line.product for line in lines]
-    products = Product.objects.active().only("pk", "name", "sku", "price").in_bulk(wanted)
-    missing = [pk for pk in wanted if pk not in products]
-    if missing:
-        raise InvalidOrder({"items": [f"Product {pk} is not available." for pk in missing]})
-    return products
+    variants = _orderable_variants(lines)
+    extras = _offered_extras(lines)
+    problems, priced, seen = [], [], set()
+    for line, variant in zip(lines, variants, strict=True):
+        if variant is None:
+            problems.append(_unavailable(line))
+            continue
+        chosen = []
+        for extra_id, count in sorted(Counter(line.extras).items()):
+            extra = extras.get(extra_id)
+            if extra is None or extra.product_id != variant.product_id:
+                problems.append(f"Extra {extra_id} is not offered with {variant.product.name}.")
+            elif count > extra.max_per_line:
+                problems.append(f"{extra.name} can be added at most {extra.max_per_line} times to one line.")
+            else:
+                chosen.append({"id": extra.pk, "name": extra.name, "price": extra.price, "quantity": count})
+        key = (variant.pk, tuple(sorted(line.extras)))
+        if key in seen:
+            problems.append(f"{variant.sku} appears on two lines with the same extras; order it once with the sum.")
+        seen.add(key)
+        unit_price = variant.price + sum((extra["price"] * extra["quantity"] for extra in chosen), Decimal("0.00"))
+        priced.append(PricedLine(line=line, variant=variant, extras=chosen, unit_price=unit_price))
+    if problems:
+        raise InvalidOrder({"items": problems})
+    return priced
 
 
-def _check_prices(lines: list[Line], products: dict) -> None:
-    """Refuse the order if any price the client saw is no longer the price."""
+def _orderable_variants(lines: list[Line]) -> list:
+    """Return each line's orderable variant (None when it has none), its product and option values loaded."""
+    variant_ids = [line.variant for line in lines if line.variant is not None]
+    product_ids = [line.product for line in lines if line.variant is None and line.product is not None]
+    found = (
+        Variant.objects.orderable()
+        .filter(Q(pk__in=variant_ids) | Q(product_id__in=product_ids))
+        .select_related("product")
+        .only("pk", "sku", "price", "product_id", "product__name")
+        .prefetch_related(Prefetch("option_values", queryset=OptionValue.objects.select_related("option")))
+    )
+    by_id, by_product = {}, {}
+    for variant in found:
+        by_id[variant.pk] = variant
+        by_product.setdefault(variant.product_id, []).append(variant)
+    chosen = []
+    for line in lines:
+        if line.variant is not None:
+            chosen.append(by_id.get(line.variant))
+        else:
+            candidates = by_product.get(line.product, [])
+            chosen.append(candidates[0] if len(candidates) == 1 else None)
+    return chosen
+
+
+def _unavailable(line: Line) -> str:
+    if line.variant is not None:
+        return f"Variant {line.variant} is not available."
+    if line.product is None:
+        return "Every line needs a variant (or the product of a product sold in one variant)."
+    variants = Variant.objects.orderable().filter(product_id=line.product).count()
+    if variants > 1:
+        return f"Product {line.product} comes in {variants} variants: name the variant."
+    return f"Product {line.product} is not available."
+
+
+def _offered_extras(lines: list[Line]) -> dict:
+    """Return the active extras the lines name, by id (no query when none is named)."""
+    wanted = {extra for line in lines for extra in line.extras}
+    return Extra.objects.filter(is_active=True).in_bulk(wanted) if wanted else {}
+
+
+def _check_prices(lines: list[PricedLine]) -> None:
+    """Refuse the order if any unit price the client saw (variant and extras) is no longer the price."""
     changed = [
-        {"product": line.product, "seen": str(line.unit_price), "current": str(products[line.product].price)}
+        {
+            "variant": line.variant.pk,
+            "product": line.variant.product_id,
+            "sku": line.variant.sku,
+            "seen": str(line.line.unit_price),
+            "current": str(line.unit_price),
+        }
         for line in lines
-        if line.unit_price is not None and line.unit_price != products[line.product].price
+        if line.line.unit_price is not None and line.line.unit_price != line.unit_price
     ]
     if changed:
         raise PriceChanged(changed)

@@ -4,11 +4,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from catalog.models import Product, Review
+from catalog.models import Product, Review, Variant
 from common.formats import short_datetime
 from common.models import MoneyField, TimeStampedModel
 from orders.exceptions import InvalidOrder, InvalidTransition
@@ -184,8 +184,10 @@ class Order(TimeStampedModel):
 
         Units already returned to stock (`return_to_stock`) are not given back twice.
         """
-        held = self.items.annotate(held=F("quantity") - F("quantity_returned")).filter(held__gt=0)
-        Product.objects.release(dict(held.values_list("product_id", "held")))
+        held = self.items.values("variant_id").annotate(held=Sum(F("quantity") - F("quantity_returned")))
+        still_held = {row["variant_id"]: row["held"] for row in held.order_by() if row["held"] > 0}
+        if still_held:
+            Variant.objects.release(still_held)
         if self.discount_code_id:
             DiscountCode.objects.release(self.discount_code_id)
 
@@ -204,8 +206,11 @@ class Order(TimeStampedModel):
                 )
                 if not returned:
                     raise InvalidOrder({"lines": [f"Item {item_id} has fewer than {quantity} units left to return."]})
-            products = dict(self.items.filter(pk__in=units).values_list("pk", "product_id"))
-            Product.objects.release({products[item_id]: quantity for item_id, quantity in units.items()})
+            variants = dict(self.items.filter(pk__in=units).values_list("pk", "variant_id"))
+            back: dict[int, int] = {}
+            for item_id, quantity in units.items():
+                back[variants[item_id]] = back.get(variants[item_id], 0) + quantity
+            Variant.objects.release(back)
 
     return_to_stock.alters_data = True
 
@@ -217,24 +222,33 @@ class Order(TimeStampedModel):
 
 
 class OrderItem(TimeStampedModel):
-    """A line of an order: the product, and its name, SKU and price as they were when ordered."""
+    """A line of an order: the variant sold, and its product name, SKU, options, extras and price as they were."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
+    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="order_items")
+    # The variant's product, kept on the line so "who bought this product" needs no join.
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_items")
     product_name = models.CharField(max_length=200)
     sku = models.CharField("SKU", max_length=64)
+    options = models.JSONField(
+        default=list, blank=True, help_text='The variant\'s option values: [{"option": "Size", "value": "M"}].'
+    )
+    extras = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='The extras chosen, as priced then: [{"id": 3, "name": "Cheese", "price": "1.50", "quantity": 1}].',
+    )
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     quantity_returned = models.PositiveIntegerField(
         default=0, editable=False, help_text="Units returned to stock after a refund (Order.return_to_stock)."
     )
-    unit_price = MoneyField()
+    unit_price = MoneyField(help_text="The variant's price plus its extras, as ordered.")
     line_total = MoneyField()
 
     class Meta:
         ordering = ["id"]
         verbose_name = "order line"
         constraints = [
-            models.UniqueConstraint(fields=["order", "product"], name="order_item_one_line_per_product"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="order_item_quantity_positive"),
             models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_item_price_non_negative"),
             models.CheckConstraint(
@@ -243,7 +257,17 @@ class OrderItem(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} x {self.product_name}"
+        return f"{self.quantity} x {self.description}"
+
+    @property
+    def description(self) -> str:
+        """Name what was sold as the customer chose it: "Shirt (Size M, Colour Navy) + 2 x Extra cheese"."""
+        text = self.product_name
+        if self.options:
+            text += " (" + ", ".join(f"{pair['option']} {pair['value']}" for pair in self.options) + ")"
+        for extra in self.extras:
+            text += f" + {extra['quantity']} x {extra['name']}" if extra["quantity"] > 1 else f" + {extra['name']}"
+        return text
 
 
 class OrderStatusEvent(models.Model):

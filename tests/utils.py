@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.db.models import Sum
 from django.db.utils import load_backend
 from django.test import override_settings
 from django.urls import reverse
@@ -24,7 +25,7 @@ from drf_spectacular.generators import SchemaGenerator
 from PIL import Image
 
 from billing.breaker import BREAKER_NAMESPACE, breaker_storage, get_breaker
-from catalog.models import Product
+from catalog.models import Variant
 
 UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: Redis is down
 # The production cache settings (errors ignored, short timeouts) pointed at that address.
@@ -132,9 +133,11 @@ def breaker_redis_down() -> Iterator[None]:
             breaker_storage.cache_clear()
 
 
-def stock_of(product) -> int:
-    """Return the product's stock as the database holds it now."""
-    return Product.objects.values_list("stock", flat=True).get(pk=product.pk)
+def stock_of(item) -> int:
+    """Return a variant's stock as the database holds it now, or a product's (its variants' together)."""
+    if isinstance(item, Variant):
+        return Variant.objects.values_list("stock", flat=True).get(pk=item.pk)
+    return Variant.objects.filter(product=item).aggregate(units=Sum("stock"))["units"] or 0
 
 
 def unreachable_database():

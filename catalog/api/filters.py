@@ -1,11 +1,11 @@
 import django_filters
 
-from catalog.models import Category, Product
+from catalog.models import Category, Product, Variant
 
 # Price bounds are limited like the price column, so no value reaches the database that it cannot compare.
 PRICE_DIGITS = {
-    "max_digits": Product._meta.get_field("price").max_digits,
-    "decimal_places": Product._meta.get_field("price").decimal_places,
+    "max_digits": Variant._meta.get_field("price").max_digits,
+    "decimal_places": Variant._meta.get_field("price").decimal_places,
 }
 
 
@@ -22,11 +22,19 @@ class ProductFilter(django_filters.FilterSet):
     category_slug = django_filters.CharFilter(
         method="filter_category_slug", label="Category slug; includes its sub-categories at any depth."
     )
+    # Over the product's price range (its active variants'): a product is kept when some
+    # variant costs at least `min_price`, and some variant at most `max_price`.
     min_price = django_filters.NumberFilter(
-        field_name="price", lookup_expr="gte", **PRICE_DIGITS, label="Lowest price, e.g. 10.00."
+        field_name="price_max",
+        lookup_expr="gte",
+        **PRICE_DIGITS,
+        label="Lowest price, e.g. 10.00: products with a variant at this price or above.",
     )
     max_price = django_filters.NumberFilter(
-        field_name="price", lookup_expr="lte", **PRICE_DIGITS, label="Highest price, e.g. 49.99."
+        field_name="price_min",
+        lookup_expr="lte",
+        **PRICE_DIGITS,
+        label="Highest price, e.g. 49.99: products with a variant at this price or below.",
     )
     in_stock = django_filters.BooleanFilter(
         method="filter_in_stock", label="Only products with stock (true), or only sold-out ones (false)."
@@ -48,4 +56,5 @@ class ProductFilter(django_filters.FilterSet):
         return queryset.in_category(category_id)
 
     def filter_in_stock(self, queryset, name, value):
-        return queryset.filter(stock__gt=0) if value else queryset.filter(stock=0)
+        """Products with an active variant in stock (true), or with none (false)."""
+        return queryset.filter(queryset.has_stock()) if value else queryset.exclude(queryset.has_stock())

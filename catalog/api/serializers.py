@@ -1,12 +1,15 @@
+from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.images import MAX_POSITION, THUMBNAIL_WIDTHS
-from catalog.models import Category, Product, ProductImage, Review
+from catalog.models import Category, Extra, Product, ProductImage, ProductOption, Review, Variant
 
 LONGEST_COMMENT = 5000  # characters in a review comment
 ADJUST_STOCK_HINT = "Stock cannot be set directly; use POST /api/v1/products/{id}/adjust-stock/ with a delta."
+VARIANT_STOCK_HINT = "Stock cannot be set directly; use POST /api/v1/variants/{id}/adjust-stock/ with a delta."
+MAX_OPTION_VALUES = 100
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -69,10 +72,39 @@ class ProductImageSerializer(serializers.ModelSerializer):
 
 
 class ProductSerializer(serializers.ModelSerializer):
+    """A product as lists show it. `sku`, `price` and `stock` are those of a product sold in one
+    variant (null when it has several); on creation they make its variant."""
+
+    sku = serializers.CharField(
+        source="only_variant.sku",
+        max_length=64,
+        required=False,
+        allow_null=True,
+        help_text="SKU of a product sold in one variant; null when it has several. Required on creation.",
+    )
+    price = serializers.DecimalField(
+        source="only_variant.price",
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        allow_null=True,
+        help_text="Price of a product sold in one variant; null when it has several (see price_min, price_max). "
+        "Required on creation.",
+    )
+    stock = serializers.IntegerField(
+        source="only_variant.stock",
+        min_value=0,
+        max_value=Variant.MAX_STOCK,
+        required=False,
+        allow_null=True,
+        help_text="Units on hand of a product sold in one variant; null when it has several. Set on creation; "
+        "later moved only by adjust-stock.",
+    )
     rating = RatingSerializer(source="*", read_only=True)
     category_name = serializers.CharField(source="category.name", read_only=True)
     category_slug = serializers.CharField(source="category.slug", read_only=True)
-    in_stock = serializers.BooleanField(read_only=True)
+    in_stock = serializers.BooleanField(read_only=True, help_text="Whether an active variant has stock.")
     images = ProductImageSerializer(many=True, read_only=True, help_text="In order; upload at /products/{id}/images/.")
 
     class Meta:
@@ -80,22 +112,163 @@ class ProductSerializer(serializers.ModelSerializer):
         fields = [
             "id", "sku", "name", "slug", "description",
             "category", "category_name", "category_slug",
-            "price", "stock", "in_stock", "is_active", "image", "images", "rating",
+            "price", "price_min", "price_max", "stock", "in_stock", "is_active", "images", "rating",
             "created_at", "updated_at",
         ]  # fmt: skip
-        extra_kwargs = {"stock": {"help_text": "Units on hand. Set on creation; later moved only by adjust-stock."}}
 
-    def validate_stock(self, stock: int) -> int:
-        """Take stock on creation only; a stale count written back would undo sales."""
-        if self.instance is not None and stock != self.instance.stock:
-            raise serializers.ValidationError(ADJUST_STOCK_HINT)
-        return stock
+    def validate(self, attrs):
+        sold_as = attrs.get("only_variant", {})
+        if self.instance is None:
+            message = "Required to create a product: it is its first variant's."
+            missing = {field: [message] for field in ("sku", "price") if sold_as.get(field) is None}
+            if missing:
+                raise serializers.ValidationError(missing)
+            _check_sku_free(sold_as["sku"])
+            return attrs
+        if not sold_as:
+            return attrs
+        variant = self.instance.only_variant
+        if variant is None:
+            message = f"This product comes in several variants: change them at /products/{self.instance.pk}/variants/."
+            raise serializers.ValidationError({field: [message] for field in sold_as})
+        if "stock" in sold_as and sold_as["stock"] != variant.stock:
+            raise serializers.ValidationError({"stock": [ADJUST_STOCK_HINT]})
+        for field in ("sku", "price"):
+            if field in sold_as and sold_as[field] is None:
+                raise serializers.ValidationError({field: ["This field may not be null."]})
+        if "sku" in sold_as:
+            _check_sku_free(sold_as["sku"], variant)
+        return attrs
+
+    def create(self, validated_data):
+        sold_as = validated_data.pop("only_variant")
+        return Product.objects.create_with_variant(
+            sku=sold_as["sku"], price=sold_as["price"], stock=sold_as.get("stock") or 0, **validated_data
+        )
+
+    def update(self, product, validated_data):
+        sold_as = validated_data.pop("only_variant", {})
+        with transaction.atomic():
+            product = super().update(product, validated_data)
+            variant = product.only_variant
+            if variant is not None and ("sku" in sold_as or "price" in sold_as):
+                variant.sku = sold_as.get("sku", variant.sku)
+                variant.price = sold_as.get("price", variant.price)
+                variant.save()
+                product.refresh_from_db(fields=["price_min", "price_max"])
+        return product
+
+
+def _check_sku_free(sku: str, variant: Variant | None = None) -> None:
+    others = Variant.objects.filter(sku=sku)
+    if variant is not None:
+        others = others.exclude(pk=variant.pk)
+    if others.exists():
+        raise serializers.ValidationError({"sku": ["A variant with this SKU already exists."]}, code="unique")
+
+
+class OptionSerializer(serializers.ModelSerializer):
+    values = serializers.ListField(
+        child=serializers.CharField(max_length=60),
+        min_length=1,
+        max_length=MAX_OPTION_VALUES,
+        help_text='The values in order, e.g. ["S", "M", "L"]. A value a variant has cannot be removed.',
+    )
+
+    class Meta:
+        model = ProductOption
+        fields = ["id", "name", "values", "position"]
+        read_only_fields = ["position"]
+
+    def to_representation(self, option: ProductOption) -> dict:
+        data = super().to_representation(option)
+        data["values"] = [value.value for value in option.values.all()]
+        return data
+
+    def validate_name(self, name: str) -> str:
+        product = self.context["product"]
+        others = product.options.filter(name=name)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError(f"{product.name} has an option {name} already.", code="unique")
+        return name
+
+
+class VariantSerializer(serializers.ModelSerializer):
+    options = serializers.DictField(
+        child=serializers.CharField(max_length=60),
+        required=False,
+        help_text='One value for each of the product\'s options, by name: {"Size": "M", "Colour": "Navy"}. '
+        "Set on creation.",
+    )
+    in_stock = serializers.BooleanField(read_only=True)
+    stock = serializers.IntegerField(
+        min_value=0,
+        max_value=Variant.MAX_STOCK,
+        required=False,
+        help_text="Units on hand. Set on creation; later moved only by adjust-stock.",
+    )
+
+    class Meta:
+        model = Variant
+        fields = [
+            "id", "product", "sku", "price", "stock", "in_stock", "is_active", "position", "options",
+            "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["product"]
+        extra_kwargs = {"position": {"max_value": MAX_POSITION}}
+
+    def to_representation(self, variant: Variant) -> dict:
+        data = super().to_representation(variant)
+        data["options"] = {label["option"]: label["value"] for label in variant.option_labels()}
+        return data
+
+    def validate(self, attrs):
+        if self.instance is not None:
+            if "options" in attrs:
+                raise serializers.ValidationError({"options": ["A variant's options are set when it is created."]})
+            if "stock" in attrs and attrs["stock"] != self.instance.stock:
+                raise serializers.ValidationError({"stock": [VARIANT_STOCK_HINT]})
+        if "sku" in attrs:
+            _check_sku_free(attrs["sku"], self.instance)
+        return attrs
+
+    def create(self, validated_data):
+        return self.context["product"].add_variant(**validated_data)
+
+
+class ExtraSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Extra
+        fields = ["id", "name", "price", "max_per_line", "is_active", "position", "created_at", "updated_at"]
+        extra_kwargs = {"position": {"max_value": MAX_POSITION}, "max_per_line": {"max_value": 99}}
+
+    def validate_name(self, name: str) -> str:
+        product = self.context["product"]
+        others = product.extras.filter(name=name)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError(f"{product.name} offers an extra {name} already.", code="unique")
+        return name
+
+
+class ProductDetailSerializer(ProductSerializer):
+    """A product with what a storefront needs to sell it: options, variants and extras."""
+
+    options = OptionSerializer(many=True, read_only=True, help_text="How the product varies, with values in order.")
+    variants = VariantSerializer(many=True, read_only=True, help_text="What is sold and stocked, in order.")
+    extras = ExtraSerializer(many=True, read_only=True, help_text="Add-ons chosen per order line.")
+
+    class Meta(ProductSerializer.Meta):
+        fields = [*ProductSerializer.Meta.fields, "options", "variants", "extras"]
 
 
 class StockAdjustmentSerializer(serializers.Serializer):
     delta = serializers.IntegerField(
-        min_value=-Product.MAX_STOCK,
-        max_value=Product.MAX_STOCK,
+        min_value=-Variant.MAX_STOCK,
+        max_value=Variant.MAX_STOCK,
         help_text="Units to add (positive) or remove (negative); never below zero.",
     )
 

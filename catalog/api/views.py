@@ -1,4 +1,5 @@
-from django.db.models import F
+from django.db import transaction
+from django.db.models import F, Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
@@ -13,15 +14,20 @@ from catalog import cache
 from catalog.api.filters import CategoryFilter, ProductFilter
 from catalog.api.serializers import (
     CategorySerializer,
+    ExtraSerializer,
+    OptionSerializer,
+    ProductDetailSerializer,
     ProductImageSerializer,
     ProductSerializer,
     ReviewSerializer,
     StockAdjustmentSerializer,
+    VariantSerializer,
 )
-from catalog.exceptions import AlreadyReviewed, InvalidImage
-from catalog.models import Category, Product, ProductImage, Review
+from catalog.exceptions import AlreadyReviewed, InsufficientStock, InvalidImage
+from catalog.models import Category, Extra, OptionValue, Product, ProductImage, ProductOption, Review, Variant
 from common.caching import CachedReadMixin
-from common.permissions import StaffCanChangeModel
+from common.errors import Conflict
+from common.permissions import StaffCanChangeModel, StaffModelPermissionsOrReadOnly
 from common.schema import ErrorSerializer, ValidationErrorSerializer
 from common.views import CreatedLocationMixin
 
@@ -48,15 +54,18 @@ class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSe
 
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
-    search_fields = ["name", "sku", "description"]
+    search_fields = ["name", "variants__sku", "description"]
     ordering_fields = ["price", "name", "created_at", "rating"]
     cache_ttl_setting = "CATALOG_CACHE_TTL_PRODUCTS"
 
+    def get_serializer_class(self):
+        return ProductSerializer if self.action == "list" else ProductDetailSerializer
+
     def get_queryset(self):
-        products = (
-            Product.objects.select_related("category").prefetch_related("images").alias(rating=F("rating_average"))
-        )
-        return products if self.shows_inactive(self.request, Product) else products.active()
+        everything = self.shows_inactive(self.request, Product)
+        products = Product.objects.select_related("category").alias(rating=F("rating_average"), price=F("price_min"))
+        products = products.prefetch_related(*product_prefetches(detail=self.action != "list", everything=everything))
+        return products if everything else products.active()
 
     def cache_scopes(self) -> list[str]:
         if self.action == "retrieve":
@@ -66,19 +75,19 @@ class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSe
     @extend_schema(
         request=StockAdjustmentSerializer,
         responses={
-            200: ProductSerializer,
+            200: ProductDetailSerializer,
             409: OpenApiResponse(
                 ErrorSerializer,
-                description="Removing that many units would take stock below zero.",
+                description="`insufficient_stock`: removing that many units would take stock below zero. "
+                "`several_variants`: the product comes in several variants; adjust one at "
+                "/variants/{id}/adjust-stock/.",
                 examples=[
                     OpenApiExample(
                         "insufficient_stock",
                         response_only=True,
-                        value={
-                            "detail": "Not enough stock: product 7 (2 of 5).",
-                            "code": "insufficient_stock",
-                            "lines": [{"product": 7, "requested": 5, "available": 2}],
-                        },
+                        value=InsufficientStock(
+                            [{"variant": 12, "product": 7, "sku": "TEA-001", "requested": 5, "available": 2}]
+                        ).as_body(),
                     )
                 ],
             ),
@@ -86,13 +95,169 @@ class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSe
     )
     @action(detail=True, methods=["post"], url_path="adjust-stock", permission_classes=[StaffCanChangeModel])
     def adjust_stock(self, request, pk=None):
-        """Add or remove units of stock with a conditional update (staff, change permission)."""
+        """Add or remove units of a product sold in one variant (staff, change permission)."""
         product = self.get_object()
         adjustment = StockAdjustmentSerializer(data=request.data)
         adjustment.is_valid(raise_exception=True)
-        Product.objects.adjust_stock(product.pk, adjustment.validated_data["delta"])
-        product.refresh_from_db()
-        return Response(self.get_serializer(product).data)
+        variant = product.only_variant
+        if variant is None:
+            raise SeveralVariants(product)
+        Variant.objects.adjust_stock(variant.pk, adjustment.validated_data["delta"])
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+def product_prefetches(*, detail: bool, everything: bool) -> list[Prefetch]:
+    """Return what a product list (variants, images) or detail (and options, extras) reads, in a query each.
+
+    The public sees active variants and extras only; staff who may see inactive products see all.
+    """
+    variants = Variant.objects.all() if everything else Variant.objects.active()
+    extras = Extra.objects.all() if everything else Extra.objects.filter(is_active=True)
+    if not detail:
+        return [Prefetch("variants", queryset=variants), "images"]
+    values = Prefetch("option_values", queryset=OptionValue.objects.select_related("option"))
+    return [
+        Prefetch("variants", queryset=variants.prefetch_related(values)),
+        "images",
+        Prefetch("options", queryset=ProductOption.objects.prefetch_related("values")),
+        Prefetch("extras", queryset=extras),
+    ]
+
+
+class SeveralVariants(Conflict):
+    default_code = "several_variants"
+
+    def __init__(self, product: Product) -> None:
+        super().__init__(
+            f"{product.name} comes in several variants: adjust one at /api/v1/variants/{{id}}/adjust-stock/."
+        )
+
+
+class ProductPartMixin:
+    """A part of one product (its options, variants or extras): anyone reads those of active products;
+    staff with the part's model permissions write them (as the admin's inlines)."""
+
+    permission_classes = [StaffModelPermissionsOrReadOnly]
+    filter_backends = []
+    lookup_value_regex = "[0-9]+"
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    @property
+    def product(self) -> Product:
+        if not hasattr(self, "_product"):
+            products = Product.objects.all() if self.sees_inactive_products() else Product.objects.active()
+            self._product = get_object_or_404(products, pk=self.kwargs["product_pk"])
+        return self._product
+
+    def sees_inactive_products(self) -> bool:
+        user = self.request.user
+        return bool(
+            user.is_staff and (user.has_perm("catalog.view_product") or user.has_perm("catalog.change_product"))
+        )
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        if "product_pk" in self.kwargs:
+            context["product"] = self.product
+        return context
+
+
+class ProductPartViewSet(ProductPartMixin, viewsets.ModelViewSet):
+    pass
+
+
+class ProductOptionViewSet(ProductPartViewSet):
+    """A product's options (Size, Colour) and their values."""
+
+    serializer_class = OptionSerializer
+
+    def get_queryset(self):
+        return self.product.options.prefetch_related("values")
+
+    def perform_create(self, serializer) -> None:
+        data = serializer.validated_data
+        serializer.instance = self.product.add_option(data["name"], data["values"])
+
+    def perform_update(self, serializer) -> None:
+        option, data = serializer.instance, serializer.validated_data
+        with transaction.atomic():
+            if "name" in data:
+                option.name = data["name"]
+                option.save(update_fields=["name", "updated_at"])
+            if "values" in data:
+                option.set_values(data["values"])
+        serializer.instance = self.get_queryset().get(pk=option.pk)
+
+    def perform_destroy(self, option) -> None:
+        """Delete an option only while the product has one variant at most: the others would collide."""
+        if self.product.variants.count() > 1:
+            raise Conflict(f"{self.product.name} has variants that differ by {option.name}: delete them first.")
+        with transaction.atomic():
+            option.delete()
+            for variant in self.product.variants.prefetch_related("option_values"):
+                variant.set_option_values(list(variant.option_values.all()))
+
+
+class ProductVariantViewSet(ProductPartMixin, mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """A product's variants: list them, or add one with its option values."""
+
+    serializer_class = VariantSerializer
+
+    def get_queryset(self):
+        variants = self.product.variants.prefetch_related(
+            Prefetch("option_values", queryset=OptionValue.objects.select_related("option"))
+        )
+        return variants if self.sees_inactive_products() else variants.active()
+
+    def get_success_headers(self, data) -> dict[str, str]:
+        return {"Location": reverse("variant-detail", kwargs={"pk": data["id"]}, request=self.request)}
+
+
+class VariantViewSet(
+    ProductPartMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """One variant: read it, change its SKU, price, activity or position, delete it, or adjust its stock."""
+
+    serializer_class = VariantSerializer
+
+    def get_queryset(self):
+        variants = Variant.objects.prefetch_related(
+            Prefetch("option_values", queryset=OptionValue.objects.select_related("option"))
+        )
+        return variants if self.sees_inactive_products() else variants.orderable()
+
+    def perform_destroy(self, variant) -> None:
+        """Delete a variant no order records, unless it is its product's last one."""
+        if not Variant.objects.filter(product_id=variant.product_id).exclude(pk=variant.pk).exists():
+            raise Conflict("A product needs at least one variant: delete or deactivate the product instead.")
+        variant.delete()
+
+    @extend_schema(request=StockAdjustmentSerializer, responses={200: VariantSerializer})
+    @action(detail=True, methods=["post"], url_path="adjust-stock", permission_classes=[StaffCanChangeModel])
+    def adjust_stock(self, request, pk=None):
+        """Add or remove units of stock with a conditional update (staff, change permission)."""
+        variant = self.get_object()
+        adjustment = StockAdjustmentSerializer(data=request.data)
+        adjustment.is_valid(raise_exception=True)
+        Variant.objects.adjust_stock(variant.pk, adjustment.validated_data["delta"])
+        return Response(self.get_serializer(self.get_object()).data)
+
+
+class ProductExtraViewSet(ProductPartViewSet):
+    """A product's extras (add-ons chosen per order line)."""
+
+    serializer_class = ExtraSerializer
+
+    def get_queryset(self):
+        extras = self.product.extras.all()
+        return extras if self.sees_inactive_products() else extras.filter(is_active=True)
+
+    def perform_create(self, serializer) -> None:
+        serializer.save(product=self.product)
 
 
 class StaffCanChangeProductOrReadOnly(BasePermission):

@@ -9,16 +9,34 @@ from orders.status import DeliveryMethod, PaymentMethod, Status
 MAX_LINES = 100
 
 
+MAX_EXTRAS = 50  # extras on one line, repeats counted
+
+
 class OrderLineSerializer(serializers.Serializer):
-    product = serializers.IntegerField(min_value=1)
+    variant = serializers.IntegerField(min_value=1, required=False, help_text="The variant to order.")
+    product = serializers.IntegerField(
+        min_value=1, required=False, help_text="Instead of `variant`: a product sold in one variant."
+    )
     quantity = serializers.IntegerField(min_value=1, max_value=1000)
+    extras = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=MAX_EXTRAS,
+        help_text="Ids of the product's extras on each unit of this line; an id twice adds it twice.",
+    )
     unit_price = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,
         min_value=0,
         required=False,
-        help_text="The price the customer saw; if it is no longer the price, the order is refused (409).",
+        help_text="The unit price the customer saw (variant plus extras); if it is no longer the price, "
+        "the order is refused (409).",
     )
+
+    def validate(self, attrs):
+        if ("variant" in attrs) == ("product" in attrs):
+            raise serializers.ValidationError({"variant": ["Name the variant (or the product of a simple product)."]})
+        return attrs
 
 
 class PlaceOrderSerializer(serializers.Serializer):
@@ -48,13 +66,31 @@ class PlaceOrderSerializer(serializers.Serializer):
     )
 
     def lines(self) -> list[Line]:
-        return [Line(**item) for item in self.validated_data["items"]]
+        return [Line(**{**item, "extras": tuple(item.get("extras", ()))}) for item in self.validated_data["items"]]
+
+
+class OrderedOptionSerializer(serializers.Serializer):
+    option = serializers.CharField(help_text="The option's name, e.g. Size.")
+    value = serializers.CharField(help_text="The value chosen, e.g. M.")
+
+
+class OrderedExtraSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="The extra's id.")
+    name = serializers.CharField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Its price then, per unit.")
+    quantity = serializers.IntegerField(help_text="How many times each unit of the line has it.")
 
 
 class OrderItemSerializer(serializers.ModelSerializer):
+    options = OrderedOptionSerializer(many=True, read_only=True, help_text="The variant's option values, as ordered.")
+    extras = OrderedExtraSerializer(many=True, read_only=True, help_text="The extras chosen, priced as ordered.")
+
     class Meta:
         model = OrderItem
-        fields = ["id", "product", "product_name", "sku", "quantity", "quantity_returned", "unit_price", "line_total"]
+        fields = [
+            "id", "variant", "product", "product_name", "sku", "options", "extras", "quantity", "quantity_returned",
+            "unit_price", "line_total",
+        ]  # fmt: skip
 
 
 class OrderSerializer(serializers.ModelSerializer):
