@@ -191,12 +191,12 @@ def count_top_products(day: date) -> dict:
         order__created_at__lt=window["created_at__lt"],
     )
     top = (
-        lines.values("product_id", "product__sku", "product__name")
+        lines.values("product_id", "product__name")
         .annotate(units=Sum("quantity"))
         .order_by("-units", "product__name", "product_id")[:TOP_PRODUCTS_LISTED]
     )
     products = [
-        {"pk": row["product_id"], "sku": row["product__sku"], "name": row["product__name"], "units": row["units"]}
+        {"pk": row["product_id"], "name": row["product__name"], "units": row["units"]}
         for row in top
     ]
     return {"products": products, "as_of": timezone.now()}
@@ -284,7 +284,7 @@ def _top_products_chart(
             "label": product["name"],
             "value": product["units"],
             "value_text": f"{product['units']:,}",
-            "title": f"{product['name']} ({product['sku']}): {charts.counted(product['units'], 'unit')}",
+            "title": f"{product['name']}: {charts.counted(product['units'], 'unit')}",
             "url": changelist("orders_orderitem", product__id__exact=product["pk"], **window),
             "label_url": product_url(product["pk"]) if product_url else None,
             "tone": "product",
