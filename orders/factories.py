@@ -10,6 +10,7 @@ from decimal import Decimal
 import factory
 
 from catalog.factories import ProductFactory
+from catalog.models import Product, Variant
 from customers.factories import AddressFactory, CustomerFactory
 from orders.managers import Line
 from orders.models import DiscountCode, Order
@@ -46,8 +47,15 @@ def route(order: Order, status: str, cancelled_from: str | None = None) -> list[
     return [*way, Status.CANCELLED] if status == Status.CANCELLED else way
 
 
+def line_of(sold: Product | Variant, quantity: int) -> Line:
+    """Return the line ordering `quantity` of a variant, or of a product sold in one variant."""
+    if isinstance(sold, Variant):
+        return Line(variant=sold.pk, quantity=quantity)
+    return Line(product=sold.pk, quantity=quantity)
+
+
 class OrderFactory(factory.django.DjangoModelFactory):
-    """An order of `lines` ((product, quantity) pairs or Lines), placed and then moved to `status`.
+    """An order of `lines` ((product or variant, quantity) pairs, or Lines), placed and then moved to `status`.
 
     `status` defaults to where placing leaves it (confirmed for cash, pending for card).
     `moved_by` moves it along (default: the system); `cancelled_by` cancels it with the
@@ -82,7 +90,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
         moved_by, cancelled_by = options.pop("moved_by"), options.pop("cancelled_by")
         settle_payment = options.pop("settle_payment")
         order, _created = model_class.objects.place(
-            lines=[line if isinstance(line, Line) else Line(line[0].pk, line[1]) for line in lines],
+            lines=[line if isinstance(line, Line) else line_of(*line) for line in lines],
             shipping_address_id=address.pk if address else None,
             discount_code=getattr(discount_code, "code", discount_code),
             **options,

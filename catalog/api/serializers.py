@@ -167,8 +167,15 @@ def _check_sku_free(sku: str, variant: Variant | None = None) -> None:
         raise serializers.ValidationError({"sku": ["A variant with this SKU already exists."]}, code="unique")
 
 
+class OptionValuesField(serializers.ListField):
+    """An option's values as their names, in order (reads the prefetched `values`)."""
+
+    def to_representation(self, values) -> list[str]:
+        return [value.value for value in values.all()]
+
+
 class OptionSerializer(serializers.ModelSerializer):
-    values = serializers.ListField(
+    values = OptionValuesField(
         child=serializers.CharField(max_length=60),
         min_length=1,
         max_length=MAX_OPTION_VALUES,
@@ -179,11 +186,6 @@ class OptionSerializer(serializers.ModelSerializer):
         model = ProductOption
         fields = ["id", "name", "values", "position"]
         read_only_fields = ["position"]
-
-    def to_representation(self, option: ProductOption) -> dict:
-        data = super().to_representation(option)
-        data["values"] = [value.value for value in option.values.all()]
-        return data
 
     def validate_name(self, name: str) -> str:
         product = self.context["product"]

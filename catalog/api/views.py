@@ -161,6 +161,11 @@ class ProductPartMixin:
             context["product"] = self.product
         return context
 
+    def get_success_headers(self, data) -> dict[str, str]:
+        """Answer a create with `Location`: the part's own URL under its product."""
+        kwargs = {"product_pk": self.product.pk, "pk": data["id"]}
+        return {"Location": reverse(f"{self.basename}-detail", kwargs=kwargs, request=self.request)}
+
 
 class ProductPartViewSet(ProductPartMixin, viewsets.ModelViewSet):
     pass

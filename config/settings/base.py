@@ -373,8 +373,26 @@ SPECTACULAR_SETTINGS = {
         },
         {
             "name": "products",
-            "description": "Products and their stock. Anyone reads active products (cached, with "
-            "`ETag`); staff with model permissions write and adjust stock.",
+            "description": "Products, each sold in one or more variants. Anyone reads active products "
+            "(cached, with `ETag`); staff with model permissions write. A product sold in one variant "
+            "shows and takes its `sku`, `price` and `stock` at the product level.",
+        },
+        {
+            "name": "options",
+            "description": "How a product varies (Size, Colour), with its values in order. Anyone reads "
+            "those of active products; staff with model permissions write. A new option gives the "
+            "variants the product has its first value.",
+        },
+        {
+            "name": "variants",
+            "description": "What is sold and stocked: a product in one value of each of its options, with "
+            "its own SKU, price and stock. Anyone reads active ones; staff with model permissions write "
+            "and adjust stock (a conditional update, never below zero).",
+        },
+        {
+            "name": "extras",
+            "description": "Priced add-ons chosen per order line (extra cheese +1.50), each up to its "
+            "`max_per_line`. Anyone reads active ones; staff with model permissions write.",
         },
         {
             "name": "images",

@@ -841,7 +841,7 @@ class TestEmails:
         for body in (email.body, html):
             assert order.number in body
             assert product.name in body
-            assert product.sku in body
+            assert product.variants.get().sku in body
             assert "25.00" in body
 
     def test_the_payment_failure_email_names_the_order_and_lists_its_items(
@@ -861,7 +861,7 @@ class TestEmails:
         for body in (email.body, html):
             assert order.number in body
             assert product.name in body
-            assert product.sku in body
+            assert product.variants.get().sku in body
             assert "25.00" in body
 
     @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import pytest
 
 from catalog.factories import ReviewFactory
 from catalog.models import Product, Review
-from tests.utils import assert_error, assert_validation_error
+from tests.utils import assert_error, assert_validation_error, stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +22,14 @@ class TestStockAdjustment:
         response = staff_client.post(adjust_stock_url(product), {"delta": delta}, format="json")
 
         assert_validation_error(response, "delta")
-        assert Product.objects.get(pk=product.pk).stock == 10
+        assert stock_of(product) == 10
 
     def test_a_delta_that_would_pass_the_most_stock_a_product_holds_is_a_409(self, staff_client, product):
         response = staff_client.post(adjust_stock_url(product), {"delta": Product.MAX_STOCK}, format="json")
 
         body = assert_error(response, 409, "stock_limit_exceeded")
         assert body["lines"] == [{"product": product.pk, "requested": Product.MAX_STOCK}]
-        assert Product.objects.get(pk=product.pk).stock == 10
+        assert stock_of(product) == 10
 
     def test_a_zero_delta_is_still_refused(self, staff_client, product):
         response = staff_client.post(adjust_stock_url(product), {"delta": 0}, format="json")
@@ -41,7 +41,7 @@ class TestStockAdjustment:
         response = staff_client.post(adjust_stock_url(product), {"delta": 2**31 - 1 - 10}, format="json")
 
         assert response.status_code == 200, response.content
-        assert Product.objects.get(pk=product.pk).stock == 2**31 - 1
+        assert stock_of(product) == 2**31 - 1
 
 
 class TestReviewComment:

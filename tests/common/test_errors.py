@@ -49,14 +49,14 @@ def test_conflict_answers_409():
 
 
 def test_insufficient_stock_names_each_short_line():
-    lines = [{"product": 7, "requested": 5, "available": 2}]
+    lines = [{"variant": 12, "product": 7, "sku": "TEA-001", "requested": 5, "available": 2}]
 
     response = exception_handler(InsufficientStock(lines), CONTEXT)
 
     assert response.status_code == 409
     assert response.data["code"] == "insufficient_stock"
     assert response.data["lines"] == lines
-    assert "product 7 (2 of 5)" in response.data["detail"]
+    assert "TEA-001 (2 of 5)" in response.data["detail"]
 
 
 def test_protected_error_is_a_conflict_counting_what_blocks_the_delete():

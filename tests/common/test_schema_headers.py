@@ -58,6 +58,26 @@ def assert_sends_what_is_documented(schema: dict, path: str, method: str, respon
 # --- Location on every create ----------------------------------------------------------------
 
 
+def add_option(fixture):
+    client = fixture("staff_client")
+    body = {"name": "Size", "values": ["S", "M"]}
+    return client.post(f"/api/v1/products/{fixture('product').pk}/options/", body, format="json"), client
+
+
+def add_variant(fixture):
+    client = fixture("staff_client")
+    product = fixture("product")
+    product.add_option("Size", ["S", "M"])  # the teapot's own variant takes S
+    body = {"sku": "TEA-POT-M", "price": "21.00", "stock": 4, "options": {"Size": "M"}}
+    return client.post(f"/api/v1/products/{product.pk}/variants/", body, format="json"), client
+
+
+def add_extra(fixture):
+    client = fixture("staff_client")
+    body = {"name": "Gift wrap", "price": "2.50", "max_per_line": 1}
+    return client.post(f"/api/v1/products/{fixture('product').pk}/extras/", body, format="json"), client
+
+
 def order_body(product, payment: str) -> dict:
     return {"items": [{"product": product.pk, "quantity": 1}], "delivery_method": "pickup", "payment_method": payment}
 
@@ -132,6 +152,9 @@ CREATES = {
     ("/api/v1/products/", "post"): [create_product],
     ("/api/v1/products/{product_pk}/reviews/", "post"): [create_review],
     ("/api/v1/products/{product_pk}/images/", "post"): [add_image],
+    ("/api/v1/products/{product_pk}/options/", "post"): [add_option],
+    ("/api/v1/products/{product_pk}/variants/", "post"): [add_variant],
+    ("/api/v1/products/{product_pk}/extras/", "post"): [add_extra],
     ("/api/v1/customers/", "post"): [create_customer],
     ("/api/v1/addresses/", "post"): [create_address],
     ("/api/v1/auth/register/", "post"): [register],

@@ -199,7 +199,7 @@ class TestCloseAccount:
         AddressFactory(customer=customer)
         Order.objects.place(
             customer=customer,
-            lines=[Line(ProductFactory(stock=5).pk, 1)],
+            lines=[Line(product=ProductFactory(stock=5).pk, quantity=1)],
             delivery_method=DeliveryMethod.PICKUP,
             payment_method=PaymentMethod.CARD,
         )

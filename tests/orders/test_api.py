@@ -119,9 +119,12 @@ class TestPlace:
         assert body["items"] == [
             {
                 "id": teapot_line,  # what a refund names
+                "variant": product.variants.get().pk,
                 "product": product.pk,
                 "product_name": "Teapot",
                 "sku": "TEA-POT",
+                "options": [],
+                "extras": [],
                 "quantity": 3,
                 "quantity_returned": 0,
                 "unit_price": "19.99",
@@ -129,9 +132,12 @@ class TestPlace:
             },
             {
                 "id": spoon_line,
+                "variant": spoons.variants.get().pk,
                 "product": spoons.pk,
                 "product_name": "Spoon",
                 "sku": "SPN-1",
+                "options": [],
+                "extras": [],
                 "quantity": 7,
                 "quantity_returned": 0,
                 "unit_price": "0.10",
@@ -179,8 +185,11 @@ class TestPlace:
 
         body = assert_error(response, 409, "insufficient_stock")
         assert body["lines"] == [
-            {"product": short.pk, "requested": 3, "available": 2},
-            {"product": also_short.pk, "requested": 1, "available": 0},
+            {"variant": variant.pk, "product": variant.product_id, "sku": variant.sku, **counts}
+            for variant, counts in (
+                (short.variants.get(), {"requested": 3, "available": 2}),
+                (also_short.variants.get(), {"requested": 1, "available": 0}),
+            )
         ]
         assert not Order.objects.exists()
         assert not OrderStatusEvent.objects.exists()
@@ -193,7 +202,10 @@ class TestPlace:
         response = customer_client.post(ORDERS, body, format="json")
 
         error = assert_error(response, 409, "price_changed")
-        assert error["prices"] == [{"product": product.pk, "seen": "17.50", "current": "19.99"}]
+        variant = product.variants.get()
+        assert error["prices"] == [
+            {"variant": variant.pk, "product": product.pk, "sku": "TEA-POT", "seen": "17.50", "current": "19.99"}
+        ]
         assert not Order.objects.exists()
         assert stock_of(product) == 10
 

@@ -11,7 +11,7 @@ from orders.exceptions import InvalidOrder
 from orders.factories import DiscountCodeFactory
 from orders.managers import Line
 from orders.models import DiscountCode, Order, OrderItem
-from tests.utils import assert_error, assert_validation_error
+from tests.utils import assert_error, assert_validation_error, stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -30,11 +30,7 @@ def body(*lines, discount_code: str | None = None) -> dict:
 
 
 def nothing_written(*products: Product, stock: int) -> bool:
-    return (
-        not Order.objects.exists()
-        and not OrderItem.objects.exists()
-        and all(Product.objects.get(pk=p.pk).stock == stock for p in products)
-    )
+    return not Order.objects.exists() and not OrderItem.objects.exists() and all(stock_of(p) == stock for p in products)
 
 
 class TestTotalsThatOverflowTheMoneyColumn:
@@ -43,7 +39,10 @@ class TestTotalsThatOverflowTheMoneyColumn:
 
         with pytest.raises(InvalidOrder) as refused:
             Order.objects.place(
-                customer=customer, lines=[Line(dear.pk, 2)], delivery_method="pickup", payment_method="card"
+                customer=customer,
+                lines=[Line(product=dear.pk, quantity=2)],
+                delivery_method="pickup",
+                payment_method="card",
             )
 
         assert "items" in refused.value.facts["errors"]
@@ -57,7 +56,7 @@ class TestTotalsThatOverflowTheMoneyColumn:
         with pytest.raises(InvalidOrder):
             Order.objects.place(
                 customer=customer,
-                lines=[Line(half.pk, 1), Line(other.pk, 1)],
+                lines=[Line(product=half.pk, quantity=1), Line(product=other.pk, quantity=1)],
                 delivery_method="pickup",
                 payment_method="card",
             )
@@ -68,7 +67,10 @@ class TestTotalsThatOverflowTheMoneyColumn:
         dear = ProductFactory(price=TOP_PRICE, stock=5)
 
         order, _ = Order.objects.place(
-            customer=customer, lines=[Line(dear.pk, 1)], delivery_method="pickup", payment_method="card"
+            customer=customer,
+            lines=[Line(product=dear.pk, quantity=1)],
+            delivery_method="pickup",
+            payment_method="card",
         )
 
         order.refresh_from_db()
@@ -157,4 +159,4 @@ def test_an_extreme_order_is_refused_cleanly_or_adds_up(customer_client, prices,
     assert order.discount == (code.discount_for(subtotal) if code else Decimal("0.00"))
     assert Decimal("0") <= order.total == order.subtotal - order.discount <= order.subtotal
     assert sum(item.line_total for item in order.items.all()) == order.subtotal
-    assert [Product.objects.get(pk=p.pk).stock for p in products] == [MAX_QUANTITY - q for q in quantities]
+    assert [stock_of(p) for p in products] == [MAX_QUANTITY - q for q in quantities]

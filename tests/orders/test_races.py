@@ -1,7 +1,12 @@
-"""Orders under concurrency, on PostgreSQL: real threads, real connections, the real API."""
+"""Orders under concurrency, on PostgreSQL: real threads, real connections, the real API.
+
+Stock lives on variants: the races buy variants of one product (a shirt in three sizes),
+so they also prove that variants of one product never share or lose a unit.
+"""
 
 import random
 from collections import Counter
+from decimal import Decimal
 
 import pytest
 from django.db.models import Sum
@@ -20,32 +25,43 @@ ORDERS = "/api/v1/orders/"
 
 def cash_order(*lines) -> dict:
     return {
-        "items": [{"product": product.pk, "quantity": quantity} for product, quantity in lines],
+        "items": [{"variant": variant.pk, "quantity": quantity} for variant, quantity in lines],
         "delivery_method": "pickup",
         "payment_method": "cash",
     }
 
 
-def test_fifty_buyers_for_ten_units_sell_exactly_ten():
-    product = ProductFactory(stock=10)
+def shirt_sizes(*stock: int) -> list:
+    """Return the variants of a shirt in sizes S, M, L..., with these units each."""
+    shirt = ProductFactory(name="Shirt", variants=0)
+    shirt.add_option("Size", ["S", "M", "L", "XL"][: len(stock)])
+    return [
+        shirt.add_variant(sku=f"SHIRT-{size}", price=Decimal("20.00"), stock=units, options={"Size": size})
+        for size, units in zip(["S", "M", "L", "XL"], stock, strict=False)
+    ]
+
+
+def test_fifty_buyers_for_ten_units_of_one_variant_sell_exactly_ten():
+    small, medium, large = shirt_sizes(5, 10, 5)
     buyers = [bearer_client(CustomerFactory().user) for _ in range(50)]
 
     responses = race(
-        [lambda client=client: client.post(ORDERS, cash_order((product, 1)), format="json") for client in buyers]
+        [lambda client=client: client.post(ORDERS, cash_order((medium, 1)), format="json") for client in buyers]
     )
 
     codes = Counter(response.status_code for response in responses)
     assert codes == {201: 10, 409: 40}
     refusals = [response.json() for response in responses if response.status_code == 409]
     assert all(body["code"] == "insufficient_stock" for body in refusals)
-    assert all(body["lines"] == [{"product": product.pk, "requested": 1, "available": 0}] for body in refusals)
-    assert stock_of(product) == 0
+    short = {"variant": medium.pk, "product": medium.product_id, "sku": "SHIRT-M", "requested": 1, "available": 0}
+    assert all(body["lines"] == [short] for body in refusals)
+    assert (stock_of(small), stock_of(medium), stock_of(large)) == (5, 0, 5)
     assert Order.objects.count() == 10
     assert Order.objects.aggregate(sold=Sum("items__quantity"))["sold"] == 10
 
 
-def test_orders_over_the_same_products_in_opposite_orders_neither_deadlock_nor_lose_updates():
-    first, second, third = ProductFactory(stock=100), ProductFactory(stock=100), ProductFactory(stock=100)
+def test_orders_over_the_same_variants_in_opposite_orders_neither_deadlock_nor_lose_updates():
+    first, second, third = shirt_sizes(100, 100, 100)
     buyers = [bearer_client(CustomerFactory().user) for _ in range(24)]
     baskets = [
         cash_order((first, 1), (second, 2), (third, 3)),
@@ -65,7 +81,7 @@ def test_orders_over_the_same_products_in_opposite_orders_neither_deadlock_nor_l
 
 
 def test_racing_requests_with_one_idempotency_key_create_one_order():
-    product = ProductFactory(stock=50)
+    (product,) = shirt_sizes(50)
     customer = CustomerFactory()
     clients = [bearer_client(customer.user) for _ in range(10)]
 
@@ -86,7 +102,7 @@ def test_racing_requests_with_one_idempotency_key_create_one_order():
 
 
 def test_racing_cancellations_release_stock_once():
-    product = ProductFactory(stock=10)
+    (product,) = shirt_sizes(10)
     customer = CustomerFactory()
     placed = bearer_client(customer.user).post(ORDERS, cash_order((product, 4)), format="json")
     assert placed.status_code == 201
@@ -103,9 +119,9 @@ def test_racing_cancellations_release_stock_once():
 
 
 def test_stock_is_conserved_through_a_random_mix_of_placements_and_cancellations():
-    """For every product: initial stock = stock now + units in orders that still hold stock."""
+    """For every variant: initial stock = stock now + units in orders that still hold stock."""
     rng = random.Random(20261122)
-    products = [ProductFactory(stock=rng.randint(3, 12)) for _ in range(5)]
+    products = [*shirt_sizes(*[rng.randint(3, 12) for _ in range(4)]), ProductFactory(stock=9).variants.get()]
     initial = {product.pk: product.stock for product in products}
     customers = [CustomerFactory() for _ in range(8)]
 
@@ -124,7 +140,7 @@ def test_stock_is_conserved_through_a_random_mix_of_placements_and_cancellations
     assert all(race([lambda c=c, i=i: shopper(c, i) for i, c in enumerate(customers)]))
 
     held = Counter()
-    for product_id, quantity in Order.objects.filter(holds_stock=True).values_list("items__product", "items__quantity"):
+    for product_id, quantity in Order.objects.filter(holds_stock=True).values_list("items__variant", "items__quantity"):
         held[product_id] += quantity
     for product in products:
         assert initial[product.pk] == stock_of(product) + held[product.pk], product
