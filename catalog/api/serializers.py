@@ -116,13 +116,19 @@ class ProductSerializer(serializers.ModelSerializer):
             "created_at", "updated_at",
         ]  # fmt: skip
 
+    def get_fields(self) -> dict:
+        """Require `sku` and `price` on creation: they make the product's first variant."""
+        fields = super().get_fields()
+        if self.instance is None:
+            fields["sku"].required = fields["price"].required = True
+        return fields
+
     def validate(self, attrs):
         sold_as = attrs.get("only_variant", {})
         if self.instance is None:
-            message = "Required to create a product: it is its first variant's."
-            missing = {field: [message] for field in ("sku", "price") if sold_as.get(field) is None}
-            if missing:
-                raise serializers.ValidationError(missing)
+            nulls = {field: ["This field may not be null."] for field in ("sku", "price") if sold_as[field] is None}
+            if nulls:
+                raise serializers.ValidationError(nulls)
             _check_sku_free(sold_as["sku"])
             return attrs
         if not sold_as:

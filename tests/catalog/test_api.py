@@ -9,11 +9,11 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from catalog.factories import CategoryFactory, ProductFactory
-from catalog.models import Category, Product
+from catalog.factories import CategoryFactory, ExtraFactory, ProductFactory
+from catalog.models import Category, Product, Variant
 from conftest import bearer_client
 from customers.api.serializers import token_for
-from tests.utils import assert_error, assert_validation_error, result_ids
+from tests.utils import assert_error, assert_validation_error, result_ids, stock_of
 
 pytestmark = pytest.mark.django_db
 
@@ -472,7 +472,7 @@ def write_requests():
         ("patch", category_url(category.pk), {"name": "Renamed"}),
         ("delete", category_url(CategoryFactory().pk), None),
         ("post", PRODUCTS_URL, product_payload(category)),
-        ("put", product_url(product.pk), product_payload(category, stock=product.stock)),
+        ("put", product_url(product.pk), product_payload(category, stock=stock_of(product))),
         ("patch", product_url(product.pk), {"name": "Renamed"}),
         ("delete", product_url(product.pk), None),
         ("post", adjust_stock_url(product.pk), {"delta": 1}),
@@ -708,6 +708,11 @@ def test_deleting_a_category_with_sub_categories_is_a_conflict(staff_client):
 # --- Staff writes: products -------------------------------------------------------------
 
 
+def sold_as(product: Product) -> Variant:
+    """Return the one variant of a simple product, as the database holds it now."""
+    return Variant.objects.get(product=product)
+
+
 def test_staff_creates_a_product_with_initial_stock(staff_client):
     category = CategoryFactory()
 
@@ -717,7 +722,7 @@ def test_staff_creates_a_product_with_initial_stock(staff_client):
     body = response.json()
     assert (body["stock"], body["in_stock"], body["price"], body["category"]) == (17, True, "12.99", category.pk)
     product = Product.objects.get(pk=body["id"])
-    assert (product.sku, product.stock, product.price) == ("TEA-001", 17, Decimal("12.99"))
+    assert (sold_as(product).sku, stock_of(product), sold_as(product).price) == ("TEA-001", 17, Decimal("12.99"))
 
 
 def test_staff_creates_a_product_without_stock_at_zero(staff_client):
@@ -727,7 +732,7 @@ def test_staff_creates_a_product_without_stock_at_zero(staff_client):
     response = staff_client.post(PRODUCTS_URL, payload, format="json")
 
     assert response.status_code == 201, response.content
-    assert Product.objects.get(pk=response.json()["id"]).stock == 0
+    assert stock_of(Product.objects.get(pk=response.json()["id"])) == 0
 
 
 def test_staff_updates_a_product(staff_client):
@@ -742,7 +747,7 @@ def test_staff_updates_a_product(staff_client):
 
     assert response.status_code == 200, response.content
     product.refresh_from_db()
-    assert (product.sku, product.name, product.category_id, product.price, product.stock) == (
+    assert (sold_as(product).sku, product.name, product.category_id, sold_as(product).price, stock_of(product)) == (
         "NEW-1",
         "New name",
         new_category.pk,
@@ -759,7 +764,7 @@ def test_staff_partially_updates_a_product(staff_client):
     assert response.status_code == 200, response.content
     assert response.json()["price"] == "2.25"
     product.refresh_from_db()
-    assert (product.price, product.is_active, product.stock) == (Decimal("2.25"), False, 5)
+    assert (sold_as(product).price, product.is_active, stock_of(product)) == (Decimal("2.25"), False, 5)
 
 
 def test_staff_deletes_a_product(staff_client):
@@ -787,7 +792,7 @@ def test_negative_price_on_update_is_a_validation_error(staff_client):
 
     assert_validation_error(staff_client.patch(product_url(product.pk), {"price": "-1"}, format="json"), "price")
     product.refresh_from_db()
-    assert product.price == Decimal("5.00")
+    assert sold_as(product).price == Decimal("5.00")
 
 
 def test_negative_initial_stock_is_a_validation_error(staff_client):
@@ -865,7 +870,7 @@ def test_patch_with_a_different_stock_is_refused(staff_client):
     body = assert_validation_error(response, "stock")
     assert "adjust-stock" in body["errors"]["stock"][0]
     product.refresh_from_db()
-    assert product.stock == 5
+    assert stock_of(product) == 5
 
 
 def test_put_with_a_different_stock_is_refused(staff_client):
@@ -875,7 +880,7 @@ def test_put_with_a_different_stock_is_refused(staff_client):
 
     assert_validation_error(response, "stock")
     product.refresh_from_db()
-    assert product.stock == 5
+    assert stock_of(product) == 5
 
 
 def test_patch_repeating_the_current_stock_is_accepted(staff_client):
@@ -885,7 +890,7 @@ def test_patch_repeating_the_current_stock_is_accepted(staff_client):
 
     assert response.status_code == 200, response.content
     product.refresh_from_db()
-    assert (product.stock, product.name) == (5, "New")
+    assert (stock_of(product), product.name) == (5, "New")
 
 
 def test_put_repeating_the_current_stock_is_accepted(staff_client):
@@ -895,7 +900,7 @@ def test_put_repeating_the_current_stock_is_accepted(staff_client):
 
     assert response.status_code == 200, response.content
     product.refresh_from_db()
-    assert (product.stock, product.name) == (5, "Green tea")
+    assert (stock_of(product), product.name) == (5, "Green tea")
 
 
 def test_adjust_stock_adds_units(staff_client):
@@ -906,7 +911,7 @@ def test_adjust_stock_adds_units(staff_client):
     assert response.status_code == 200, response.content
     assert (response.json()["id"], response.json()["stock"]) == (product.pk, 7)
     product.refresh_from_db()
-    assert product.stock == 7
+    assert stock_of(product) == 7
 
 
 def test_adjust_stock_removes_units(staff_client):
@@ -917,7 +922,7 @@ def test_adjust_stock_removes_units(staff_client):
     assert response.status_code == 200, response.content
     assert response.json()["stock"] == 7
     product.refresh_from_db()
-    assert product.stock == 7
+    assert stock_of(product) == 7
 
 
 def test_adjust_stock_may_take_stock_to_exactly_zero(staff_client):
@@ -935,9 +940,12 @@ def test_adjust_stock_below_zero_is_insufficient_stock(staff_client):
     response = staff_client.post(adjust_stock_url(product.pk), {"delta": -5}, format="json")
 
     body = assert_error(response, 409, "insufficient_stock")
-    assert body["lines"] == [{"product": product.pk, "requested": 5, "available": 2}]
+    variant = product.variants.get()
+    assert body["lines"] == [
+        {"variant": variant.pk, "product": product.pk, "sku": variant.sku, "requested": 5, "available": 2}
+    ]
     product.refresh_from_db()
-    assert product.stock == 2
+    assert stock_of(product) == 2
 
 
 @pytest.mark.parametrize("body", [{"delta": 0}, {}, {"delta": "lots"}])
@@ -946,7 +954,7 @@ def test_adjust_stock_needs_a_non_zero_integer_delta(staff_client, body):
 
     assert_validation_error(staff_client.post(adjust_stock_url(product.pk), body, format="json"), "delta")
     product.refresh_from_db()
-    assert product.stock == 2
+    assert stock_of(product) == 2
 
 
 def test_adjust_stock_on_an_unknown_product_is_not_found(staff_client):
@@ -960,7 +968,7 @@ def test_adjust_stock_works_on_an_inactive_product_for_staff(staff_client):
 
     assert response.status_code == 200, response.content
     product.refresh_from_db()
-    assert product.stock == 5
+    assert stock_of(product) == 5
 
 
 def test_adjust_stock_is_allowed_with_the_change_permission(api_client, user_with_permissions):
@@ -971,7 +979,7 @@ def test_adjust_stock_is_allowed_with_the_change_permission(api_client, user_wit
 
     assert response.status_code == 200, response.content
     product.refresh_from_db()
-    assert product.stock == 3
+    assert stock_of(product) == 3
 
 
 def test_adjust_stock_is_refused_without_the_change_permission(api_client, user_with_permissions):
@@ -981,7 +989,7 @@ def test_adjust_stock_is_refused_without_the_change_permission(api_client, user_
 
     assert_error(api_client.post(adjust_stock_url(product.pk), {"delta": 1}, format="json"), 403, "permission_denied")
     product.refresh_from_db()
-    assert product.stock == 2
+    assert stock_of(product) == 2
 
 
 # --- Not found, wrong method, unknown URL ------------------------------------------------------
@@ -1019,17 +1027,26 @@ def test_unknown_api_url_answers_json_not_found(api_client):
 # --- Query counts ---------------------------------------------------------------------------
 
 
+def sized(products, sizes: int = 3) -> None:
+    """Sell every other product in `sizes` sizes (its own variant is the first)."""
+    for product in products[::2]:
+        product.add_option("Size", [f"S{index}" for index in range(sizes)])
+        for index in range(1, sizes):
+            product.add_variant(sku=f"{product.pk}-S{index}", price="9.00", options={"Size": f"S{index}"})
+
+
 @pytest.mark.parametrize("page_size", [50, 100])
 @pytest.mark.parametrize("products", [3, 60])
 def test_staff_product_list_runs_a_fixed_number_of_queries(
     staff_client, django_assert_num_queries, products, page_size
 ):
-    # A category per product, so a missing select_related would show as one query per row.
-    ProductFactory.create_batch(products)
+    # A category per product, so a missing select_related would show as one query per row;
+    # sizes on some, so a missing prefetch of variants would too.
+    sized(ProductFactory.create_batch(products))
 
     # 1-2. the staff member's own and group permissions (may they see inactive products?);
-    # 3. COUNT(*) for the page; 4. the page of products JOIN category; 5. the page's images.
-    with django_assert_num_queries(5):
+    # 3. COUNT(*) for the page; 4. the page of products JOIN category; 5. their variants; 6. their images.
+    with django_assert_num_queries(6):
         response = staff_client.get(PRODUCTS_URL, {"page_size": page_size})
 
     assert response["X-Cache"] == "BYPASS"
@@ -1041,11 +1058,11 @@ def test_staff_product_list_runs_a_fixed_number_of_queries(
 def test_anonymous_product_list_on_a_cache_miss_runs_a_fixed_number_of_queries(
     api_client, django_assert_num_queries, products, page_size
 ):
-    ProductFactory.create_batch(products)
+    sized(ProductFactory.create_batch(products))
 
-    # 1. COUNT(*) of active products; 2. the page of products JOIN category; 3. the page's images.
-    # No auth or session query.
-    with django_assert_num_queries(3):
+    # 1. COUNT(*) of active products; 2. the page of products JOIN category; 3. their variants;
+    # 4. their images. No auth or session query.
+    with django_assert_num_queries(4):
         response = api_client.get(PRODUCTS_URL, {"page_size": page_size})
 
     assert response["X-Cache"] == "MISS"
@@ -1062,11 +1079,12 @@ def test_product_list_filtered_by_category_runs_a_fixed_number_of_queries(
         ProductFactory(category=children[index % 3])
 
     # 1. (pk, parent_id) of every category, to walk the tree; 2. COUNT(*); 3. the page JOIN category;
-    # 4. the page's images.
-    with django_assert_num_queries(4):
-        response = api_client.get(PRODUCTS_URL, {"category": parent.pk, "page_size": 100})
-    # 1. the category id for the slug; 2. the tree walk; 3. COUNT(*); 4. the page JOIN category; 5. images.
+    # 4. the page's variants; 5. their images.
     with django_assert_num_queries(5):
+        response = api_client.get(PRODUCTS_URL, {"category": parent.pk, "page_size": 100})
+    # 1. the category id for the slug; 2. the tree walk; 3. COUNT(*); 4. the page JOIN category; 5. variants;
+    # 6. images.
+    with django_assert_num_queries(6):
         by_slug = api_client.get(PRODUCTS_URL, {"category_slug": parent.slug, "page_size": 100})
 
     assert response.json()["count"] == by_slug.json()["count"] == products
@@ -1105,14 +1123,21 @@ def test_anonymous_category_list_on_a_cache_miss_runs_a_fixed_number_of_queries(
     assert len(response.json()["results"]) == min(categories, page_size)
 
 
-def test_detail_reads_run_a_fixed_number_of_queries(api_client, staff_client, django_assert_num_queries):
+@pytest.mark.parametrize(("sizes", "queries"), [(1, 6), (4, 7)])
+def test_detail_reads_run_a_fixed_number_of_queries(
+    api_client, staff_client, django_assert_num_queries, sizes, queries
+):
     product = ProductFactory()
+    if sizes > 1:
+        sized([product], sizes=sizes)
+    ExtraFactory.create_batch(2, product=product)
 
-    # The product JOIN category, then its images; staff first read their own and group
-    # permissions (two queries, once per request) to decide whether inactive rows show.
-    with django_assert_num_queries(2):
+    # 1. the product JOIN category; 2. its variants; 3. their option values JOIN option; 4. its images;
+    # 5. its options; 6. their values (skipped without options); 7. its extras. Staff first read
+    # their own and group permissions (two queries, once per request) to decide whether inactive rows show.
+    with django_assert_num_queries(queries):
         assert api_client.get(product_url(product.pk))["X-Cache"] == "MISS"
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(queries + 2):
         assert staff_client.get(product_url(product.pk))["X-Cache"] == "BYPASS"
     # The category (the forced-in user object still holds its permissions from above).
     with django_assert_num_queries(1):

@@ -1,5 +1,6 @@
 """The cached catalog (SPEC §6): rendered bytes, exact invalidation, ETags, outages."""
 
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -7,8 +8,8 @@ from django.core.cache import cache
 from django.test import override_settings
 
 from catalog.api.serializers import CategorySerializer, ProductSerializer
-from catalog.factories import ProductFactory
-from catalog.models import Category, Product
+from catalog.factories import ExtraFactory, ProductFactory
+from catalog.models import Category, Product, Variant
 from common.caching import version_key
 from tests.utils import UNREACHABLE_REDIS_CACHE
 
@@ -155,7 +156,7 @@ class TestInvalidation:
     ):
         warm(api_client, PRODUCTS, detail(product))
         with django_capture_on_commit_callbacks(execute=True):
-            Product.objects.reserve({product.pk: 3})
+            Variant.objects.reserve({product.variants.get().pk: 3})
 
         shown = get(api_client, detail(product))
         assert (shown["X-Cache"], shown.json()["stock"]) == ("MISS", 7)
@@ -165,7 +166,7 @@ class TestInvalidation:
     def test_selling_out_invalidates_the_lists(self, api_client, product, django_capture_on_commit_callbacks):
         warm(api_client, PRODUCTS, f"{PRODUCTS}?in_stock=true")
         with django_capture_on_commit_callbacks(execute=True):
-            Product.objects.reserve({product.pk: 10})
+            Variant.objects.reserve({product.variants.get().pk: 10})
 
         assert get(api_client, PRODUCTS).json()["results"][0]["in_stock"] is False
         assert get(api_client, f"{PRODUCTS}?in_stock=true").json()["count"] == 0
@@ -174,7 +175,7 @@ class TestInvalidation:
         sold_out = ProductFactory(stock=0)
         warm(api_client, f"{PRODUCTS}?in_stock=true")
         with django_capture_on_commit_callbacks(execute=True):
-            Product.objects.release({sold_out.pk: 2})
+            Variant.objects.release({sold_out.variants.get().pk: 2})
         assert get(api_client, f"{PRODUCTS}?in_stock=true").json()["count"] == 1
 
     def test_restocking_a_product_that_was_in_stock_keeps_the_lists(
@@ -182,8 +183,56 @@ class TestInvalidation:
     ):
         warm(api_client, PRODUCTS)
         with django_capture_on_commit_callbacks(execute=True):
-            Product.objects.release({product.pk: 2})
+            Variant.objects.release({product.variants.get().pk: 2})
         assert get(api_client, PRODUCTS)["X-Cache"] == "HIT"
+
+    def test_selling_out_one_size_of_several_keeps_the_lists(
+        self, api_client, product, django_capture_on_commit_callbacks
+    ):
+        product.add_option("Size", ["S", "M"])  # the teapot's variant (10 units) is S
+        medium = product.add_variant(sku="TEA-POT-M", price=Decimal("21.00"), stock=1, options={"Size": "M"})
+        warm(api_client, PRODUCTS, detail(product))
+        with django_capture_on_commit_callbacks(execute=True):
+            Variant.objects.reserve({medium.pk: 1})
+
+        assert get(api_client, PRODUCTS)["X-Cache"] == "HIT"
+        shown = get(api_client, detail(product))
+        assert shown["X-Cache"] == "MISS"
+        assert [variant["in_stock"] for variant in shown.json()["variants"]] == [True, False]
+
+    def test_selling_out_the_last_size_in_stock_invalidates_the_lists(
+        self, api_client, product, django_capture_on_commit_callbacks
+    ):
+        product.add_option("Size", ["S", "M"])
+        medium = product.add_variant(sku="TEA-POT-M", price=Decimal("21.00"), stock=1, options={"Size": "M"})
+        Variant.objects.reserve({product.variants.get(sku="TEA-POT").pk: 10})
+        warm(api_client, f"{PRODUCTS}?in_stock=true")
+        with django_capture_on_commit_callbacks(execute=True):
+            Variant.objects.reserve({medium.pk: 1})
+
+        assert get(api_client, f"{PRODUCTS}?in_stock=true").json()["count"] == 0
+
+    def test_a_variant_price_change_refreshes_the_lists_and_the_detail(
+        self, api_client, product, django_capture_on_commit_callbacks
+    ):
+        warm(api_client, PRODUCTS, detail(product))
+        variant = product.variants.get()
+        with django_capture_on_commit_callbacks(execute=True):
+            variant.price = Decimal("24.00")
+            variant.save()
+
+        assert get(api_client, PRODUCTS).json()["results"][0]["price_min"] == "24.00"
+        assert get(api_client, detail(product)).json()["price"] == "24.00"
+
+    def test_a_new_extra_refreshes_the_detail_but_not_the_lists(
+        self, api_client, product, django_capture_on_commit_callbacks
+    ):
+        warm(api_client, PRODUCTS, detail(product))
+        with django_capture_on_commit_callbacks(execute=True):
+            ExtraFactory(product=product, name="Cosy")
+
+        assert get(api_client, PRODUCTS)["X-Cache"] == "HIT"
+        assert [extra["name"] for extra in get(api_client, detail(product)).json()["extras"]] == ["Cosy"]
 
     def test_bulk_queryset_writes_invalidate(self, api_client, product, django_capture_on_commit_callbacks):
         warm(api_client, PRODUCTS, detail(product))

@@ -424,11 +424,11 @@ def test_the_product_list_reads_images_in_one_query(api_client, staff_client, dj
     for product in ProductFactory.create_batch(products):
         ProductImageFactory.create_batch(2, product=product)
 
-    # 1. COUNT(*) of active products; 2. the page JOIN category; 3. the page's images.
-    with django_assert_num_queries(3):
+    # 1. COUNT(*) of active products; 2. the page JOIN category; 3. its variants; 4. the page's images.
+    with django_assert_num_queries(4):
         response = api_client.get(PRODUCTS, {"page_size": 100})
-    # 1-2. the staff member's permissions; 3. COUNT(*); 4. the page JOIN category; 5. the images.
-    with django_assert_num_queries(5):
+    # 1-2. the staff member's permissions; 3. COUNT(*); 4. the page JOIN category; 5. variants; 6. images.
+    with django_assert_num_queries(6):
         staff_client.get(PRODUCTS, {"page_size": 100})
 
     assert sum(len(row["images"]) for row in response.json()["results"]) == 2 * products
@@ -438,8 +438,9 @@ def test_the_product_list_reads_images_in_one_query(api_client, staff_client, dj
 def test_the_product_detail_reads_images_in_one_query(api_client, product, django_assert_num_queries, count):
     ProductImageFactory.create_batch(count, product=product)
 
-    # 1. the product JOIN category; 2. its images.
-    with django_assert_num_queries(2):
+    # 1. the product JOIN category; 2. its variants; 3. their option values; 4. its images;
+    # 5. its options (none: no query for their values); 6. its extras.
+    with django_assert_num_queries(6):
         response = api_client.get(f"{PRODUCTS}{product.pk}/")
 
     assert len(response.json()["images"]) == count

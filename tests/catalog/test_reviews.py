@@ -495,11 +495,12 @@ class TestRatingInTheCatalog:
             ReviewFactory(product=products[index % 3])
 
         # 1-2. the staff member's own and group permissions (inactive rows or not); 3. COUNT(*);
-        # 4. the page of products JOIN category (the rating is read off the row); 5. their images.
-        with django_assert_num_queries(5):
+        # 4. the page of products JOIN category (the rating is read off the row); 5. their variants;
+        # 6. their images.
+        with django_assert_num_queries(6):
             staff = staff_client.get(PRODUCTS, {"ordering": "-rating"})
-        # The last three on a cache miss, for anyone.
-        with django_assert_num_queries(3):
+        # The last four on a cache miss, for anyone.
+        with django_assert_num_queries(4):
             public = api_client.get(PRODUCTS)
 
         assert (staff["X-Cache"], public["X-Cache"]) == ("BYPASS", "MISS")

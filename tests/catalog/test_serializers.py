@@ -3,7 +3,7 @@
 import pytest
 
 from catalog.factories import ReviewFactory
-from catalog.models import Product, Review
+from catalog.models import Review, Variant
 from tests.utils import assert_error, assert_validation_error, stock_of
 
 pytestmark = pytest.mark.django_db
@@ -25,10 +25,13 @@ class TestStockAdjustment:
         assert stock_of(product) == 10
 
     def test_a_delta_that_would_pass_the_most_stock_a_product_holds_is_a_409(self, staff_client, product):
-        response = staff_client.post(adjust_stock_url(product), {"delta": Product.MAX_STOCK}, format="json")
+        response = staff_client.post(adjust_stock_url(product), {"delta": Variant.MAX_STOCK}, format="json")
 
         body = assert_error(response, 409, "stock_limit_exceeded")
-        assert body["lines"] == [{"product": product.pk, "requested": Product.MAX_STOCK}]
+        variant = product.variants.get()
+        assert body["lines"] == [
+            {"variant": variant.pk, "product": product.pk, "sku": variant.sku, "requested": Variant.MAX_STOCK}
+        ]
         assert stock_of(product) == 10
 
     def test_a_zero_delta_is_still_refused(self, staff_client, product):
