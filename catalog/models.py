@@ -316,7 +316,7 @@ class Variant(TimeStampedModel):
         """Give the variant exactly these values, one for each of its product's options.
 
         Raises ValidationError when a value is not of this product, an option is missing or
-        has two values; the database refuses a combination another variant has.
+        has two values, or another variant has these values (which the database refuses too).
         """
         options = set(self.product.options.values_list("pk", flat=True))
         chosen = [value.option_id for value in values]
@@ -324,9 +324,13 @@ class Variant(TimeStampedModel):
             raise ValidationError({"options": "A value is not one of this product's options."})
         if len(set(chosen)) != len(chosen) or set(chosen) != options:
             raise ValidationError({"options": "Choose exactly one value for each of the product's options."})
+        combination = ".".join(str(pk) for pk in sorted(value.pk for value in values))
+        twin = type(self).objects.filter(product_id=self.product_id, combination=combination).exclude(pk=self.pk)
+        if twin.exists():
+            raise ValidationError({"options": f"Variant {twin.first().sku} has these values already."})
         with transaction.atomic():
-            self.combination = ".".join(str(pk) for pk in sorted(value.pk for value in values))
-            type(self).objects.filter(pk=self.pk).update(combination=self.combination)
+            self.combination = combination
+            type(self).objects.filter(pk=self.pk)._update_quietly(combination=combination)
             self.option_values.set(values)
 
     set_option_values.alters_data = True

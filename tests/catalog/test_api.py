@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.factories import CategoryFactory, ExtraFactory, ProductFactory
-from catalog.models import Category, Product, Variant
+from catalog.models import Category, Extra, Product, ProductOption, Variant
 from conftest import bearer_client
 from customers.api.serializers import token_for
 from tests.utils import assert_error, assert_validation_error, result_ids, stock_of
@@ -476,6 +476,12 @@ def write_requests():
         ("patch", product_url(product.pk), {"name": "Renamed"}),
         ("delete", product_url(product.pk), None),
         ("post", adjust_stock_url(product.pk), {"delta": 1}),
+        ("post", f"{product_url(product.pk)}options/", {"name": "Size", "values": ["S"]}),
+        ("post", f"{product_url(product.pk)}variants/", {"sku": "NEW-VARIANT", "price": "1.00"}),
+        ("post", f"{product_url(product.pk)}extras/", {"name": "Wrap", "price": "1.00"}),
+        ("patch", f"/api/v1/variants/{product.variants.get().pk}/", {"price": "1.00"}),
+        ("post", f"/api/v1/variants/{product.variants.get().pk}/adjust-stock/", {"delta": 1}),
+        ("delete", f"/api/v1/variants/{product.variants.get().pk}/", None),
     ]
 
 
@@ -504,14 +510,19 @@ def test_staff_without_model_permission_write_is_permission_denied(
 
 
 def test_refused_writes_change_nothing(api_client, plain_user, write_requests):
-    categories, products = Category.objects.count(), list(Product.objects.values_list("pk", "name", "stock"))
+    categories = Category.objects.count()
+    products = list(Product.objects.values_list("pk", "name", "variants__sku", "variants__price", "variants__stock"))
     api_client.force_authenticate(plain_user)
 
     for method, url, body in write_requests:
         getattr(api_client, method)(url, body, format="json")
 
     assert Category.objects.count() == categories
-    assert list(Product.objects.values_list("pk", "name", "stock")) == products
+    assert (
+        list(Product.objects.values_list("pk", "name", "variants__sku", "variants__price", "variants__stock"))
+        == products
+    )
+    assert not ProductOption.objects.exists() and not Extra.objects.exists()
 
 
 def test_staff_write_needs_the_permission_for_that_action(api_client, user_with_permissions):
