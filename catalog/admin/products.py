@@ -335,6 +335,7 @@ def with_variant_summary(products):
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["picture", "name", "sku", "category", "price", "stock", "is_active"]
+    list_display_links = ["picture", "name"]
     list_filter = [CategoryTreeFilter, "is_active", StockLevelFilter]
     list_select_related = ["category"]
     search_fields = ["name", "variants__sku"]

@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 
 from catalog.admin.lists import CategoryTreeFilter, LowStockChangeList, StockLevelFilter
@@ -159,7 +160,7 @@ class VariantChangeForm(forms.ModelForm):
 
 @admin.register(Variant)
 class VariantAdmin(admin.ModelAdmin):
-    list_display = ["sku", "product", "options", "price_with_currency", "stock", "is_active"]
+    list_display = ["sku", "product_name", "options", "price_with_currency", "stock", "is_active"]
     list_filter = ["is_active", VariantStockLevelFilter, VariantCategoryFilter]
     list_select_related = ["product"]
     search_fields = ["sku", "product__name"]
@@ -182,9 +183,13 @@ class VariantAdmin(admin.ModelAdmin):
             return self.low_stock_order
         return super().get_ordering(request)
 
+    @admin.display(description="product", ordering="product__name")
+    def product_name(self, variant: Variant) -> str:
+        return format_html('<span title="{}">{}</span>', variant.product.name, variant.product.name)
+
     @admin.display(description="options")
     def options(self, variant: Variant) -> str:
-        return variant.title or "-"
+        return format_html('<span title="{}">{}</span>', variant.title, variant.title or "-")
 
     @admin.display(description="price", ordering="price")
     def price_with_currency(self, variant: Variant) -> str:
