@@ -206,15 +206,22 @@ class ProductOption(TimeStampedModel):
     def __str__(self) -> str:
         return self.name
 
+    def check_values(self, values: list[str]) -> None:
+        """Raise ValidationError if `set_values` would refuse these values, so a form can say so before saving."""
+        _check_values(values)
+        if self.pk is None:
+            return
+        dropped = self.values.exclude(value__in=values).filter(variants__isnull=False).order_by("position")
+        used = list(dropped.values_list("value", flat=True).distinct())
+        if used:
+            raise ValidationError({"values": f"Variants have {', '.join(used)}: change or delete them first."})
+
     def set_values(self, values: list[str]) -> None:
         """Make the option's values exactly these, in this order; a value some variant has cannot go."""
-        _check_values(values)
         with transaction.atomic():
+            self.check_values(values)
             current = {value.value: value for value in self.values.all()}
             dropped = [value for name, value in current.items() if name not in values]
-            used = [value.value for value in dropped if value.variants.exists()]
-            if used:
-                raise ValidationError({"values": f"Variants have {', '.join(used)}: change or delete them first."})
             for value in dropped:
                 value.delete()
             for position, name in enumerate(values):

@@ -195,10 +195,7 @@ def count_top_products(day: date) -> dict:
         .annotate(units=Sum("quantity"))
         .order_by("-units", "product__name", "product_id")[:TOP_PRODUCTS_LISTED]
     )
-    products = [
-        {"pk": row["product_id"], "name": row["product__name"], "units": row["units"]}
-        for row in top
-    ]
+    products = [{"pk": row["product_id"], "name": row["product__name"], "units": row["units"]} for row in top]
     return {"products": products, "as_of": timezone.now()}
 
 

@@ -9,7 +9,7 @@ from selenium.webdriver.support.ui import Select
 
 from billing.factories import RefundFactory
 from billing.models import Refund
-from catalog.factories import ProductFactory
+from catalog.factories import ExtraFactory, ProductFactory
 from orders.factories import OrderFactory
 from orders.models import Order
 from orders.status import Status
@@ -86,13 +86,18 @@ def test_staff_cancel_an_order_after_reading_what_happens(staff_browser):
     assert stock_of(product) == 10
 
 
-def test_staff_restock_a_product_through_the_stock_rules(staff_browser):
-    product = ProductFactory(name="Teapot", stock=2)
+def test_staff_restock_a_low_product_from_its_variants(staff_browser, settings):
+    settings.LOW_STOCK_THRESHOLD = 5
+    product = ProductFactory(name="Teapot", sku="TEA-1", stock=2)
 
-    visit(staff_browser, "/admin/catalog/product/?q=Teapot")
+    visit(staff_browser, "/admin/catalog/product/?stock_level=low")  # where the dashboard's low-stock link goes
     wait_for(staff_browser, "#result_list")
     assert not overflows(staff_browser)
-    staff_browser.find_element(By.CSS_SELECTOR, f"input.action-select[value='{product.pk}']").click()
+    staff_browser.find_element(By.CSS_SELECTOR, "td.field-stock a").click()  # the product's variants
+    wait_for(staff_browser, "#result_list")
+    assert not overflows(staff_browser)
+    variant = product.variants.get()
+    staff_browser.find_element(By.CSS_SELECTOR, f"input.action-select[value='{variant.pk}']").click()
     Select(staff_browser.find_element(By.NAME, "action")).select_by_value("restock")
     staff_browser.find_element(By.NAME, "index").click()
     units = wait_for(staff_browser, "input[name=units]")
@@ -101,8 +106,25 @@ def test_staff_restock_a_product_through_the_stock_rules(staff_browser):
     staff_browser.find_element(By.CSS_SELECTOR, "input[type=submit][value=Restock]").click()
 
     wait_for(staff_browser, "ul.messagelist")
-    assert "Added 12 units to 1 product." in messages(staff_browser)
+    assert "Added 12 units to 1 variant." in messages(staff_browser)
     assert stock_of(product) == 14
+
+
+def test_staff_generate_a_shirts_variants_from_its_page(staff_browser):
+    product = ProductFactory(name="Shirt", sku="SHIRT", stock=3)
+    product.add_option("Size", ["S", "M", "L"])
+    product.add_option("Colour", ["Navy", "White"])
+
+    visit(staff_browser, f"/admin/catalog/product/{product.pk}/change/")
+    wait_for(staff_browser, "#product_form")
+    staff_browser.find_element(By.XPATH, "//button[normalize-space()='Generate variants']").click()
+
+    wait_for(staff_browser, "ul.messagelist")
+    assert messages(staff_browser)[0].startswith("Added 5 variants, with no stock yet")
+    assert product.variants.count() == 6
+    assert "Size L, Colour White" in staff_browser.find_element(By.CSS_SELECTOR, "#content").text
+    assert not overflows(staff_browser)
+    assert stock_of(product) == 3
 
 
 def test_staff_move_an_order_along_with_its_buttons_then_cancel_it(staff_browser):
@@ -136,19 +158,27 @@ def test_staff_move_an_order_along_with_its_buttons_then_cancel_it(staff_browser
         "/admin/billing/invoice/",
         "/admin/billing/creditnote/",
         "/admin/catalog/product/",
+        "/admin/catalog/variant/",
         "/admin/customers/customer/",
         "/admin/orders/order/",
         "customer",
         "order",
+        "product",
     ],
 )
 def test_pages_fit_the_screen(staff_browser, page):
     """At 1400 px nothing scrolls sideways: neither the page nor a list inside it."""
     order = OrderFactory(lines=[(ProductFactory(stock=10), 1), (ProductFactory(stock=10), 2)], status=Status.DELIVERED)
     RefundFactory(order=order, units={order.items.first().pk: 1}, restock=True)
+    shirt = ProductFactory(name="A shirt with a long name, in organic cotton", sku="SHIRT-ORGANIC-COTTON-CREW", stock=5)
+    shirt.add_option("Size", ["XS", "S", "M", "L", "XL"])
+    shirt.add_option("Colour", ["Navy", "Off-white", "Forest green"])
+    shirt.generate_variants()
+    ExtraFactory(product=shirt, name="Gift wrap")
     paths = {
         "customer": f"/admin/customers/customer/{order.customer.pk}/change/",
         "order": f"/admin/orders/order/{order.pk}/change/",
+        "product": f"/admin/catalog/product/{shirt.pk}/change/",
     }
 
     visit(staff_browser, paths.get(page, page))
