@@ -20,13 +20,23 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from billing.models import Invoice
 from catalog.factories import ProductFactory
 from conftest import bearer_client
+from customers.exceptions import InvalidLink
 from customers.factories import PASSWORD, AddressFactory, CustomerFactory
 from customers.models import Address, Customer
 from customers.tokens import email_verification_token, encode_uid, password_reset_token, token_for
 from orders.factories import OrderFactory
 from orders.models import Order
 from orders.status import DeliveryMethod
-from tests.utils import assert_error, assert_validation_error, change_url, changelist_url, free_port, listed
+from tests.utils import (
+    assert_error,
+    assert_validation_error,
+    change_url,
+    changelist_url,
+    free_port,
+    listed,
+    race_n,
+    requires_postgresql,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -558,3 +568,26 @@ def test_the_email_backend_and_file_path_come_from_the_environment(mode, tmp_pat
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.core.mail.backends.filebased.EmailBackend", str(tmp_path)]
+
+
+# --- One link, used twice at once -------------------------------------------------------------------
+
+
+@requires_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_reset_link_used_twice_at_once_sets_one_password():
+    customer = CustomerFactory()
+    link = {"uid": encode_uid(customer.user), "token": password_reset_token.make_token(customer.user)}
+    passwords = [f"racing-password-{i}-xq" for i in range(4)]
+
+    def use(i):
+        try:
+            Customer.objects.reset_password(**link, password=passwords[i])
+        except InvalidLink:
+            return "refused"
+        return passwords[i]
+
+    outcomes = race_n(4, use)
+
+    (winner,) = [outcome for outcome in outcomes if outcome != "refused"]
+    assert User.objects.get(pk=customer.user_id).check_password(winner)
