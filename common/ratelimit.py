@@ -53,7 +53,8 @@ def limits_for(request, view) -> list[Limit]:
     """Return the limits this request counts against: anonymous-or-user, plus the view's scope.
 
     A view opts in to a stricter scope with `throttle_scope` ("auth": per client IP,
-    "orders": per customer), the way DRF's ScopedRateThrottle reads it.
+    "orders": per customer), the way DRF's ScopedRateThrottle reads it, and may add its own
+    limits with a `get_rate_limits(request)` method.
     """
     user = caller_key(request)
     ip = f"ip:{client_ip(request)}"
@@ -67,6 +68,10 @@ def limits_for(request, view) -> list[Limit]:
         limits.append(Limit("api.orders", user or ip, settings.RATELIMIT_ORDERS))
     elif scope is not None:
         raise ValueError(f"Unknown throttle_scope {scope!r} on {type(view).__name__}.")
+    # A view may add limits keyed on what the request names (the email asking for reset links).
+    get_rate_limits = getattr(view, "get_rate_limits", None)
+    if get_rate_limits is not None:
+        limits.extend(get_rate_limits(request))
     return limits
 
 
@@ -152,6 +157,7 @@ RATE_SETTINGS = (
     "RATELIMIT_USER",
     "RATELIMIT_AUTH",
     "RATELIMIT_ORDERS",
+    "RATELIMIT_PASSWORD_RESET_EMAIL",
     "RATELIMIT_ADMIN_LOGIN",
     "RATELIMIT_ADMIN_LOGIN_USERNAME",
 )

@@ -50,10 +50,11 @@ class AddressInline(admin.StackedInline):
 
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["full_name", "email", "phone", "address_count", "created_at"]
-    list_filter = ["created_at"]
+    list_display = ["full_name", "email", "email_verified", "phone", "address_count", "created_at"]
+    list_filter = ["email_verified", "created_at"]
     search_fields = ["first_name", "last_name", "email"]
-    readonly_fields = ["login", "created_at", "updated_at"]
+    # Only the customer's link verifies an email; saving a new one here unverifies it and sends one.
+    readonly_fields = ["email_verified", "login", "created_at", "updated_at"]
     inlines = [AddressInline]  # the orders app adds the customer's latest orders
     # Counting every row on each page view is the slow part of a 100,000-row changelist.
     show_full_result_count = False
@@ -62,7 +63,10 @@ class CustomerAdmin(admin.ModelAdmin):
         profile = ["first_name", "last_name", "email", "phone"]
         if obj is None:  # the login is made with the customer (save_model)
             return [(None, {"fields": profile})]
-        return [(None, {"fields": [*profile, "login"]}), ("History", {"fields": ["created_at", "updated_at"]})]
+        return [
+            (None, {"fields": [*profile, "email_verified", "login"]}),
+            ("History", {"fields": ["created_at", "updated_at"]}),
+        ]
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "email":

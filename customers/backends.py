@@ -5,12 +5,15 @@ from customers.models import Customer
 
 
 class EmailBackend(ModelBackend):
-    """Authenticate by email: a customer's profile email, else a staff user's email."""
+    """Authenticate by email: a customer's profile email, else a staff user's email or username.
+
+    The API's token endpoint takes this login in its `email` field.
+    """
 
     def authenticate(self, request, email=None, password=None, **kwargs):
         if email is None or password is None:
             return None
-        user = self.user_for_email(email)
+        user = self.user_for_login(email)
         if user is None:
             get_user_model()().set_password(password)  # same work as a real check: no timing oracle
             return None
@@ -18,8 +21,11 @@ class EmailBackend(ModelBackend):
             return user
         return None
 
-    def user_for_email(self, email: str):
-        customer = Customer.objects.with_email(email).select_related("user").first()
+    def user_for_login(self, login: str):
+        """Return the customer's login with this email, else the staff user with this email or username."""
+        login = login.strip()
+        customer = Customer.objects.with_email(login).select_related("user").first()
         if customer is not None:
             return customer.user
-        return get_user_model().objects.filter(email__iexact=email.strip(), is_staff=True).order_by("pk").first()
+        staff = get_user_model().objects.filter(is_staff=True).order_by("pk")
+        return staff.filter(email__iexact=login).first() or staff.filter(username=login).first()

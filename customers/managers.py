@@ -3,8 +3,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
+from django.utils import timezone
 
-from customers.exceptions import NotACustomer
+from customers.exceptions import InvalidLink, NotACustomer
+from customers.tokens import decode_uid, email_verification_token, password_reset_token, revoke_refresh_tokens
 
 EMAIL_TAKEN = "An account with this email already exists."
 
@@ -16,6 +18,10 @@ class CustomerQuerySet(models.QuerySet):
             return user.customer
         except self.model.DoesNotExist as missing:
             raise NotACustomer() from missing
+
+    def can_sign_in(self):
+        """Customers whose login is active: only they are sent account links or may follow one."""
+        return self.filter(user__is_active=True)
 
     def with_email(self, email: str):
         """Customers whose email matches, ignoring case (the unique key)."""
@@ -65,6 +71,51 @@ class CustomerQuerySet(models.QuerySet):
             return self.create(user=user, email=email, first_name=first_name, last_name=last_name, phone=phone)
 
     register.alters_data = True
+
+    def from_link(self, uid: str, token: str, generator):
+        """Return the customer, with their login locked, whose emailed link this is; raise InvalidLink otherwise.
+
+        Call it inside a transaction: the lock makes a second use of the same link wait, then
+        fail the check, since the first use changed what the token was made from. A malformed
+        uid or token, a closed account, a used or an expired token all answer the same.
+        """
+        user_id = decode_uid(uid)
+        customer = None
+        if user_id is not None:
+            customers = self.can_sign_in().filter(user_id=user_id).select_related("user")
+            customer = customers.select_for_update(of=("self", "user")).first()
+        if customer is None or not generator.check_token(customer.user, token):
+            raise InvalidLink()
+        return customer
+
+    def reset_password(self, *, uid: str, token: str, password: str):
+        """Set the password an emailed reset link asks for (Django's validators apply); end every session.
+
+        Every refresh token of the login is revoked. The link dies with the old password hash.
+        """
+        with transaction.atomic(using=self.db):
+            customer = self.from_link(uid, token, password_reset_token)
+            user = customer.user
+            try:
+                validate_password(password, user)
+            except ValidationError as weak:
+                raise ValidationError({"password": weak.messages}, code="password_invalid") from weak
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            revoke_refresh_tokens(user)
+        return customer
+
+    reset_password.alters_data = True
+
+    def verify_email(self, *, uid: str, token: str):
+        """Mark the customer's email verified by the link sent to it; the link then dies (the flag is in its hash)."""
+        with transaction.atomic(using=self.db):
+            customer = self.from_link(uid, token, email_verification_token)
+            self.filter(pk=customer.pk).update(email_verified=True, updated_at=timezone.now())
+        customer.email_verified = True
+        return customer
+
+    verify_email.alters_data = True
 
 
 CustomerManager = models.Manager.from_queryset(CustomerQuerySet)

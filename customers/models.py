@@ -5,11 +5,14 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.db.models.lookups import Regex
+from django.utils import timezone
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
 from common.models import TimeStampedModel
 from customers.managers import EMAIL_TAKEN, CustomerManager
+from customers.tasks import send_after_commit, send_email_verification
+from customers.tokens import revoke_refresh_tokens
 
 
 class Customer(TimeStampedModel):
@@ -20,6 +23,9 @@ class Customer(TimeStampedModel):
     last_name = models.CharField(max_length=150)
     email = models.EmailField(max_length=150)
     phone = PhoneNumberField(blank=True, help_text="E.164, e.g. +14155550123.")
+    email_verified = models.BooleanField(
+        default=False, help_text="Whether the customer followed the link sent to this email; a new email is not."
+    )
 
     objects = CustomerManager()
 
@@ -34,6 +40,19 @@ class Customer(TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.full_name} <{self.email}>"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """Load the row, remembering its email: a changed one needs verifying again (`save`)."""
+        customer = super().from_db(db, field_names, values)
+        customer._saved_email = customer.__dict__.get("email")
+        return customer
+
+    @property
+    def email_changed(self) -> bool:
+        """Return whether the email differs, beyond letter case, from the one saved."""
+        saved = getattr(self, "_saved_email", None)
+        return self.pk is not None and saved is not None and saved.lower() != self.email.lower()
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -47,13 +66,53 @@ class Customer(TimeStampedModel):
     def save(self, *args, **kwargs) -> None:
         """Save, and keep the login user's email, username and names the same as the profile's.
 
-        The username follows the email, so an email given up is free for someone else.
+        The username follows the email, so an email given up is free for someone else. A
+        changed email is unverified, and the customer is sent a link to verify it.
         """
+        email_changed = self.email_changed
+        if email_changed:
+            self.email_verified = False
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "email_verified"}
         with transaction.atomic():
             super().save(*args, **kwargs)
             get_user_model().objects.filter(pk=self.user_id).update(
                 username=self.email.lower(), email=self.email, first_name=self.first_name, last_name=self.last_name
             )
+            if email_changed:
+                self.request_email_verification()
+        self._saved_email = self.email
+
+    def request_email_verification(self) -> None:
+        """Email the customer a link that verifies their address, once the transaction commits."""
+        send_after_commit(send_email_verification, self.pk)
+
+    def anonymise(self) -> None:
+        """Erase the customer's personal data and close their login; orders keep their own copies.
+
+        The row stays, since orders point at it, with a placeholder name and an email no one
+        can own (the real one is free to register again). Addresses go. The login becomes
+        inactive with no usable password, so its access tokens fail; its refresh tokens are
+        revoked. Rows are written with `update()`: a changed email must not be sent a link.
+        """
+        user = self.user
+        placeholder = f"deleted-{self.pk}@deleted.invalid"
+        with transaction.atomic():
+            self.addresses.all().delete()
+            Customer.objects.filter(pk=self.pk).update(
+                first_name="Deleted", last_name="customer", email=placeholder, phone="", email_verified=False,
+                updated_at=timezone.now(),
+            )  # fmt: skip
+            user.set_unusable_password()
+            get_user_model()._default_manager.filter(pk=user.pk).update(
+                username=placeholder, email="", first_name="", last_name="", is_active=False, password=user.password
+            )
+            revoke_refresh_tokens(user)
+        self.refresh_from_db()
+        self.user.refresh_from_db()
+        self._saved_email = self.email
+
+    anonymise.alters_data = True
 
     def close_account(self) -> None:
         """Delete the customer with their login and addresses.

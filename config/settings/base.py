@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",  # log out: refresh tokens recorded and revocable
     "django_filters",
     "django_countries",
     "phonenumber_field",
@@ -119,7 +120,9 @@ CATALOG_CACHE_TTL_CATEGORIES = env.int("CATALOG_CACHE_TTL_CATEGORIES", default=3
 # the user limit; sign-in and order placement also count against their own.
 RATELIMIT_ANON = env("RATELIMIT_ANON", default="100/m")  # per client IP, without a login
 RATELIMIT_USER = env("RATELIMIT_USER", default="1000/m")  # per signed-in user
-RATELIMIT_AUTH = env("RATELIMIT_AUTH", default="10/m")  # register, token, refresh: per client IP
+RATELIMIT_AUTH = env("RATELIMIT_AUTH", default="10/m")  # every /auth/ endpoint, together: per client IP
+# Password reset emails asked for one address (any case), from any IP.
+RATELIMIT_PASSWORD_RESET_EMAIL = env("RATELIMIT_PASSWORD_RESET_EMAIL", default="3/h")
 RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="30/m")  # order placements per customer
 # Admin login attempts (right or wrong), per client IP and per username (any case).
 RATELIMIT_ADMIN_LOGIN = env("RATELIMIT_ADMIN_LOGIN", default="10/m")
@@ -176,7 +179,14 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
+    # A refresh token lives its whole lifetime unless revoked: logging out, a password
+    # change or reset and closing the account blacklist it (token_blacklist records every
+    # one issued). Refreshing answers an access token only, so there is nothing to rotate.
+    "ROTATE_REFRESH_TOKENS": False,
+    "BLACKLIST_AFTER_ROTATION": False,
 }
+# Seconds a password reset or email verification link stays valid (Django's default: 3 days).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3 * 24 * 3600)
 # Phone numbers are stored and sent in E.164; with no default region, a number must
 # carry its country code (+1..., +44...).
 PHONENUMBER_DEFAULT_FORMAT = "E164"
@@ -204,8 +214,25 @@ SHOP_SELLER_ADDRESS = env.str(
     "SHOP_SELLER_ADDRESS", default="1 Market Street\nSpringfield, IL 62701\nUnited States", multiline=True
 )
 SHOP_SELLER_TAX_ID = env("SHOP_SELLER_TAX_ID", default="")
+# The storefront's address: account emails link to its /reset-password and /verify-email
+# pages, which post the link's uid and token to the API.
+STOREFRONT_URL = env("STOREFRONT_URL", default="http://localhost:3000").rstrip("/")
 # Products at or below this stock count show under the admin's "low stock" filter.
 LOW_STOCK_THRESHOLD = env.int("LOW_STOCK_THRESHOLD", default=5)
+
+# --- Email: the backend and its server, from the environment in every settings mode ---
+# Development defaults to the console backend, production to SMTP, tests to locmem. The file
+# backend ("django.core.mail.backends.filebased.EmailBackend") writes each message under
+# EMAIL_FILE_PATH, where an operator can read what was sent.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "sent-emails"))
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds; a mail server that hangs must not hold a worker
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="shop@localhost")
 
 # --- Static and media files ---------------------------------------------------
 STATIC_URL = "static/"
@@ -363,8 +390,9 @@ SPECTACULAR_SETTINGS = {
         },
         {
             "name": "auth",
-            "description": "Register a customer; exchange an email and password for JWT bearer tokens "
-            "(customers and staff alike). Rate limited per client IP.",
+            "description": "Register a customer; exchange an email (or a staff username) and password "
+            "for JWT bearer tokens; log out one or every session; reset, change a password; verify an "
+            "email. Rate limited per client IP; a reset request also per email.",
         },
         {
             "name": "categories",

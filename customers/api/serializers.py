@@ -10,6 +10,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from customers.managers import EMAIL_TAKEN
 from customers.models import Address, Customer
+from customers.tokens import token_for
 
 
 class CustomerSerializer(serializers.ModelSerializer):
@@ -17,7 +18,8 @@ class CustomerSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Customer
-        fields = ["id", "email", "first_name", "last_name", "phone", "created_at", "updated_at"]
+        fields = ["id", "email", "email_verified", "first_name", "last_name", "phone", "created_at", "updated_at"]
+        read_only_fields = ["email_verified"]
 
     def validate_email(self, email: str) -> str:
         """Refuse an email another account (staff or customer) has, in any letter case."""
@@ -69,9 +71,15 @@ class RegistrationSerializer(serializers.Serializer):
 
 
 class EmailTokenObtainPairSerializer(TokenObtainPairSerializer):
-    """Obtain tokens with email and password; the token says whether its user is staff."""
+    """Obtain tokens with email (or a staff username) and password; the token says whether its user is staff."""
 
     username_field = "email"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[
+            self.username_field
+        ].help_text = "The customer's email, in any letter case; staff give their email or their username."
 
     @classmethod
     def get_token(cls, user) -> RefreshToken:
@@ -94,11 +102,38 @@ class RefreshSerializer(TokenRefreshSerializer):
             raise AuthenticationFailed(self.error_messages["no_active_account"], "no_active_account") from gone
 
 
-def token_for(user) -> RefreshToken:
-    """Return a refresh token (its access token inherits the claims) for `user`."""
-    token = RefreshToken.for_user(user)
-    token["is_staff"] = user.is_staff
-    return token
+def password_field(help_text: str) -> serializers.CharField:
+    return serializers.CharField(
+        write_only=True, style={"input_type": "password"}, trim_whitespace=False, max_length=128, help_text=help_text
+    )
+
+
+class EmailLinkSerializer(serializers.Serializer):
+    """The two query parameters of an emailed link, posted back as they came."""
+
+    uid = serializers.CharField(max_length=64, help_text="The link's `uid` parameter.")
+    token = serializers.CharField(max_length=128, help_text="The link's `token` parameter.")
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=150, help_text="The customer's email, in any letter case.")
+
+
+class PasswordResetConfirmSerializer(EmailLinkSerializer):
+    password = password_field("The new password; Django's password validators apply.")
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = password_field("The current password.")
+    password = password_field("The new password; Django's password validators apply.")
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(write_only=True, help_text="The refresh token of the session to end.")
+
+
+class MessageSerializer(serializers.Serializer):
+    detail = serializers.CharField(read_only=True, help_text="A sentence for humans.")
 
 
 class CountryCodeField(CountryField):

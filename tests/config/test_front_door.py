@@ -34,9 +34,19 @@ def test_the_api_root_lists_every_collection_with_its_absolute_url(api_client):
     assert set(body["resources"]) == COLLECTIONS
     assert body["resources"]["discount-codes"] == "http://testserver/api/v1/discount-codes/"
     assert body["auth"] == {
-        "register": "http://testserver/api/v1/auth/register/",
-        "token": "http://testserver/api/v1/auth/token/",
-        "token-refresh": "http://testserver/api/v1/auth/token/refresh/",
+        name: f"http://testserver/api/v1/auth/{path}/"
+        for name, path in {
+            "register": "register",
+            "token": "token",
+            "token-refresh": "token/refresh",
+            "logout": "logout",
+            "logout-all": "logout-all",
+            "password-reset": "password/reset",
+            "password-reset-confirm": "password/reset/confirm",
+            "password-change": "password/change",
+            "email-verify": "email/verify",
+            "email-verify-resend": "email/verify/resend",
+        }.items()
     }
     assert body["schema"] == "http://testserver/api/schema/"
     assert body["docs"] == {"redoc": "http://testserver/api/redoc/", "swagger": "http://testserver/api/docs/"}

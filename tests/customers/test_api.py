@@ -21,7 +21,7 @@ ADDRESSES_URL = "/api/v1/addresses/"
 TOKEN_URL = "/api/v1/auth/token/"
 REGISTER_URL = "/api/v1/auth/register/"
 
-CUSTOMER_FIELDS = {"id", "email", "first_name", "last_name", "phone", "created_at", "updated_at"}
+CUSTOMER_FIELDS = {"id", "email", "email_verified", "first_name", "last_name", "phone", "created_at", "updated_at"}
 ADDRESS_FIELDS = {
     "id", "customer", "label", "line1", "line2", "city", "postal_code", "country", "is_default",
     "created_at", "updated_at",

@@ -33,6 +33,7 @@ MATRIX = {
     #                         anon owner other staff bare
     ("me", "get"):            (401, 200, 200, 404, 404),  # `other` gets their own profile; staff accounts have none
     ("me", "patch"):          (401, 200, 200, 404, 404),
+    ("me", "delete"):         (401, 204, 204, 404, 404),  # closes (anonymises) the caller's own account
     ("customers", "get"):     (401, 403, 403, 200, 403),  # listing customers is a staff action
     ("customers", "post"):    (401, 403, 403, 201, 403),  # so is creating one
     ("customer", "get"):      (401, 200, 404, 200, 403),
