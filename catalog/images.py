@@ -197,16 +197,19 @@ def delete_image_files(image: FieldFile) -> None:
 class ProductImageQuerySet(models.QuerySet):
     """Product images; `add` is the API's way in (ProductImage.save does the checking and storing)."""
 
-    def add(self, product, image: File, *, alt_text: str, position: int | None = None):
-        """Check and store an image of `product` with its thumbnails; last in order unless `position` says.
+    def add(self, product, image: File, *, alt_text: str, position: int | None = None, variant=None):
+        """Check and store an image of `product` (showing `variant`, if given) with its thumbnails; last in
+        order unless `position` says.
 
         Raises InvalidImage, before anything is stored, for a file that is not an image this
-        shop accepts (ProductImage.save).
+        shop accepts (ProductImage.save), and ValidationError for a variant of another product.
         """
+        if variant is not None and variant.product_id != product.pk:
+            raise ValidationError({"variant": f"Variant {variant.sku} is not one of {product.name}'s."})
         if position is None:
             last = self.filter(product=product).aggregate(last=Max("position"))["last"]
             position = 0 if last is None else min(last + 1, MAX_POSITION)
-        return self.create(product=product, image=image, alt_text=alt_text, position=position)
+        return self.create(product=product, variant=variant, image=image, alt_text=alt_text, position=position)
 
     add.alters_data = True
 

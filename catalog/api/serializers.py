@@ -62,12 +62,15 @@ class ProductImageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProductImage
-        fields = ["id", "image", "alt_text", "position", "url", "thumbnails"]
+        fields = ["id", "image", "alt_text", "position", "variant", "url", "thumbnails"]
         extra_kwargs = {
+            "variant": {
+                "help_text": "The variant it shows (the navy shirt), one of the product's; empty: the product."
+            },
             "position": {
                 "max_value": MAX_POSITION,
                 "help_text": "Order among the product's images, lowest first; unset: after the last one.",
-            }
+            },
         }
 
 

@@ -339,7 +339,11 @@ class ProductImageViewSet(
     def perform_create(self, serializer) -> None:
         data = serializer.validated_data
         serializer.instance = ProductImage.objects.add(
-            self.product, data["image"], alt_text=data["alt_text"], position=data.get("position")
+            self.product,
+            data["image"],
+            alt_text=data["alt_text"],
+            position=data.get("position"),
+            variant=data.get("variant"),
         )
 
     def get_success_headers(self, data) -> dict[str, str]:

@@ -163,6 +163,22 @@ def test_images_without_a_position_go_after_the_last(staff_client, product):
     assert [image["id"] for image in detail["images"]] == [first["id"], front["id"], second["id"]]
 
 
+def test_an_image_may_show_one_of_the_products_variants(staff_client, product, media_root):
+    product.add_option("Colour", ["White", "Navy"])
+    navy = product.add_variant(sku="TEA-POT-NAVY", price="21.00", options={"Colour": "Navy"})
+    elsewhere = ProductFactory().variants.get()
+
+    shown = upload(staff_client, product, variant=navy.pk)
+    refused = upload(staff_client, product, variant=elsewhere.pk)
+
+    assert shown.status_code == 201, shown.content
+    assert shown.json()["variant"] == navy.pk
+    assert staff_client.get(f"{PRODUCTS}{product.pk}/").json()["images"][0]["variant"] == navy.pk
+    assert "variant" in assert_error(refused, 400, "validation_error")["errors"]
+    assert ProductImage.objects.count() == 1
+    assert len(stored_files(media_root)) == 4  # the one image and its three thumbnails
+
+
 def test_alt_text_is_required(staff_client, product, media_root):
     response = staff_client.post(images_url(product), {"image": image_upload()}, format="multipart")
 
