@@ -88,6 +88,7 @@ class CachedReadMixin:
     """
 
     cache_ttl_setting: str
+    cached_actions: tuple[str, ...] = ("list", "retrieve")  # the actions answered through `cached`
     counts_with_read = False  # this request's rate limits are counted by `cached` (see check_throttles)
 
     def cache_scopes(self) -> list[str]:
