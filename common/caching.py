@@ -138,7 +138,7 @@ class CachedReadMixin:
         Only for the project's own throttle, whose counters it knows how to pipeline.
         """
         self.counts_with_read = (
-            self.action in ("list", "retrieve")  # the handlers that reach `cached`
+            self.action in self.cached_actions  # the handlers that reach `cached`
             and self.is_cacheable(request)
             and ratelimit.counts_in_redis()
             and list(self.throttle_classes) == [ratelimit.RateLimitThrottle]
