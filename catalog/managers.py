@@ -4,7 +4,7 @@
 announce themselves with `products_changed` / `categories_changed` for the cache.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
@@ -13,6 +13,7 @@ from django.db.models.functions import Cast, Coalesce, Round
 from django.dispatch import Signal
 from django.utils import timezone
 
+from catalog import search as product_search
 from catalog.exceptions import AlreadyReviewed, InsufficientStock, StockLimitExceeded
 from common.models import ActivatableQuerySet
 
@@ -21,6 +22,11 @@ products_changed = Signal()
 
 categories_changed = Signal()
 """Sent after categories change in bulk."""
+
+# The columns a product's search vector reads (catalog/search.py): a bulk update of one refreshes it.
+SEARCHED_PRODUCT_FIELDS = {"name", "description", "category", "category_id"}
+SEARCHED_VARIANT_FIELDS = {"sku", "is_active", "product", "product_id"}
+SEARCHED_CATEGORY_FIELDS = {"name", "parent", "parent_id"}
 
 # How a list of variants running low reads: the fewest units first.
 LOW_STOCK_ORDER = ("stock", "sku")
@@ -65,8 +71,14 @@ class CategoryQuerySet(ActivatableQuerySet):
         return totals
 
     def update(self, **kwargs) -> int:
-        """Update in bulk and announce it to the cache."""
+        """Update in bulk and announce it to the cache; a new name or parent refreshes the products' search."""
+        renamed = list(self.values_list("pk", flat=True)) if SEARCHED_CATEGORY_FIELDS & set(kwargs) else []
         rows = super().update(**kwargs)
+        if renamed:
+            categories = self.model.objects.db_manager(self.db)
+            below = {pk for category_id in renamed for pk in categories.descendant_ids(category_id)}
+            products = self.model._meta.get_field("products").related_model.objects.db_manager(self.db)
+            products.filter(category_id__in=below).refresh_search()
         categories_changed.send(sender=self.model)
         return rows
 
@@ -95,6 +107,43 @@ class ProductQuerySet(ActivatableQuerySet):
         variants = self.model._meta.get_field("variants").related_model.objects
         low = variants.filter(product=OuterRef("pk")).active().low_stock(threshold).order_by()
         return self.filter(Exists(low))
+
+    def search(self, text: str):
+        """Products matching `text`, most relevant first: ranked full-text with typo tolerance on
+        PostgreSQL, every word contained on SQLite (catalog/search.py)."""
+        return product_search.search(self, text)
+
+    def facets(self) -> dict:
+        """Return these products' counts by stock, category, price band and option value (catalog/search.py)."""
+        return product_search.facets(self)
+
+    def with_option_values(self, wanted: Mapping[str, Iterable[str]], *, in_stock: bool = False):
+        """Products with an active variant having, for each option named, one of its values.
+
+        {"Size": ["M", "L"], "Colour": ["Navy"]}: a variant in M or L, and in Navy. With
+        `in_stock`, that variant must have stock too.
+        """
+        variants = self.model._meta.get_field("variants").related_model
+        chosen = variants.objects.filter(product=OuterRef("pk"), is_active=True)
+        if in_stock:
+            chosen = chosen.filter(stock__gt=0)
+        through = variants._meta.get_field("option_values").remote_field.through
+        for name, values in wanted.items():
+            having = through.objects.filter(
+                variant=OuterRef("pk"), optionvalue__option__name=name, optionvalue__value__in=list(values)
+            )
+            chosen = chosen.filter(Exists(having))
+        return self.filter(Exists(chosen))
+
+    def refresh_search(self) -> None:
+        """Rebuild these products' search vectors in one UPDATE (PostgreSQL; nothing on SQLite).
+
+        It announces nothing: every write that changes what the vector reads already
+        invalidates the cached lists (catalog/signals.py).
+        """
+        product_search.refresh_vectors(self)
+
+    refresh_search.alters_data = True
 
     def in_category(self, category):
         """Products in this category (a Category or its id) or in any category below it, at any depth."""
@@ -159,9 +208,11 @@ class ProductQuerySet(ActivatableQuerySet):
     refresh_ratings.alters_data = True
 
     def update(self, **kwargs) -> int:
-        """Update in bulk and announce which products changed, for the cache."""
+        """Update in bulk and announce which products changed, for the cache (and their search, if it reads them)."""
         product_ids = list(self.values_list("pk", flat=True))
         rows = super().update(**kwargs)
+        if SEARCHED_PRODUCT_FIELDS & set(kwargs):
+            self.model.objects.db_manager(self.db).filter(pk__in=product_ids).refresh_search()
         products_changed.send(sender=self.model, product_ids=product_ids, lists_changed=True)
         return rows
 
@@ -169,6 +220,7 @@ class ProductQuerySet(ActivatableQuerySet):
 
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
+        self.filter(pk__in=[product.pk for product in created if product.pk is not None]).refresh_search()
         products_changed.send(sender=self.model, product_ids=[], lists_changed=True)
         return created
 
@@ -266,7 +318,11 @@ class VariantQuerySet(ActivatableQuerySet):
         """Update in bulk, keeping the products' price ranges (and so the cache) right."""
         product_ids = list(self.values_list("product_id", flat=True).distinct())
         rows = super().update(**kwargs)
-        self.model._meta.get_field("product").related_model.objects.refresh_prices(product_ids)
+        products = self.model._meta.get_field("product").related_model.objects
+        products.refresh_prices(product_ids)
+        if SEARCHED_VARIANT_FIELDS & set(kwargs):
+            moved_to = kwargs.get("product")
+            products.filter(pk__in=[*product_ids, getattr(moved_to, "pk", moved_to)]).refresh_search()
         return rows
 
     update.alters_data = True
@@ -274,7 +330,9 @@ class VariantQuerySet(ActivatableQuerySet):
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
         product_model = self.model._meta.get_field("product").related_model
-        product_model.objects.refresh_prices({variant.product_id for variant in created})
+        product_ids = {variant.product_id for variant in created}
+        product_model.objects.refresh_prices(product_ids)
+        product_model.objects.filter(pk__in=product_ids).refresh_search()
         return created
 
     bulk_create.alters_data = True

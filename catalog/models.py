@@ -2,6 +2,7 @@ import itertools
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
@@ -66,6 +67,10 @@ class Product(TimeStampedModel):
     # `ordering=rating` need no aggregate per page.
     rating_average = models.DecimalField(max_digits=3, decimal_places=2, default=0, editable=False)
     rating_count = models.PositiveIntegerField(default=0, editable=False)
+    # Kept by ProductQuerySet.refresh_search (catalog/search.py) whenever the product, its
+    # category, variants or option values change: ranked full-text search on PostgreSQL,
+    # served by a GIN index (migration 0009). Always empty on SQLite, which matches words.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     objects = ProductManager()
 
@@ -99,7 +104,7 @@ class Product(TimeStampedModel):
         super().save(*args, **kwargs)
 
     # Columns only the queryset's updates write: never from a stale instance.
-    MOVED_BY_QUERYSET = frozenset({"id", "price_min", "price_max", "rating_average", "rating_count"})
+    MOVED_BY_QUERYSET = frozenset({"id", "price_min", "price_max", "rating_average", "rating_count", "search_vector"})
 
     @property
     def only_variant(self) -> "Variant | None":

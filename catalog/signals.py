@@ -1,4 +1,5 @@
-"""The catalog's receivers: keep the cached catalog exact, the ratings right and no image files orphaned.
+"""The catalog's receivers: keep the cached catalog exact, the ratings and search vectors right and no image
+files orphaned.
 
 Save and delete signals cover single-row writes (admin, API, shell); the bulk paths of
 the querysets send `products_changed` / `categories_changed` (catalog/managers.py) themselves.
@@ -23,15 +24,48 @@ def invalidate_product_on_image_change(sender, instance, **kwargs) -> None:
 
 
 def invalidate_product_on_part_change(sender, instance, **kwargs) -> None:
-    """Invalidate the detail of a product whose options or extras changed (lists show neither)."""
+    """Invalidate the detail of a product whose options or extras changed, and for options the listings.
+
+    Lists show neither, but the option filter, search and facets of a listing read options.
+    """
     product_id = instance.option.product_id if isinstance(instance, OptionValue) else instance.product_id
-    cache.invalidate_products([product_id], lists=False)
+    cache.invalidate_products([product_id], lists=not isinstance(instance, Extra))
 
 
 def invalidate_product_on_variant_options(sender, instance, action, **kwargs) -> None:
-    """Invalidate the detail of a product whose variant got other option values."""
+    """Invalidate the detail and the listings of a product whose variant got other option values.
+
+    Listings: the option filter, search and facets read a variant's values.
+    """
     if action in ("post_add", "post_remove", "post_clear") and isinstance(instance, Variant):
-        cache.invalidate_products([instance.product_id], lists=False)
+        cache.invalidate_products([instance.product_id], lists=True)
+
+
+def refresh_search_on_product_write(sender, instance, **kwargs) -> None:
+    """Rebuild a saved product's search vector (its name, description or category may have changed)."""
+    Product.objects.filter(pk=instance.pk).refresh_search()
+
+
+def refresh_search_on_variant_write(sender, instance, **kwargs) -> None:
+    """Rebuild the search vector of a product whose variant was saved or deleted (SKUs, active values)."""
+    Product.objects.filter(pk=instance.product_id).refresh_search()
+
+
+def refresh_search_on_category_write(sender, instance, created=False, **kwargs) -> None:
+    """Rebuild the search vectors of the products in a saved category's subtree (they read its name)."""
+    if not created:
+        Product.objects.in_category(instance.pk).refresh_search()
+
+
+def refresh_search_on_option_value_write(sender, instance, **kwargs) -> None:
+    """Rebuild the search vector of a product one of whose option values was renamed or deleted."""
+    Product.objects.filter(pk=instance.option.product_id).refresh_search()
+
+
+def refresh_search_on_variant_options(sender, instance, action, **kwargs) -> None:
+    """Rebuild the search vector of a product whose variant got other option values."""
+    if action in ("post_add", "post_remove", "post_clear") and isinstance(instance, Variant):
+        Product.objects.filter(pk=instance.product_id).refresh_search()
 
 
 def delete_image_files_on_delete(sender, instance, **kwargs) -> None:
@@ -78,5 +112,18 @@ def connect_receivers() -> None:
         dispatch_uid="catalog.variant_option_values",
     )
     post_delete.connect(delete_image_files_on_delete, sender=ProductImage, dispatch_uid="catalog.product_image_files")
+    # The search vectors (catalog/search.py): single-row writes here, bulk ones in the querysets.
+    post_save.connect(refresh_search_on_product_write, sender=Product, dispatch_uid="catalog.product_search")
+    post_save.connect(refresh_search_on_category_write, sender=Category, dispatch_uid="catalog.category_search")
+    for name, signal in (("save", post_save), ("delete", post_delete)):
+        signal.connect(refresh_search_on_variant_write, sender=Variant, dispatch_uid=f"catalog.variant_search_{name}")
+        signal.connect(
+            refresh_search_on_option_value_write, sender=OptionValue, dispatch_uid=f"catalog.option_value_search_{name}"
+        )
+    m2m_changed.connect(
+        refresh_search_on_variant_options,
+        sender=Variant.option_values.through,
+        dispatch_uid="catalog.variant_option_values_search",
+    )
     products_changed.connect(invalidate_products_on_bulk_change, dispatch_uid="catalog.products_changed")
     categories_changed.connect(invalidate_categories_on_change, dispatch_uid="catalog.categories_changed")

@@ -88,6 +88,7 @@ class CachedReadMixin:
     """
 
     cache_ttl_setting: str
+    cached_actions: tuple[str, ...] = ("list", "retrieve")  # the actions answered through `cached`
     counts_with_read = False  # this request's rate limits are counted by `cached` (see check_throttles)
 
     def cache_scopes(self) -> list[str]:
@@ -137,7 +138,7 @@ class CachedReadMixin:
         Only for the project's own throttle, whose counters it knows how to pipeline.
         """
         self.counts_with_read = (
-            self.action in ("list", "retrieve")  # the handlers that reach `cached`
+            self.action in self.cached_actions  # the handlers that reach `cached`
             and self.is_cacheable(request)
             and ratelimit.counts_in_redis()
             and list(self.throttle_classes) == [ratelimit.RateLimitThrottle]

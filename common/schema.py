@@ -316,7 +316,7 @@ class AutoSchema(SpectacularAutoSchema):
         return (
             self.method == "GET"
             and isinstance(self.view, CachedReadMixin)
-            and getattr(self.view, "action", None) in ("list", "retrieve")
+            and getattr(self.view, "action", None) in self.view.cached_actions
         )
 
     def counted_before(self, status_code: str) -> bool:

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from decimal import Decimal
 from html.parser import HTMLParser
 
 import jsonschema
@@ -25,6 +26,7 @@ from drf_spectacular.generators import SchemaGenerator
 from PIL import Image
 
 from billing.breaker import BREAKER_NAMESPACE, breaker_storage, get_breaker
+from catalog.factories import ProductFactory
 from catalog.models import Variant
 
 UNREACHABLE_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1: Redis is down
@@ -216,3 +218,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def product_with_options(name: str, variants: list[tuple], *, options: dict | None = None, **fields):
+    """Return a product with these options ({"Size": ["S", "M"]}) and variants, each
+    (sku, price, stock, {"Size": "M"}), through the real write paths (add_option, add_variant)."""
+    product = ProductFactory(name=name, variants=0, **fields)
+    for option, values in (options or {}).items():
+        product.add_option(option, values)
+    for sku, price, stock, chosen in variants:
+        product.add_variant(sku=sku, price=Decimal(price), stock=stock, options=chosen)
+    return product

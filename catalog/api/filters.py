@@ -1,4 +1,6 @@
 import django_filters
+from django import forms
+from drf_spectacular.utils import extend_schema_field
 
 from catalog.models import Category, Product, Variant
 
@@ -15,7 +17,43 @@ class CategoryFilter(django_filters.FilterSet):
         fields = ["parent", "slug", "is_active"]
 
 
+class OptionValuesField(forms.Field):
+    """Repeated `Name:Value` pairs, parsed to {"Name": ["Value", ...]}."""
+
+    widget = forms.MultipleHiddenInput  # reads every value of a repeated query parameter
+
+    def to_python(self, value) -> dict[str, list[str]]:
+        wanted: dict[str, list[str]] = {}
+        for pair in value or []:
+            name, colon, option_value = pair.partition(":")
+            if not colon or not name.strip() or not option_value.strip():
+                raise forms.ValidationError(f"Write each option as Name:Value, e.g. Size:M (not {pair!r}).")
+            wanted.setdefault(name.strip(), []).append(option_value.strip())
+        return wanted
+
+
+OPTION_HELP = (
+    "An option value as Name:Value, e.g. Size:M; repeat it. Values of one option are alternatives "
+    "(option=Size:M&option=Size:L: M or L), different options all apply (and option=Colour:Navy): some "
+    "active variant has them all. With in_stock=true, that variant has stock."
+)
+
+
+# Documented by hand: the schema generator cannot read a custom form field's type.
+@extend_schema_field({"type": "array", "items": {"type": "string", "example": "Size:M"}, "description": OPTION_HELP})
+class OptionValuesFilter(django_filters.Filter):
+    field_class = OptionValuesField
+
+
 class ProductFilter(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search",
+        label="Words to find. On PostgreSQL: ranked full-text search over name and SKUs, category names, "
+        'option values and description, in web search syntax ("a phrase", -excluded, or), most relevant '
+        "first unless `ordering` is given, with names close in spelling added when few products match. "
+        "On SQLite: products containing every word in their name, a SKU or their description.",
+    )
+    option = OptionValuesFilter(method="filter_option", label=OPTION_HELP)
     category = django_filters.NumberFilter(
         method="filter_category", label="Category id; includes its sub-categories at any depth."
     )
@@ -42,7 +80,17 @@ class ProductFilter(django_filters.FilterSet):
 
     class Meta:
         model = Product
-        fields = ["category", "category_slug", "min_price", "max_price", "in_stock", "is_active"]
+        fields = ["category", "category_slug", "min_price", "max_price", "in_stock", "is_active", "option", "search"]
+
+    def filter_search(self, queryset, name, value):
+        """Products matching the words, most relevant first (ProductQuerySet.search)."""
+        return queryset.search(value)
+
+    def filter_option(self, queryset, name, value):
+        """Products with an active variant having the option values asked for (in stock, with in_stock=true)."""
+        if not value:
+            return queryset
+        return queryset.with_option_values(value, in_stock=self.form.cleaned_data.get("in_stock") is True)
 
     def filter_category(self, queryset, name, value):
         """Products in this category or any category below it."""

@@ -1,6 +1,7 @@
 from django.db import transaction
 from django.db.models import F, Prefetch
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from catalog import cache
+from catalog.api.facets import FacetsSerializer
 from catalog.api.filters import CategoryFilter, ProductFilter
 from catalog.api.serializers import (
     CategorySerializer,
@@ -27,6 +29,7 @@ from catalog.exceptions import AlreadyReviewed, InsufficientStock, InvalidImage
 from catalog.models import Category, Extra, OptionValue, Product, ProductImage, ProductOption, Review, Variant
 from common.caching import CachedReadMixin
 from common.errors import Conflict
+from common.filters import StableOrderingFilter
 from common.permissions import StaffCanChangeModel, StaffModelPermissionsOrReadOnly
 from common.schema import ErrorSerializer, ValidationErrorSerializer
 from common.views import CreatedLocationMixin
@@ -54,8 +57,11 @@ class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSe
 
     serializer_class = ProductSerializer
     filterset_class = ProductFilter
-    search_fields = ["name", "variants__sku", "description"]
+    # `search` is one of ProductFilter's filters (ranked, catalog/search.py), so the list and
+    # its facets read the same parameters; DRF's SearchFilter would match the words again.
+    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
     ordering_fields = ["price", "name", "created_at", "rating"]
+    cached_actions = ("list", "retrieve", "facets")
     cache_ttl_setting = "CATALOG_CACHE_TTL_PRODUCTS"
 
     def get_serializer_class(self):
@@ -71,6 +77,19 @@ class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSe
         if self.action == "retrieve":
             return [cache.CATEGORIES, cache.product_scope(self.kwargs["pk"])]
         return [cache.CATEGORIES, cache.PRODUCT_LISTS]
+
+    @extend_schema(filters=True, responses={200: FacetsSerializer})
+    @action(detail=False, methods=["get"])
+    def facets(self, request):
+        """Count the products the list would show, by stock, category, price band and option value.
+
+        Takes the list's filters and search; cached and invalidated as the list is.
+        """
+        return self.cached(self.count_facets, request)
+
+    def count_facets(self, request):
+        products = self.filter_queryset(self.get_queryset())
+        return Response(FacetsSerializer(products.facets()).data)
 
     @extend_schema(
         request=StockAdjustmentSerializer,

@@ -115,6 +115,24 @@ else:
 CATALOG_CACHE_TTL_PRODUCTS = env.int("CATALOG_CACHE_TTL_PRODUCTS", default=300)
 CATALOG_CACHE_TTL_CATEGORIES = env.int("CATALOG_CACHE_TTL_CATEGORIES", default=3600)
 
+# --- Catalog search and facets (catalog/search.py) ---------------------------
+# The PostgreSQL text search configuration of product search vectors and queries (stemming,
+# stop words). Changing it needs the vectors rebuilt: Product.objects.refresh_search(...).
+CATALOG_SEARCH_CONFIG = env("CATALOG_SEARCH_CONFIG", default="english")
+# A full-text search that matches fewer products than this also takes those whose name is
+# close in spelling (trigram word similarity), so "hedphones" finds headphones.
+CATALOG_SEARCH_TYPO_BELOW = env.int("CATALOG_SEARCH_TYPO_BELOW", default=3)
+# The price bands of GET /products/facets/: (min, max) with both ends included, max None for
+# "and above". A band counts a product the way min_price/max_price filter it.
+CATALOG_PRICE_BANDS = [
+    ("0.00", "24.99"),
+    ("25.00", "49.99"),
+    ("50.00", "99.99"),
+    ("100.00", "249.99"),
+    ("250.00", "499.99"),
+    ("500.00", None),
+]
+
 # --- Rate limits (common/ratelimit.py; counters in the cache, shared by all workers) ---
 # Rates are count/period (s, m, h, d). Every API request counts against the anonymous or
 # the user limit; sign-in and order placement also count against their own.

@@ -430,7 +430,7 @@ def test_the_product_detail_and_list_show_the_images_in_order(api_client, produc
     assert [image["id"] for image in detail["images"]] == [first.pk, second.pk]
     assert listed["images"] == detail["images"]
     shown = detail["images"][0]
-    assert set(shown) == {"id", "alt_text", "position", "url", "thumbnails"}
+    assert set(shown) == {"id", "alt_text", "position", "variant", "url", "thumbnails"}
     assert shown["url"] == f"http://testserver/media/{first.image.name}"
     assert all(url.startswith("http://testserver/media/thumbnails/") for url in shown["thumbnails"].values())
 

@@ -230,6 +230,7 @@ CACHED_READS = {
     ("/api/v1/categories/{id}/", "get"): lambda: f"/api/v1/categories/{CategoryFactory().pk}/",
     ("/api/v1/products/", "get"): lambda: "/api/v1/products/",
     ("/api/v1/products/{id}/", "get"): lambda: f"/api/v1/products/{ProductFactory().pk}/",
+    ("/api/v1/products/facets/", "get"): lambda: "/api/v1/products/facets/",
 }
 
 
