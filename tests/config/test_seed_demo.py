@@ -174,7 +174,7 @@ def test_clothes_come_in_sizes_and_colours_each_a_variant_with_its_own_sku_and_s
             (size, colour) for size in sizes for colour in colours
         }
         assert len({variant.combination for variant in variants}) == len(variants)
-        first = variants[0].sku.rsplit("-", 2)[0]
+        first = variants[0].sku[:11]
         assert re.fullmatch(r"CLO-[0-9]{7}", first), variants[0].sku
         for variant in variants:
             size, colour = (label["value"] for label in variant.option_labels())
