@@ -35,6 +35,7 @@ from config.management.commands.seed_demo import Command as SeedDemo
 from customers.factories import PASSWORD, CustomerFactory
 from customers.models import Address, Customer
 from orders.factories import OrderFactory
+from orders.managers import Line
 from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
 from orders.status import PURCHASED, RELEASES_STOCK, TRANSITIONS, DeliveryMethod, PaymentMethod, Status
 
@@ -887,11 +888,16 @@ def test_orders_need_customers_and_stock():
     assert "orders: none" in output
 
 
+def one_unit() -> Line:
+    """Return a line of one unit of a new product's variant."""
+    return Line(variant=ProductFactory(stock=10).only_variant.pk, quantity=1)
+
+
 def test_a_document_backdated_into_another_year_is_numbered_in_that_year():
-    OrderFactory()  # a cash order: confirmed, so invoiced, this year
+    OrderFactory(lines=[one_unit()])  # a cash order: confirmed, so invoiced, this year
     this_year = timezone.now().astimezone(UTC).year
     since = timezone.now()
-    order = OrderFactory()
+    order = OrderFactory(lines=[one_unit()])
     new_year_eve = datetime(this_year - 1, 12, 31, 23, 30, tzinfo=UTC)
     backdating = Backdating()
 
