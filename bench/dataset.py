@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-LARGE_STOCK = 1_000_000  # units given to every product the bench buys: it never runs out
-SELLOUT_STOCK = 100  # units of the sell-out product: the check expects exactly this many sold
+LARGE_STOCK = 1_000_000  # units given to every variant the bench buys: it never runs out
+SELLOUT_STOCK = 100  # units of the sell-out variant: the check expects exactly this many sold
 SEARCH_WORDS = 40
 CEILING_KEY = "bench:ceiling:product-list"  # the bytes bench/ceiling.py answers with
 
@@ -72,35 +72,64 @@ def setup_django() -> None:
 
 @dataclass(frozen=True)
 class DataSet:
-    """What the wrk scripts pick from, and the products whose stock the checks follow."""
+    """What the wrk scripts pick from (products for the reads), and the variants whose stock the checks follow."""
 
     lua_path: Path
     customers: int
     popular_ids: tuple[int, ...]
-    hot_product: int
-    sellout_product: int
+    hot_variant: int
+    sellout_variant: int
+
+
+@dataclass(frozen=True)
+class Bought:
+    """A product the bench buys, in one of its variants, and the first extra it offers if any (0: none)."""
+
+    product: int
+    variant: int
+    price: str
+    extra: int = 0
+    price_with_extra: str = ""
 
 
 def write_data_file(path: Path, seed: int, popular_count: int, customer_count: int) -> DataSet:
-    """Give the bought products a large stock, mint access tokens, and write the Lua data file.
+    """Give the bought variants a large stock, mint access tokens, and write the Lua data file.
 
+    The popular set is `popular_count` products, each bought in one of its orderable variants
+    (most products have one; clothes, shoes and pizzas several), with the first extra it
+    offers, if any, for the lines that add one. The hot and sell-out variants are of two
+    more products, bought without extras.
     The tokens are made the way POST /auth/token/ makes them (customers.api.serializers.token_for),
     so they carry the same claims. Customers order to their default address.
     """
     from django.contrib.auth import get_user_model
     from django.db import close_old_connections
 
-    from catalog.models import Category, Product
+    from catalog.models import Category, Extra, Product, Variant
     from customers.api.serializers import token_for
     from customers.models import Address
 
     rng = random.Random(seed)
-    active = list(Product.objects.active().order_by("pk").values_list("pk", "price", "name"))
-    chosen = rng.sample(active, popular_count + 2)
-    popular, (hot, sellout) = chosen[:popular_count], chosen[popular_count:]
-    # Seed data, not a sale: a plain UPDATE, which also bumps the products' cache stamps.
-    Product.objects.filter(pk__in=[pk for pk, _price, _name in [*popular, hot]]).update(stock=LARGE_STOCK)
-    Product.objects.filter(pk=sellout[0]).update(stock=SELLOUT_STOCK)
+    variants: dict[int, list[tuple[int, object]]] = {}
+    orderable = Variant.objects.orderable().order_by("product_id", "position", "pk")
+    for pk, product_id, price in orderable.values_list("pk", "product_id", "price"):
+        variants.setdefault(product_id, []).append((pk, price))
+    chosen = rng.sample(sorted(variants), popular_count + 2)
+    extras = {}
+    for product_id, pk, price in (
+        Extra.objects.filter(product_id__in=chosen, is_active=True)
+        .order_by("product_id", "-position", "-pk")  # the first one wins below
+        .values_list("product_id", "pk", "price")
+    ):
+        extras[product_id] = (pk, price)
+    bought = []
+    for product_id in chosen:
+        variant, price = rng.choice(variants[product_id])
+        extra, extra_price = extras.get(product_id, (0, 0))
+        bought.append(Bought(product_id, variant, str(price), extra, str(price + extra_price)))
+    popular, (hot, sellout) = bought[:popular_count], bought[popular_count:]
+    hot, sellout = Bought(hot.product, hot.variant, hot.price), Bought(sellout.product, sellout.variant, sellout.price)
+    set_stock({**{line.variant: LARGE_STOCK for line in [*popular, hot]}, sellout.variant: SELLOUT_STOCK})
 
     addresses = list(
         Address.objects.filter(is_default=True, customer__user__is_staff=False, customer__user__is_active=True)
@@ -111,7 +140,8 @@ def write_data_file(path: Path, seed: int, popular_count: int, customer_count: i
     tokens = [(str(token_for(users[user_id]).access_token), address) for address, user_id in addresses]
 
     categories = list(Category.objects.active().order_by("pk").values_list("pk", "slug"))
-    words = sorted({word.lower() for _pk, _price, name in active for word in name.split() if word.isalpha()})
+    names = Product.objects.active().values_list("name", flat=True)
+    words = sorted({word.lower() for name in names for word in name.split() if word.isalpha()})
     search_words = rng.sample(words, min(SEARCH_WORDS, len(words)))
     close_old_connections()
 
@@ -125,12 +155,31 @@ def write_data_file(path: Path, seed: int, popular_count: int, customer_count: i
     lines.append(lua_field("search_words", [f'"{word}"' for word in search_words]))
     lines.append("}")
     path.write_text("\n".join(lines) + "\n")
-    return DataSet(path, len(tokens), tuple(pk for pk, _price, _name in popular), hot[0], sellout[0])
+    return DataSet(path, len(tokens), tuple(line.product for line in popular), hot.variant, sellout.variant)
 
 
-def product_entry(product: tuple) -> str:
-    pk, price, _name = product
-    return f'{{{pk}, "{price}"}}'
+def set_stock(stock: dict[int, int]) -> None:
+    """Bring each variant's stock to the units given, through the stock methods (which announce it to the cache).
+
+    Set-up, not a sale; one transaction, so reading the stock first is safe here.
+    """
+    from django.db import transaction
+
+    from catalog.models import Variant
+
+    with transaction.atomic():
+        now = dict(Variant.objects.filter(pk__in=list(stock)).values_list("pk", "stock"))
+        more = {pk: units - now[pk] for pk, units in stock.items() if units > now[pk]}
+        fewer = {pk: now[pk] - units for pk, units in stock.items() if units < now[pk]}
+        if more:
+            Variant.objects.release(more)
+        if fewer:
+            Variant.objects.reserve(fewer)
+
+
+def product_entry(line: Bought) -> str:
+    """Return a bought line as the Lua script reads it: {product, variant, "price", extra, "price with extra"}."""
+    return f'{{{line.product}, {line.variant}, "{line.price}", {line.extra}, "{line.price_with_extra}"}}'
 
 
 def lua_field(name: str, items: list[str]) -> str:
@@ -144,19 +193,19 @@ def store_ceiling_body(key: str, body: bytes) -> None:
     cache.set(key, body, timeout=None)
 
 
-def stock_of(product_id: int) -> int:
-    """Return a product's stock, read from the database now."""
+def stock_of(variant_id: int) -> int:
+    """Return a variant's stock, read from the database now."""
     from django.db import close_old_connections
 
-    from catalog.models import Product
+    from catalog.models import Variant
 
-    stock = Product.objects.filter(pk=product_id).values_list("stock", flat=True).get()
+    stock = Variant.objects.filter(pk=variant_id).values_list("stock", flat=True).get()
     close_old_connections()
     return stock
 
 
-def units_sold_since(product_id: int, since: datetime) -> int:
-    """Return the units of a product on orders placed since `since` that still hold their stock."""
+def units_sold_since(variant_id: int, since: datetime) -> int:
+    """Return the units of a variant on orders placed since `since` that still hold their stock."""
     from django.db import close_old_connections
     from django.db.models import Sum
 
@@ -164,7 +213,7 @@ def units_sold_since(product_id: int, since: datetime) -> int:
     from orders.status import Status
 
     units = (
-        OrderItem.objects.filter(product_id=product_id, order__created_at__gte=since)
+        OrderItem.objects.filter(variant_id=variant_id, order__created_at__gte=since)
         .exclude(order__status__in=[Status.CANCELLED, Status.PAYMENT_FAILED])
         .aggregate(units=Sum("quantity"))["units"]
     )

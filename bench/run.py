@@ -4,7 +4,7 @@ The flow, every step bounded in time and on loopback only:
 
 1. Find wrk (install the Debian package if missing and we are root).
 2. Recreate the database `shopkeep_bench`; FLUSHDB the cache (Redis 12) and broker (13).
-3. `migrate`, then `seed_demo` with a fixed seed; give the products the bench buys a large
+3. `migrate`, then `seed_demo` with a fixed seed; give the variants the bench buys a large
    stock, mint customers' access tokens and write them with the ids to a Lua data file;
    VACUUM ANALYZE; FLUSHDB again so the run starts with an empty cache and queue.
 4. Start gunicorn with config/gunicorn.conf.py and production settings for the app
@@ -269,7 +269,7 @@ class Bench:
         master = self.server_for(scenario).pid
         hot = scenario.name == "order_hot"
         if hot:
-            stock_before, since = dataset.stock_of(self.data.hot_product), dataset.now()
+            stock_before, since = dataset.stock_of(self.data.hot_variant), dataset.now()
         before = WorkerSample(worker_memory(master))
         groups = self.process_groups(scenario)
         cpu_before = cpu.sample(groups, self.database_name)
@@ -284,7 +284,7 @@ class Bench:
         measurement.workers.append((before, after))
         note = ""
         if hot:
-            check = self.stock_check(self.data.hot_product, stock_before, since, result, measurement.connections)
+            check = self.stock_check(self.data.hot_variant, stock_before, since, result, measurement.connections)
             measurement.checks.append(check)
             note = f" stock check {'ok' if check['ok'] else 'FAILED'}: {check}"
         step(
@@ -303,25 +303,25 @@ class Bench:
     def database_name(self) -> str:
         return self.config.database_url.rsplit("/", 1)[1]
 
-    def stock_check(self, product_id: int, before: int, since, result: loadgen.WrkResult, connections: int) -> dict:
+    def stock_check(self, variant_id: int, before: int, since, result: loadgen.WrkResult, connections: int) -> dict:
         """Check that the stock taken equals the units on the orders placed, and never went negative.
 
         wrk stops with requests in flight: the server may still commit up to one order per
         connection whose 201 wrk never read, so 201s seen <= orders placed <= 201s + connections.
         """
-        after = dataset.stock_of(product_id)
-        sold = dataset.units_sold_since(product_id, since)
+        after = dataset.stock_of(variant_id)
+        sold = dataset.units_sold_since(variant_id, since)
         seen = result.count(201)
         ok = before - sold == after and after >= 0 and seen <= sold <= seen + connections
         return {"ok": ok, "stock_before": before, "stock_after": after, "units_on_orders": sold, "201_seen": seen}
 
     def sellout_check(self) -> None:
-        """Let every connection race for the last units of one product; exactly that many must sell."""
+        """Let every connection race for the last units of one variant; exactly that many must sell."""
         step(f"{SELLOUT.name}: {SELLOUT.title}")
-        product, connections = self.data.sellout_product, self.config.connections[0]
-        before, since = dataset.stock_of(product), dataset.now()
+        variant, connections = self.data.sellout_variant, self.config.connections[0]
+        before, since = dataset.stock_of(variant), dataset.now()
         result = self.wrk_run(SELLOUT, connections, self.config.sellout_seconds, self.config.seed)
-        check = self.stock_check(product, before, since, result, connections)
+        check = self.stock_check(variant, before, since, result, connections)
         check["ok"] = check["ok"] and check["stock_after"] == 0 and check["units_on_orders"] == before
         check.update(statuses=result.statuses, socket_errors=result.errors, server_errors=result.server_errors)
         check["ok"] = check["ok"] and result.server_errors == 0

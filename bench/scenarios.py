@@ -57,14 +57,15 @@ SCENARIOS = [
     Scenario(
         "order_cash",
         "place order, cash (201)",
-        "`POST /api/v1/orders/` by a random customer: 1-3 random popular products (stock 1,000,000), "
-        "1-2 units each, with `unit_price`, home delivery to their default address, cash; confirmed "
-        "at once, so each order also takes the next invoice number. A new `Idempotency-Key` per POST.",
+        "`POST /api/v1/orders/` by a random customer: 1-3 random popular products, each line naming "
+        "its `variant` (stock 1,000,000; a third of the lines of a product with extras add one), 1-2 "
+        "units each, with `unit_price`, home delivery to their default address, cash; confirmed at "
+        "once, so each order also takes the next invoice number. A new `Idempotency-Key` per POST.",
     ),
     Scenario(
         "order_hot",
         "place order, one hot product",
-        "Every connection buys 1 unit of the same product (cash): all orders contend for one stock "
+        "Every connection buys 1 unit of the same variant (cash): all orders contend for one stock "
         "row. Checked after each run: stock before - units on the orders placed == stock after, never "
         "negative.",
     ),
@@ -86,7 +87,7 @@ SCENARIOS = [
 SELLOUT = Scenario(
     "order_sellout",
     "sell-out check",
-    "After the hot product: a product with 100 units, bought 1 unit at a time by 64 connections "
+    "After the hot product: a variant with 100 units, bought 1 unit at a time by 64 connections "
     "for 5 s. Exactly 100 units must end up on orders, the rest be refused with 409 "
     "insufficient_stock, and the stock end at 0.",
 )

@@ -9,7 +9,7 @@ from shopkeep_client import AuthenticatedClient, Client
 from shopkeep_client.api.api import root_retrieve
 from shopkeep_client.api.auth import auth_token_create
 from shopkeep_client.api.orders import orders_create
-from shopkeep_client.api.products import products_list
+from shopkeep_client.api.products import products_list, products_retrieve
 from shopkeep_client.models import (
     ApiRoot,
     DeliveryMethodEnum,
@@ -19,6 +19,7 @@ from shopkeep_client.models import (
     PaginatedProductList,
     PaymentMethodEnum,
     PlaceOrderRequest,
+    ProductDetail,
     TokenPair,
 )
 
@@ -42,14 +43,18 @@ def collections(base_url: str) -> dict[str, str]:
 
 
 def buy_the_cheapest(client: AuthenticatedClient, idempotency_key: str) -> Order:
-    """Place a cash pickup order for one unit of the cheapest product in stock."""
+    """Place a cash pickup order for one unit of the cheapest product in stock, in its first variant in stock."""
     page = products_list.sync(client=client, in_stock=True, ordering="price", page_size=1)
     if not isinstance(page, PaginatedProductList) or not page.results:
         raise RuntimeError(f"Nothing to buy: {page}")
+    product = products_retrieve.sync(page.results[0].id, client=client)
+    if not isinstance(product, ProductDetail):
+        raise RuntimeError(f"No such product: {product}")
+    variant = next(variant for variant in product.variants if variant.in_stock)
     order = orders_create.sync(
         client=client,
         body=PlaceOrderRequest(
-            items=[OrderLineRequest(product=page.results[0].id, quantity=1)],
+            items=[OrderLineRequest(variant=variant.id, quantity=1)],
             delivery_method=DeliveryMethodEnum.PICKUP,
             payment_method=PaymentMethodEnum.CASH,
         ),

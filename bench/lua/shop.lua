@@ -90,15 +90,22 @@ local function own_orders()
    return get("/api/v1/orders/", pick(data.customers)[1])
 end
 
--- POST /orders/: `lines` is a list of {product id, price}; each gets quantity `quantity`
--- or 1-2 at random. Every POST carries a new Idempotency-Key, as a storefront would.
-local function place(lines, payment, quantity)
+-- POST /orders/: `lines` is a list of {product id, variant id, price, extra id (0: none), price with the
+-- extra}; each line names its variant, with quantity `quantity` or 1-2 at random, and a third of
+-- the lines of a product offering an extra add it once (`plain` lines never do). Every POST
+-- carries a new Idempotency-Key, as a storefront would.
+local function place(lines, payment, quantity, plain)
    local customer = pick(data.customers)
    placed = placed + 1
    local items = {}
    for i, line in ipairs(lines) do
-      items[i] = string.format('{"product": %d, "quantity": %d, "unit_price": "%s"}', line[1],
-         quantity or math.random(2), line[2])
+      local count = quantity or math.random(2)
+      if not plain and line[4] ~= 0 and math.random(3) == 1 then
+         items[i] = string.format('{"variant": %d, "quantity": %d, "extras": [%d], "unit_price": "%s"}', line[2],
+            count, line[4], line[5])
+      else
+         items[i] = string.format('{"variant": %d, "quantity": %d, "unit_price": "%s"}', line[2], count, line[3])
+      end
    end
    local body = string.format(
       '{"items": [%s], "delivery_method": "home_delivery", "shipping_address": %d, "payment_method": "%s"}',
@@ -111,7 +118,7 @@ local function place(lines, payment, quantity)
    return wrk.format("POST", "/api/v1/orders/", headers, body)
 end
 
--- One to three different products from the popular set (all given a large stock).
+-- One to three different products from the popular set (their variants all given a large stock).
 local function random_lines()
    local lines, seen = {}, {}
    for _ = 1, math.random(3) do
@@ -133,11 +140,11 @@ local function order_card()
 end
 
 local function order_hot()
-   return place({ data.hot }, "cash", 1)
+   return place({ data.hot }, "cash", 1, true)
 end
 
 local function order_sellout()
-   return place({ data.sellout }, "cash", 1)
+   return place({ data.sellout }, "cash", 1, true)
 end
 
 -- 40 % product list (pages 1-5), 25 % detail, 15 % categories, 10 % own orders, 10 % cash orders.

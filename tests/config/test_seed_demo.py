@@ -25,15 +25,17 @@ from billing.models import CreditNote, Invoice, InvoiceSequence, Payment, Paymen
 from catalog.cache import CATEGORIES
 from catalog.factories import ProductFactory
 from catalog.images import thumbnail_names
-from catalog.models import Category, Product, ProductImage, Review
+from catalog.models import Category, Extra, Product, ProductImage, ProductOption, Review, Variant
 from common.caching import version_key
 from config.management.commands._demo_catalog import slots
 from config.management.commands._demo_clock import Backdating
+from config.management.commands._demo_images import seed_pictures
 from config.management.commands._demo_shelves import DEPARTMENTS, Kind
 from config.management.commands.seed_demo import Command as SeedDemo
 from customers.factories import PASSWORD, CustomerFactory
 from customers.models import Address, Customer
 from orders.factories import OrderFactory
+from orders.managers import Line
 from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
 from orders.status import PURCHASED, RELEASES_STOCK, TRANSITIONS, DeliveryMethod, PaymentMethod, Status
 
@@ -65,11 +67,17 @@ def shop_clock_at(moment: datetime):
 
 
 def catalog_snapshot() -> list[tuple]:
-    return list(
-        Product.objects.order_by("sku").values_list(
-            "sku", "name", "slug", "description", "category__name", "price", "stock", "is_active"
-        )
+    variants = Variant.objects.order_by("sku").values_list(
+        "sku", "product__name", "product__slug", "product__description", "product__category__name",
+        "product__is_active", "price", "stock", "is_active", "position",
+    )  # fmt: skip
+    values = Variant.objects.order_by("sku", "option_values__option__position").values_list(
+        "sku", "option_values__option__name", "option_values__value"
     )
+    extras = Extra.objects.order_by("product__slug", "position").values_list(
+        "product__slug", "name", "price", "max_per_line"
+    )
+    return [*variants, *values, *extras]
 
 
 def test_seed_demo_builds_a_category_tree_and_products_on_its_leaves():
@@ -83,15 +91,16 @@ def test_seed_demo_builds_a_category_tree_and_products_on_its_leaves():
     assert "products: 300/300" in output
 
 
-def test_seeded_stock_is_never_negative_and_some_products_are_sold_out_low_or_hidden(settings):
+def test_seeded_stock_is_never_negative_and_some_variants_are_sold_out_low_or_hidden(settings):
     seed("--products", "300", "--seed", "7")
 
-    assert not Product.objects.filter(stock__lt=0).exists()
-    assert Product.objects.filter(stock=0).exists()
-    assert Product.objects.filter(stock__gt=0).low_stock(settings.LOW_STOCK_THRESHOLD).exists()
-    assert Product.objects.filter(stock__gt=settings.LOW_STOCK_THRESHOLD).count() > 200
+    assert not Variant.objects.filter(stock__lt=0).exists()
+    assert Variant.objects.filter(stock=0).exists()
+    assert Variant.objects.filter(stock__gt=0).low_stock(settings.LOW_STOCK_THRESHOLD).exists()
+    assert Variant.objects.filter(stock__gt=settings.LOW_STOCK_THRESHOLD).count() > 0.8 * Variant.objects.count()
     assert Product.objects.filter(is_active=False).exists()
-    assert all(price.as_tuple().exponent == -2 for price in Product.objects.values_list("price", flat=True))
+    assert Product.objects.in_stock().count() > 250
+    assert all(price.as_tuple().exponent == -2 for price in Variant.objects.values_list("price", flat=True))
 
 
 def test_the_same_seed_gives_the_same_catalog():
@@ -127,16 +136,84 @@ def test_prices_fit_each_kind_of_product_and_end_like_shop_prices():
     seed("--products", "600", "--seed", "7")
     leaves = kinds()
 
-    for name, category, price in Product.objects.values_list("name", "category__name", "price"):
-        nouns = leaves[category].nouns
-        noun = max((noun for noun in nouns if noun in name), key=len)
-        low, high = nouns[noun]
-        assert low <= price <= high, (name, price)
-        assert str(price).endswith((".99", ".95", ".00")), (name, price)
-    laptops = Product.objects.filter(category__name="Laptops").values_list("price", flat=True)
+    variants = Variant.objects.select_related("product__category").prefetch_related("option_values__option")
+    for variant in variants:
+        product, kind = variant.product, leaves[variant.product.category.name]
+        noun = max((noun for noun in kind.nouns if noun in product.name), key=len)
+        low, high = kind.nouns[noun]
+        surcharges = {option.name: option.surcharges for option in kind.options}
+        extra = sum(surcharges[value.option.name].get(value.value, 0) for value in variant.option_values.all())
+        assert low <= variant.price - extra <= high, (product.name, variant.title, variant.price)
+        assert str(variant.price).endswith((".99", ".95", ".00")), (product.name, variant.price)
+    for product in Product.objects.prefetch_related("variants"):
+        prices = [variant.price for variant in product.variants.all() if variant.is_active]
+        assert (product.price_min, product.price_max) == (min(prices), max(prices)), product
+    laptops = Variant.objects.filter(product__category__name="Laptops").values_list("price", flat=True)
     assert laptops and min(laptops) >= 599
-    pizzas = Product.objects.filter(category__name="Pizzas").values_list("price", flat=True)
-    assert pizzas and max(pizzas) < 18
+    pizzas = Variant.objects.filter(product__category__name="Pizzas")
+    assert max(pizzas.filter(option_values__value="Regular").values_list("price", flat=True)) < 18
+    assert max(pizzas.filter(option_values__value="Large").values_list("price", flat=True)) < 22, "a large adds 4.00"
+    xxl = Variant.objects.filter(option_values__value="XXL").select_related("product").first()
+    if xxl is not None:
+        assert xxl.price == xxl.product.price_max == xxl.product.price_min + 3
+
+
+def test_clothes_come_in_sizes_and_colours_each_a_variant_with_its_own_sku_and_stock():
+    seed("--products", "400", "--seed", "7")
+
+    shirts = Product.objects.filter(category__name__in=["Men's Clothing", "Women's Clothing"])
+    assert shirts.count() > 10
+    for product in shirts.prefetch_related("options__values", "variants__option_values__option"):
+        options = list(product.options.all())
+        assert [option.name for option in options] == ["Size", "Colour"], product
+        sizes, colours = ([value.value for value in option.values.all()] for option in options)
+        assert len(sizes) == 4 and 2 <= len(colours) <= 3, product
+        assert sizes == [size for size in ("XS", "S", "M", "L", "XL", "XXL") if size in sizes], "in size order"
+        variants = list(product.variants.all())
+        assert len(variants) == len(sizes) * len(colours), product
+        assert {tuple(label["value"] for label in variant.option_labels()) for variant in variants} == {
+            (size, colour) for size in sizes for colour in colours
+        }
+        assert len({variant.combination for variant in variants}) == len(variants)
+        first = variants[0].sku[:11]
+        assert re.fullmatch(r"CLO-[0-9]{7}", first), variants[0].sku
+        for variant in variants:
+            size, colour = (label["value"] for label in variant.option_labels())
+            assert variant.sku == f"{first}-{size}-{colour.upper().replace(' ', '-')}"
+        assert len({variant.stock for variant in variants}) > 1, "stock is per variant"
+        if "Comes in " in product.description:
+            assert all(colour.lower() in product.description for colour in colours), "it names the product's colours"
+    shoes = Product.objects.filter(category__name="Shoes").prefetch_related("variants", "options")
+    assert shoes and all(len(shoe.variants.all()) == 6 for shoe in shoes)
+    assert all([option.name for option in shoe.options.all()] == ["Size"] for shoe in shoes)
+
+
+def test_most_products_are_simple_sold_in_one_variant_without_options():
+    seed("--products", "400", "--seed", "7")
+
+    variants = dict(Product.objects.annotate(count=Count("variants")).values_list("pk", "count"))
+    with_options = set(ProductOption.objects.values_list("product", flat=True))
+    simple = [pk for pk, count in variants.items() if count == 1]
+    assert len(simple) > 0.75 * len(variants)
+    assert all(variants[pk] > 1 for pk in with_options) and not with_options & set(simple)
+    laptop = Product.objects.filter(category__name="Laptops").first()
+    assert laptop.only_variant is not None and laptop.only_variant.combination == ""
+    assert re.fullmatch(r"ELE-[0-9]{7}", laptop.only_variant.sku)
+
+
+def test_food_offers_extras_a_line_may_add_up_to_a_limit():
+    seed("--products", "400", "--seed", "7")
+
+    pizzas = Product.objects.filter(category__name="Pizzas").prefetch_related("extras", "variants")
+    assert pizzas
+    for pizza in pizzas:
+        extras = {extra.name: extra for extra in pizza.extras.all()}
+        assert len(extras) >= 3, pizza
+        assert [variant.title for variant in pizza.variants.all()] == ["Size Regular", "Size Large"]
+    cheese = Extra.objects.filter(name="Extra cheese").first()
+    assert (cheese.price, cheese.max_per_line) == (Decimal("1.50"), 3)
+    assert set(Extra.objects.values_list("product__category__name", flat=True)) == {"Pizzas", "Coffee & Tea"}
+    assert not Extra.objects.filter(price__lte=0).exists()
 
 
 def test_descriptions_are_written_for_each_product_from_its_kind():
@@ -176,8 +253,8 @@ def people_snapshot() -> list[tuple]:
     addresses = Address.objects.order_by("customer__email", "label").values_list(
         "customer__email", "label", "line1", "line2", "city", "postal_code", "country", "is_default"
     )
-    reviews = Review.objects.order_by("customer__email", "product__sku").values_list(
-        "customer__email", "product__sku", "rating", "comment"
+    reviews = Review.objects.order_by("customer__email", "product__slug").values_list(
+        "customer__email", "product__slug", "rating", "comment"
     )
     return [*customers, *addresses, *reviews]
 
@@ -435,7 +512,7 @@ def seeded_orders(django_db_setup, django_db_blocker):
     now = last_saturday_evening()
     with django_db_blocker.unblock(), transaction.atomic(), shop_clock_at(now):
         seed(*SHOP, "--orders", "0")
-        seeded_stock = dict(Product.objects.values_list("sku", "stock"))
+        seeded_stock = dict(Variant.objects.values_list("sku", "stock"))
         output = seed(*SHOP, "--orders", "300")
         yield SimpleNamespace(stock=seeded_stock, output=output, now=now)
         transaction.set_rollback(True)
@@ -486,10 +563,10 @@ class TestSeededOrders:
         held_lines = OrderItem.objects.filter(order__holds_stock=True).annotate(
             held=F("quantity") - F("quantity_returned")
         )
-        for sku, quantity in held_lines.values_list("product__sku", "held"):
+        for sku, quantity in held_lines.values_list("variant__sku", "held"):
             held[sku] += quantity
 
-        stock = dict(Product.objects.values_list("sku", "stock"))
+        stock = dict(Variant.objects.values_list("sku", "stock"))
 
         assert stock.keys() == seeded_orders.stock.keys()
         for sku, left in stock.items():
@@ -498,6 +575,29 @@ class TestSeededOrders:
         # Cancelled orders and failed payments gave their units back; every other order holds them.
         assert set(Order.objects.filter(holds_stock=False).values_list("status", flat=True)) == RELEASES_STOCK
         assert not Order.objects.filter(status__in=RELEASES_STOCK, holds_stock=True).exists()
+
+    def test_lines_name_variants_and_some_add_extras_priced_into_the_unit_price(self):
+        items = list(OrderItem.objects.select_related("variant__product"))
+        extras = {extra.pk: extra for extra in Extra.objects.all()}
+
+        assert all(item.variant_id and item.product_id == item.variant.product_id for item in items)
+        assert all(item.sku == item.variant.sku for item in items)
+        assert any(item.options for item in items), "some lines are of a size or colour"
+        assert all(item.options == item.variant.option_labels() for item in items if item.options)
+        with_extras = [item for item in items if item.extras]
+        assert with_extras, "some food lines add extras"
+        for item in with_extras:
+            added = Decimal("0.00")
+            for chosen in item.extras:
+                extra = extras[chosen["id"]]
+                assert extra.product_id == item.product_id
+                assert (chosen["name"], Decimal(chosen["price"])) == (extra.name, extra.price)
+                assert 1 <= chosen["quantity"] <= extra.max_per_line
+                added += extra.price * chosen["quantity"]
+            assert item.unit_price == item.variant.price + added, item
+        assert all(item.unit_price == item.variant.price for item in items if not item.extras)
+        products_per_order = Counter(OrderItem.objects.values_list("order", "product"))
+        assert max(products_per_order.values()) == 1, "each line of an order is a different product"
 
     def test_orders_confirmed_at_some_point_have_their_invoice_numbered_without_gaps(self):
         confirmed_once = set(
@@ -695,7 +795,9 @@ def orders_snapshot() -> list[tuple]:
             order.payment_method,
             order.delivery_method,
             order.discount_code.code if order.discount_code else None,
-            tuple((item.sku, item.quantity) for item in order.items.all()),
+            tuple(
+                (item.sku, item.quantity, tuple(extra["name"] for extra in item.extras)) for item in order.items.all()
+            ),
         )
         for order in Order.objects.order_by("pk").select_related("discount_code").prefetch_related("items")
     ]
@@ -786,11 +888,16 @@ def test_orders_need_customers_and_stock():
     assert "orders: none" in output
 
 
+def one_unit() -> Line:
+    """Return a line of one unit of a new product's variant."""
+    return Line(variant=ProductFactory(stock=10).only_variant.pk, quantity=1)
+
+
 def test_a_document_backdated_into_another_year_is_numbered_in_that_year():
-    OrderFactory()  # a cash order: confirmed, so invoiced, this year
+    OrderFactory(lines=[one_unit()])  # a cash order: confirmed, so invoiced, this year
     this_year = timezone.now().astimezone(UTC).year
     since = timezone.now()
-    order = OrderFactory()
+    order = OrderFactory(lines=[one_unit()])
     new_year_eve = datetime(this_year - 1, 12, 31, 23, 30, tzinfo=UTC)
     backdating = Backdating()
 
@@ -821,3 +928,17 @@ def test_seeded_products_have_generated_pictures_with_thumbnails(db):
         for name in thumbnail_names(picture.image).values():
             assert picture.image.storage.exists(name)
     assert Product.objects.filter(images__isnull=True).count() == 2
+
+
+def test_a_product_sold_in_colours_is_pictured_in_its_first_variant_and_tied_to_it():
+    seed("--products", "200", "--seed", "7")
+    shirt = Product.objects.filter(options__name="Colour").select_related("category").first()
+    laptop = Product.objects.filter(category__name="Laptops").select_related("category").first()
+
+    assert seed_pictures([shirt, laptop], StringIO()) == 2
+
+    first = shirt.variants.first()
+    colour = next(label["value"] for label in first.option_labels() if label["option"] == "Colour")
+    picture = shirt.images.get()
+    assert (picture.variant, picture.alt_text) == (first, f"{shirt.name} in {colour.lower()}, product photo")
+    assert laptop.images.get().variant is None

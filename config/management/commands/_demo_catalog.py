@@ -1,15 +1,22 @@
 """The demo catalog for `seed_demo`: the category tree, and products with names, prices and
-descriptions that fit their shelf, added in bulk inserts.
+descriptions that fit their shelf, with their options, variants and extras, added in bulk inserts.
 
 A product's price is drawn from its noun's range (`_demo_shelves.py`), cheap ones more
 likely than dear ones, and ends as shop prices do (.99, .95, .00). Its description is put
 together from its department's and shelf's sentences, their slots filled at random: no two
 read quite alike, and the same seed gives the same words.
+
+Most products come in one variant. Those of a kind with options (clothes in sizes and
+colours, shoes in sizes, pizzas small or large) come in a variant per combination of the
+values they offer, each with its own SKU ("CLO-0000042-M-NAVY"), stock, and price (the
+product's, plus what a value adds: an XXL, a large pizza). Those of a kind with extras
+offer some of them (extra cheese +1.50, up to 3 per line).
 """
 
+import itertools
 import math
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
 
@@ -17,11 +24,12 @@ from django.conf import settings
 from django.db.models import Max
 from django.db.models.functions import Substr
 from django.utils import timezone
+from django.utils.text import slugify
 
 from catalog.factories import CategoryFactory, unsaved_product
-from catalog.models import Category, Product
+from catalog.models import Category, Extra, OptionValue, Product, ProductOption, Variant
 from config.management.commands._demo_clock import Calendar
-from config.management.commands._demo_shelves import DEPARTMENTS, Department, Kind
+from config.management.commands._demo_shelves import DEPARTMENTS, Department, Kind, Option
 
 BATCH_SIZE = 5_000
 SOLD_OUT_SHARE = 0.05
@@ -40,6 +48,17 @@ class Shelf:
     kind: Kind
     nouns: tuple[str, ...]
     fills: dict[str, tuple[str, ...]]
+
+
+@dataclass
+class Draft:
+    """An unsaved product and what goes with it: its options' values ({"Size": ["S", "M"]}), its variants'
+    values, SKUs, prices and stock, in order, and its extras."""
+
+    product: Product
+    options: dict[str, list[str]]
+    variants: list[tuple[dict[str, str], str, Decimal, int]]
+    extras: list[Extra] = field(default_factory=list)
 
 
 @cache
@@ -83,37 +102,119 @@ class DemoCatalog:
         return leaves
 
     def seed_products(self, count: int, shelves: list[Shelf]) -> None:
-        """Add `count` products spread over the shelves, in bulk inserts.
+        """Add `count` products spread over the shelves, with their options, variants and extras, in bulk inserts.
 
+        One round of inserts per batch of products: the products, their options, the
+        options' values, the variants (whose bulk insert refreshes the batch's price ranges
+        at once), the variants' values and the extras.
         They keep the time they were inserted: dating them again afterwards would cost, on
         PostgreSQL, about as much as inserting them (the UPDATE rewrites every index of the row).
         """
         first = self.next_sku_number()
         for start in range(0, count, BATCH_SIZE):
             numbers = range(first + start, first + min(start + BATCH_SIZE, count))
-            batch = [self.build_product(number, self.rng.choice(shelves)) for number in numbers]
-            Product.objects.bulk_create(batch, batch_size=BATCH_SIZE)
-            self.stdout.write(f"products: {start + len(batch):,}/{count:,}")
+            self.insert([self.draft(number, self.rng.choice(shelves)) for number in numbers])
+            self.stdout.write(f"products: {start + len(numbers):,}/{count:,}")
 
-    def build_product(self, number: int, shelf: Shelf) -> Product:
-        """Return an unsaved product for this shelf, named, priced and described from its kind."""
-        department, rng = shelf.department, self.rng
+    def insert(self, drafts: list[Draft]) -> None:
+        """Insert a batch of drafts: a handful of bulk inserts, whatever the batch's size."""
+        Product.objects.bulk_create([draft.product for draft in drafts], batch_size=BATCH_SIZE)
+        options = {}  # (draft index, option name) -> unsaved option
+        for index, draft in enumerate(drafts):
+            for position, name in enumerate(draft.options, 1):
+                options[index, name] = ProductOption(product=draft.product, name=name, position=position)
+        ProductOption.objects.bulk_create(options.values(), batch_size=BATCH_SIZE)
+        values = {}  # (draft index, option name, value) -> unsaved value
+        for index, draft in enumerate(drafts):
+            for name, offered in draft.options.items():
+                for position, value in enumerate(offered):
+                    values[index, name, value] = OptionValue(
+                        option=options[index, name], value=value, position=position
+                    )
+        OptionValue.objects.bulk_create(values.values(), batch_size=BATCH_SIZE)
+        variants, chosen = [], []
+        for index, draft in enumerate(drafts):
+            for position, (named, sku, price, stock) in enumerate(draft.variants):
+                picked = [values[index, name, value] for name, value in named.items()]
+                combination = ".".join(str(pk) for pk in sorted(value.pk for value in picked))
+                variants.append(
+                    Variant(
+                        product=draft.product, sku=sku, price=price, stock=stock, position=position,
+                        combination=combination,
+                    )
+                )  # fmt: skip
+                chosen.append(picked)
+        Variant.objects.bulk_create(variants, batch_size=BATCH_SIZE)
+        through = Variant.option_values.through
+        Variant.option_values.through.objects.bulk_create(
+            [
+                through(variant_id=variant.pk, optionvalue_id=value.pk)
+                for variant, picked in zip(variants, chosen, strict=True)
+                for value in picked
+            ],
+            batch_size=BATCH_SIZE,
+        )
+        Extra.objects.bulk_create([extra for draft in drafts for extra in draft.extras], batch_size=BATCH_SIZE)
+
+    def draft(self, number: int, shelf: Shelf) -> Draft:
+        """Return the unsaved product for this shelf, named, priced and described from its kind, with its
+        variants (one for each combination of the option values it offers) and extras."""
+        department, kind, rng = shelf.department, shelf.kind, self.rng
         brand, noun = rng.choice(department.brands), rng.choice(shelf.nouns)
         name = department.name_format.format(brand=brand, adjective=rng.choice(department.adjectives), noun=noun)
-        return unsaved_product(
-            sku=f"{department.code}-{number:07d}",
+        sku = f"{department.code}-{number:07d}"
+        offered = {option.name: self.offer(option) for option in kind.options}
+        price = self.price(*kind.nouns[noun])
+        product = unsaved_product(
+            sku=sku,
             name=name,
-            description=self.describe(shelf, name, brand),
+            description=self.describe(shelf, name, brand, offered.get("Colour")),
             category=shelf.category,
-            price=self.price(*shelf.kind.nouns[noun]),
-            stock=self.stock(),
             is_active=rng.random() >= INACTIVE_SHARE,
         )
+        surcharges = {option.name: option.surcharges for option in kind.options}
+        variants = []
+        for combination in itertools.product(*offered.values()):
+            named = dict(zip(offered, combination, strict=True))
+            extra = sum(surcharges[option].get(value, 0) for option, value in named.items())
+            suffix = "".join(f"-{slugify(value).upper()}" for value in combination)
+            variants.append((named, f"{sku}{suffix}", price + extra, self.stock()))
+        draft = Draft(product, offered, variants)
+        if kind.extras:
+            least = min(kind.least_extras, len(kind.extras))
+            picked = sorted(rng.sample(range(len(kind.extras)), rng.randint(least, len(kind.extras))))
+            draft.extras = [
+                Extra(
+                    product=product,
+                    name=kind.extras[index].name,
+                    price=Decimal(kind.extras[index].price),
+                    max_per_line=kind.extras[index].max_per_line,
+                    position=position,
+                )
+                for position, index in enumerate(picked)
+            ]
+        return draft
 
-    def describe(self, shelf: Shelf, name: str, brand: str) -> str:
-        """Return a description: an opening about what it is for, two details of its kind, and a closing line."""
+    def offer(self, option: Option) -> list[str]:
+        """Return the values of `option` one product offers, in the option's order."""
+        if option.offered is None:
+            return list(option.values)
+        how_many = self.rng.randint(*option.offered)
+        if option.run:
+            first = self.rng.randrange(len(option.values) - how_many + 1)
+            return list(option.values[first : first + how_many])
+        return sorted(self.rng.sample(option.values, how_many), key=option.values.index)
+
+    def describe(self, shelf: Shelf, name: str, brand: str, colours: list[str] | None = None) -> str:
+        """Return a description: an opening about what it is for, two details of its kind, and a closing line.
+
+        A product offered in colours says which ("Comes in navy, olive or stone.").
+        """
         rng, department, kind = self.rng, shelf.department, shelf.kind
         known = {"name": name, "brand": brand}
+        if colours:
+            words = [colour.lower() for colour in colours]
+            known["colour"] = words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
         if kind.uses:
             known["use"] = rng.choice(kind.uses)
         sentences = [
@@ -153,7 +254,10 @@ class DemoCatalog:
         return self.rng.randint(threshold + 1, 250)
 
     def next_sku_number(self) -> int:
-        """Return the number after the highest demo SKU, so a second run without --flush adds rather than clashes."""
-        demo_skus = Product.objects.filter(sku__regex=r"^[A-Z]{3}-[0-9]{7}$")
-        last = demo_skus.aggregate(last=Max(Substr("sku", 5)))["last"]
+        """Return the number after the highest demo SKU, so a second run without --flush adds rather than clashes.
+
+        A demo product's variants share its number: "CLO-0000042-M-NAVY", "CLO-0000042-L-NAVY".
+        """
+        demo_skus = Variant.objects.filter(sku__regex=r"^[A-Z]{3}-[0-9]{7}(-|$)")
+        last = demo_skus.aggregate(last=Max(Substr("sku", 5, 7)))["last"]
         return int(last) + 1 if last else 1

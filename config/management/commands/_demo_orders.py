@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from billing.factories import CardOrderFactory, pay_out, settle_payment
 from billing.models import CreditNote, Invoice, Payment, Refund
-from catalog.models import Product
+from catalog.models import Extra, Variant
 from config.management.commands import _demo_data as data
 from config.management.commands._demo_clock import Backdating, Calendar, order_moments
 from customers.models import Address, Customer
@@ -49,6 +49,8 @@ CUSTOMER_CANCELS_SHARE = 0.6  # cancellations made by the customer, while they s
 RETURNED_SHARE = 0.1  # delivered orders that come back in part (units returned to stock) ...
 REFUNDED_IN_FULL_SHARE = 0.03  # ... or are refunded in full
 PROGRESS_EVERY = 250
+WITH_EXTRAS_SHARE = 0.6  # lines of a product offering extras that add some (a pizza with extra cheese)
+EXTRAS_PER_LINE = {1: 60, 2: 30, 3: 10}  # how many different extras such a line adds: weight
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,39 @@ class Plan:
     outages: int
     declined: bool
     comes_back: str | None
+
+
+@dataclass
+class Shelves:
+    """What the demo orders may still take: each variant's units left, the variants of each product with units
+    left, the products with any (`on_shelf`), and the extras each product offers (id, most per line)."""
+
+    stock: dict[int, int]
+    variants: dict[int, list[int]]
+    on_shelf: list[int]
+    extras: dict[int, list[tuple[int, int]]]
+
+    @classmethod
+    def now(cls) -> "Shelves":
+        """Read the orderable variants in stock and the extras on offer, in id order."""
+        stock, variants = {}, {}
+        rows = Variant.objects.orderable().filter(stock__gt=0).order_by("pk").values_list("pk", "product_id", "stock")
+        for pk, product_id, units in rows:
+            stock[pk] = units
+            variants.setdefault(product_id, []).append(pk)
+        extras = {}
+        offered = Extra.objects.filter(is_active=True, product_id__in=variants).order_by("product_id", "position", "pk")
+        for product_id, pk, most in offered.values_list("product_id", "pk", "max_per_line"):
+            extras.setdefault(product_id, []).append((pk, most))
+        return cls(stock, variants, sorted(variants), extras)
+
+    def take(self, variant: int, product: int, quantity: int) -> None:
+        """Take `quantity` units of a variant off the shelves."""
+        self.stock[variant] -= quantity
+        if not self.stock[variant]:
+            self.variants[product].remove(variant)
+            if not self.variants[product]:
+                self.on_shelf.remove(product)
 
 
 @dataclass(frozen=True)
@@ -111,8 +146,8 @@ class DemoOrders:
         self.stdout.write(f"discount codes: {DiscountCode.objects.count():,}")
 
     def seed_orders(self, count: int, customers: list[Customer], staff) -> None:
-        """Have customers place `count` orders of products in stock over the last days, and walk each as far as
-        it has got by now.
+        """Have customers place `count` orders of variants in stock over the last days (some lines with extras), and
+        walk each as far as it has got by now.
 
         Per-row work through the real rules, hence the modest default. Card orders left pending
         or processing wait for the worker like any stuck order: with one running, reconciliation
@@ -122,17 +157,16 @@ class DemoOrders:
         if not customers:  # no new customers: the ones already here shop
             customers = list(Customer.objects.select_related("user").order_by("created_at", "pk"))
         customers = sorted((customer for customer in customers if customer.pk in homes), key=lambda c: c.created_at)
-        stock = dict(Product.objects.in_stock().order_by("pk").values_list("pk", "stock"))
-        if count and not (customers and stock):
+        shelves = Shelves.now()
+        if count and not (customers and shelves.on_shelf):
             self.stdout.write("orders: none (no customers with an address, or nothing in stock)")
-        if not (count and customers and stock):
+        if not (count and customers and shelves.on_shelf):
             return
         since = self.first_moment()
         schedule = self.schedule(count, since)
         if not schedule:
             self.stdout.write(f"orders: none (the shop's latest order or document is from {since:%Y-%m-%d %H:%M})")
             return
-        on_shelf = list(stock)
         codes = {code.code: code for code in DiscountCode.objects.usable().order_by("code")}
         uses_left = {
             name: None if code.max_uses is None else code.max_uses - code.times_used for name, code in codes.items()
@@ -140,7 +174,7 @@ class DemoOrders:
         joined = [customer.created_at for customer in customers]
         walks = []
         for number, (placed_at, caught) in enumerate(schedule, 1):
-            lines = self.pick_lines(stock, on_shelf)
+            lines = self.pick_lines(shelves)
             if not lines:
                 self.stdout.write(f"orders: only {number - 1:,} possible (everything sold out)")
                 break
@@ -215,16 +249,27 @@ class DemoOrders:
             return settings.PAYMENT_MAX_ATTEMPTS - 1, False  # the last attempt's outage fails it
         return int(rng.random() < OUTAGE_FIRST_SHARE), status == Status.PAYMENT_FAILED
 
-    def pick_lines(self, stock: dict[int, int], on_shelf: list[int]) -> list[Line]:
-        """Return one to four lines of different products in stock, taking their units off `stock`."""
+    def pick_lines(self, shelves: Shelves) -> list[Line]:
+        """Return one to four lines of variants of different products in stock, taking their units off `shelves`;
+        some lines of products offering extras add a few."""
         lines = []
-        for product in self.rng.sample(on_shelf, min(self.weighted(data.LINES_PER_ORDER), len(on_shelf))):
-            quantity = min(self.weighted(data.QUANTITIES), stock[product])
-            stock[product] -= quantity
-            if not stock[product]:
-                on_shelf.remove(product)
-            lines.append(Line(product=product, quantity=quantity))
+        for product in self.rng.sample(
+            shelves.on_shelf, min(self.weighted(data.LINES_PER_ORDER), len(shelves.on_shelf))
+        ):
+            variant = self.rng.choice(shelves.variants[product])
+            quantity = min(self.weighted(data.QUANTITIES), shelves.stock[variant])
+            shelves.take(variant, product, quantity)
+            extras = self.pick_extras(shelves.extras.get(product, []))
+            lines.append(Line(variant=variant, quantity=quantity, extras=extras))
         return lines
+
+    def pick_extras(self, offered: list[tuple[int, int]]) -> tuple[int, ...]:
+        """Return the extras one line adds, an extra's id once per time it is added: (7, 7, 9) is a double and
+        a single."""
+        if not offered or self.rng.random() >= WITH_EXTRAS_SHARE:
+            return ()
+        chosen = sorted(self.rng.sample(offered, min(self.weighted(EXTRAS_PER_LINE), len(offered))))
+        return tuple(pk for pk, most in chosen for _ in range(self.rng.randint(1, min(most, 2))))
 
     def pick_code(self, plan: Plan, valid: dict[str, int | None], uses_left: dict[str, int | None]) -> str | None:
         """Return a code of `valid` for this order and count its use; a code nearly used up only for an order keeping

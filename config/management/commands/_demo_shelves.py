@@ -11,13 +11,46 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class Option:
+    """A way the products of a kind vary (Size, Colour): its values in order, and how many a product offers.
+
+    A product offers `offered` of the values (all when None): a run of neighbours for sizes
+    (`run=True`), any few for colours, in the values' order. `surcharges` adds to the price
+    of a variant with that value (whole units: an XL costs 2.00 more).
+    """
+
+    name: str
+    values: tuple[str, ...]
+    offered: tuple[int, int] | None = None  # fewest and most values a product offers
+    run: bool = False
+    surcharges: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExtraChoice:
+    """An add-on a product of the kind may offer per order line: extra cheese, +1.50, up to 3 times."""
+
+    name: str
+    price: str
+    max_per_line: int = 1
+
+
+@dataclass(frozen=True)
 class Kind:
-    """The products of one leaf category: each noun with its price range, what they are for, sentences about them."""
+    """The products of one leaf category: each noun with its price range, what they are for, sentences about them.
+
+    With `options`, each product comes in a variant per combination of the values it offers
+    (each its own SKU, price and stock); without, in one. With `extras`, each product offers
+    at least `least_extras` of them (all of them at most), in their order.
+    """
 
     nouns: dict[str, tuple[int, int]]
     details: tuple[str, ...]
     uses: tuple[str, ...] = ()
     fills: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    options: tuple[Option, ...] = ()
+    extras: tuple[ExtraChoice, ...] = ()
+    least_extras: int = 1
 
 
 @dataclass(frozen=True)
@@ -51,6 +84,11 @@ def priced(nouns: tuple[str, ...], low: int, high: int) -> dict[str, tuple[int, 
 
 PRAISE = ("dependable", "well-made", "practical", "great-value", "thoughtful")
 COLOURS = ("white", "charcoal", "sage green", "navy", "sand", "terracotta")
+# Clothes come in a few of these; each is a variant with its own SKU and stock (and picture colour).
+GARMENT_COLOURS = ("Black", "White", "Navy", "Olive", "Stone", "Heather Grey", "Rust", "Burgundy")
+GARMENT_SIZES = Option("Size", ("XS", "S", "M", "L", "XL", "XXL"), offered=(4, 4), run=True, surcharges={"XXL": 3})
+GARMENT_COLOUR = Option("Colour", GARMENT_COLOURS, offered=(2, 3))
+SHOE_SIZES = Option("Size", tuple(f"EU {size}" for size in range(36, 47)), offered=(6, 6), run=True)
 
 DEPARTMENTS = {
     "Electronics": Department(
@@ -672,6 +710,7 @@ DEPARTMENTS = {
                     "fit": ("Regular", "Slim", "Relaxed"),
                     "height": ("180", "185", "188"),
                 },
+                options=(GARMENT_SIZES, GARMENT_COLOUR),
             ),
             "Women's Clothing": Kind(
                 nouns={
@@ -694,6 +733,7 @@ DEPARTMENTS = {
                     "fit": ("Regular", "Slim", "Relaxed"),
                     "height": ("170", "175", "178"),
                 },
+                options=(GARMENT_SIZES, GARMENT_COLOUR),
             ),
             "Shoes": Kind(
                 nouns={
@@ -714,6 +754,7 @@ DEPARTMENTS = {
                     "upper": ("full-grain leather", "suede", "recycled knit", "organic canvas"),
                     "sole": ("rubber", "grippy lugged", "lightweight foam"),
                 },
+                options=(SHOE_SIZES,),
             ),
             "Accessories": Kind(
                 nouns={
@@ -730,6 +771,7 @@ DEPARTMENTS = {
                     "One size fits most.",
                     "Arrives in a recycled gift box.",
                 ),
+                options=(GARMENT_COLOUR,),
             ),
         },
     ),
@@ -765,6 +807,17 @@ DEPARTMENTS = {
                     "serves": ("one", "two", "two to three"),
                     "minutes": ("8", "10", "12"),
                 },
+                options=(Option("Size", ("Regular", "Large"), surcharges={"Large": 4}),),
+                extras=(
+                    ExtraChoice("Extra cheese", "1.50", max_per_line=3),
+                    ExtraChoice("Olives", "0.80", max_per_line=2),
+                    ExtraChoice("Mushrooms", "0.90", max_per_line=2),
+                    ExtraChoice("Jalapeños", "0.70", max_per_line=2),
+                    ExtraChoice("Rocket", "1.00"),
+                    ExtraChoice("Chilli oil", "0.50"),
+                    ExtraChoice("Stuffed crust", "2.50"),
+                ),
+                least_extras=3,
             ),
             "Coffee & Tea": Kind(
                 nouns={
@@ -790,6 +843,7 @@ DEPARTMENTS = {
                     ),
                     "grams": ("100", "250", "500", "1,000"),
                 },
+                extras=(ExtraChoice("Gift wrapping", "2.50"), ExtraChoice("Handwritten card", "1.00")),
             ),
             "Snacks & Sweets": Kind(
                 nouns={

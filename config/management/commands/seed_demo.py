@@ -1,6 +1,6 @@
-"""Fill the database with a demo shop (SPEC §9): a category tree, products, customers with
-addresses and logins, their reviews, discount codes, orders in every status with their
-payments and invoices, and a staff login.
+"""Fill the database with a demo shop (SPEC §9): a category tree, products (in sizes and colours,
+with extras, or simple), customers with addresses and logins, their reviews, discount codes,
+orders in every status with their payments and invoices, and a staff login.
 
 Everything but the products (inserted in bulk, dated when inserted) is dated as a shop that
 has been running a while: its categories a year before the orders began, customers signed
@@ -39,7 +39,7 @@ from billing.models import (
 from billing.tasks import messages_held_back
 from catalog import cache
 from catalog.factories import ReviewFactory
-from catalog.models import Category, Product, ProductImage, Review
+from catalog.models import Category, Extra, OptionValue, Product, ProductImage, ProductOption, Review, Variant
 from config.management.commands import _demo_data as data
 from config.management.commands._demo_catalog import DemoCatalog
 from config.management.commands._demo_clock import Calendar
@@ -84,6 +84,11 @@ FLUSH_ORDER = [
     User,
     Customer,
     ProductImage,  # the rows; their files stay in the media storage
+    Extra,
+    Variant.option_values.through,
+    Variant,
+    OptionValue,
+    ProductOption,
     Product,
     Category,
 ]
@@ -182,7 +187,8 @@ class Command(BaseCommand):
 
         self.stdout.write(
             self.style.SUCCESS(
-                f"Catalog: {Category.objects.count():,} categories, {Product.objects.count():,} products, "
+                f"Catalog: {Category.objects.count():,} categories, {Product.objects.count():,} products "
+                f"in {Variant.objects.count():,} variants, {Extra.objects.count():,} extras, "
                 f"{Review.objects.count():,} reviews. Customers: {Customer.objects.count():,}, "
                 f"with {Address.objects.count():,} addresses ({time.monotonic() - started:.1f} s, seed {seed})."
             )
