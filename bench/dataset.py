@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 LARGE_STOCK = 1_000_000  # units given to every variant the bench buys: it never runs out
 SELLOUT_STOCK = 100  # units of the sell-out variant: the check expects exactly this many sold
@@ -105,7 +105,7 @@ def write_data_file(path: Path, seed: int, popular_count: int, customer_count: i
     from django.contrib.auth import get_user_model
     from django.db import close_old_connections
 
-    from catalog.models import Category, Extra, Product, Variant
+    from catalog.models import Category, Extra, OptionValue, Product, Variant
     from customers.api.serializers import token_for
     from customers.models import Address
 
@@ -143,6 +143,11 @@ def write_data_file(path: Path, seed: int, popular_count: int, customer_count: i
     names = Product.objects.active().values_list("name", flat=True)
     words = sorted({word.lower() for name in names for word in name.split() if word.isalpha()})
     search_words = rng.sample(words, min(SEARCH_WORDS, len(words)))
+    long_words = [word for word in words if len(word) >= 6] or words
+    long_words = rng.sample(long_words, min(SEARCH_WORDS, len(long_words)))
+    option_values = sorted(
+        set(OptionValue.objects.filter(option__product__is_active=True).values_list("option__name", "value"))
+    )
     close_old_connections()
 
     lines = ["-- Made by bench/dataset.py for one bench run; read by bench/lua/shop.lua.", "return {"]
@@ -153,6 +158,8 @@ def write_data_file(path: Path, seed: int, popular_count: int, customer_count: i
     lines.append(lua_field("category_ids", [str(pk) for pk, _slug in categories]))
     lines.append(lua_field("category_slugs", [f'"{slug}"' for _pk, slug in categories]))
     lines.append(lua_field("search_words", [f'"{word}"' for word in search_words]))
+    lines.append(lua_field("long_words", [f'"{word}"' for word in long_words]))
+    lines.append(lua_field("option_values", [f'"{quote(f"{name}:{value}")}"' for name, value in option_values]))
     lines.append("}")
     path.write_text("\n".join(lines) + "\n")
     return DataSet(path, len(tokens), tuple(line.product for line in popular), hot.variant, sellout.variant)

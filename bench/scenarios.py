@@ -36,6 +36,24 @@ SCENARIOS = [
         read=True,
     ),
     Scenario(
+        "search",
+        "product search (cache miss)",
+        "Anonymous `GET /api/v1/products/?search=...`: one word (40 %), two words (20 %), a quoted "
+        "phrase (10 %), a word and a `-word` (10 %), `a or b` (10 %), a word of 6+ letters with an "
+        "inner letter dropped (10 %, the typo path); words from product names, `page_size` 10-50. "
+        "Ranked full-text search over the stored vector on PostgreSQL (run at 100,000 products: "
+        "`BENCH_PRODUCTS=100000 BENCH_SCENARIOS=search,facets make bench`).",
+        read=True,
+    ),
+    Scenario(
+        "facets",
+        "product facets, filter mix (cache miss)",
+        "Anonymous `GET /api/v1/products/facets/` with the filter mix's queries (a fifth also with "
+        "`option=Name:Value`): counts by category, price band, option value and in stock for the "
+        "same filters as the list.",
+        read=True,
+    ),
+    Scenario(
         "product_detail",
         "product detail, random id (cached)",
         "Anonymous `GET /api/v1/products/{id}/`, id uniform over the popular set (2,000 products); "

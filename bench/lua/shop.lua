@@ -76,6 +76,46 @@ local function filtered_list()
    return get("/api/v1/products/?" .. filtered_query())
 end
 
+-- A word of 6 letters or more with one inner letter dropped: the typo path of search.
+local function typo(word)
+   if #word < 6 then
+      return word
+   end
+   local at = math.random(2, #word - 1)
+   return word:sub(1, at - 1) .. word:sub(at + 1)
+end
+
+-- What people type into a search box, in websearch syntax (URL-encoded).
+local function search_text()
+   local roll = math.random(100)
+   local first, second = pick(data.search_words), pick(data.search_words)
+   if roll <= 40 then
+      return first
+   elseif roll <= 60 then
+      return first .. "%20" .. second
+   elseif roll <= 70 then
+      return "%22" .. first .. "%20" .. second .. "%22"
+   elseif roll <= 80 then
+      return first .. "%20-" .. second
+   elseif roll <= 90 then
+      return first .. "%20or%20" .. second
+   end
+   return typo(pick(data.long_words))
+end
+
+local function search()
+   return get("/api/v1/products/?search=" .. search_text() .. "&page_size=" .. math.random(10, 50))
+end
+
+-- Facets ignore page_size; the filter mix's own page_size keeps nearly every key new.
+local function facets()
+   local query = filtered_query()
+   if math.random(5) == 1 and #data.option_values > 0 then
+      query = query .. "&option=" .. pick(data.option_values)
+   end
+   return get("/api/v1/products/facets/?" .. query)
+end
+
 local function product_detail()
    return get(string.format("/api/v1/products/%d/", pick(data.popular)[1]))
 end
@@ -171,6 +211,8 @@ local builders = {
    ceiling = ceiling,
    product_list = product_list,
    filtered_list = filtered_list,
+   search = search,
+   facets = facets,
    product_detail = product_detail,
    category_list = category_list,
    own_orders = own_orders,

@@ -169,6 +169,7 @@ class ProductPartMixin:
         return self._product
 
     def sees_inactive_products(self) -> bool:
+        """Staff who may view or change products reach an inactive product's parts, as in the admin."""
         user = self.request.user
         return bool(
             user.is_staff and (user.has_perm("catalog.view_product") or user.has_perm("catalog.change_product"))
@@ -319,6 +320,7 @@ IMAGE_REFUSED = OpenApiResponse(
 
 
 class ProductImageViewSet(
+    ProductPartMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -328,27 +330,11 @@ class ProductImageViewSet(
     """A product's images: anyone reads those of active products; staff who may change products add and delete."""
 
     serializer_class = ProductImageSerializer
-    lookup_value_regex = "[0-9]+"
-    permission_classes = [StaffCanChangeProductOrReadOnly]
+    permission_classes = [StaffCanChangeProductOrReadOnly]  # an image is part of its product
     parser_classes = [MultiPartParser]
-    filter_backends = []
 
     def get_queryset(self):
         return ProductImage.objects.filter(product=self.product)
-
-    @property
-    def product(self) -> Product:
-        if not hasattr(self, "_product"):
-            products = Product.objects.all() if self.sees_inactive_products() else Product.objects.active()
-            self._product = get_object_or_404(products, pk=self.kwargs["product_pk"])
-        return self._product
-
-    def sees_inactive_products(self) -> bool:
-        """Staff who may view or change products reach an inactive product's images, as in the admin."""
-        user = self.request.user
-        return bool(
-            user.is_staff and (user.has_perm("catalog.view_product") or user.has_perm("catalog.change_product"))
-        )
 
     @extend_schema(responses={201: ProductImageSerializer, 400: IMAGE_REFUSED})
     def create(self, request, *args, **kwargs):
@@ -364,10 +350,6 @@ class ProductImageViewSet(
             position=data.get("position"),
             variant=data.get("variant"),
         )
-
-    def get_success_headers(self, data) -> dict[str, str]:
-        kwargs = {"product_pk": self.product.pk, "pk": data["id"]}
-        return {"Location": reverse("product-image-detail", kwargs=kwargs, request=self.request)}
 
     def destroy(self, request, *args, **kwargs):
         """Delete an image of the product and, once that commits, its files (staff, change product)."""
