@@ -148,8 +148,10 @@ class Product(TimeStampedModel):
         """
         with transaction.atomic():
             values = self.option_values_named(options or {})
-            variant = Variant.objects.create(product=self, sku=sku, price=price, stock=stock, **fields)
-            variant.set_option_values(values)
+            variant = Variant(product=self, sku=sku, price=price, stock=stock, **fields)
+            variant.set_option_values(values)  # checks them, and keys the combination
+            variant.save()
+            variant.option_values.set(values)
         return variant
 
     add_variant.alters_data = True
@@ -189,8 +191,10 @@ class Product(TimeStampedModel):
                 if combination in taken:
                     continue
                 suffix = "-".join(slugify(value.value).upper() for value in values)
-                variant = Variant.objects.create(product=self, sku=f"{prefix}-{suffix}"[:64], price=price, stock=0)
+                variant = Variant(product=self, sku=f"{prefix}-{suffix}"[:64], price=price, stock=0)
                 variant.set_option_values(list(values))
+                variant.save()
+                variant.option_values.set(values)
                 added.append(variant)
         return added
 
@@ -329,7 +333,19 @@ class Variant(TimeStampedModel):
 
         Raises ValidationError when a value is not of this product, an option is missing or
         has two values, or another variant has these values (which the database refuses too).
+        For a variant not saved yet, this only sets `combination`: save it, then set the values.
         """
+        self.combination = self.combination_for(values)
+        if self.pk is None:
+            return
+        with transaction.atomic():
+            type(self).objects.filter(pk=self.pk)._update_quietly(combination=self.combination)
+            self.option_values.set(values)
+
+    set_option_values.alters_data = True
+
+    def combination_for(self, values: list[OptionValue]) -> str:
+        """Return the `combination` key of these values for this variant, or raise ValidationError saying why not."""
         options = set(self.product.options.values_list("pk", flat=True))
         chosen = [value.option_id for value in values]
         if any(option not in options for option in chosen):
@@ -338,14 +354,12 @@ class Variant(TimeStampedModel):
             raise ValidationError({"options": "Choose exactly one value for each of the product's options."})
         combination = ".".join(str(pk) for pk in sorted(value.pk for value in values))
         twin = type(self).objects.filter(product_id=self.product_id, combination=combination).exclude(pk=self.pk)
-        if twin.exists():
-            raise ValidationError({"options": f"Variant {twin.first().sku} has these values already."})
-        with transaction.atomic():
-            self.combination = combination
-            type(self).objects.filter(pk=self.pk)._update_quietly(combination=combination)
-            self.option_values.set(values)
-
-    set_option_values.alters_data = True
+        twin = twin.values_list("sku", flat=True).first()
+        if twin is not None and not values:
+            raise ValidationError({"options": f"{self.product.name} has no options: it is sold as {twin} alone."})
+        if twin is not None:
+            raise ValidationError({"options": f"Variant {twin} has these values already."})
+        return combination
 
     # The stock column is a 32-bit integer on PostgreSQL: stock never passes this.
     MAX_STOCK = 2**31 - 1

@@ -177,6 +177,14 @@ class TestStaffWrites:
         assert_validation_error(staff_client.post(product_url(shirt, "variants"), body, format="json"), "options")
         assert shirt.variants.count() == 4
 
+    def test_a_product_without_options_takes_no_second_variant(self, staff_client):
+        teapot = ProductFactory(name="Teapot", sku="TEA")
+
+        response = staff_client.post(product_url(teapot, "variants"), {"sku": "TEA-2", "price": "1.00"}, format="json")
+
+        assert "it is sold as TEA alone" in assert_validation_error(response, "options")["detail"]
+        assert teapot.variants.count() == 1
+
     def test_a_duplicate_sku_is_a_validation_error(self, staff_client, shirt):
         body = {"sku": "SHIRT-S-NAVY", "price": "20.00", "options": {"Size": "S", "Colour": "Navy"}}
 
