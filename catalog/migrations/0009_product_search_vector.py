@@ -10,14 +10,14 @@ only tables this migration's state has. Should it one day read more, freeze a co
 import django.contrib.postgres.search
 from django.db import migrations
 
+from catalog.search import refresh_vectors
+
 INDEX = "catalog_product_search_vector"
 
 
 def create_index_and_fill(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    from catalog.search import refresh_vectors
-
     schema_editor.execute(f'CREATE INDEX {INDEX} ON "catalog_product" USING gin ("search_vector")')
     refresh_vectors(apps.get_model("catalog", "Product")._base_manager.using(schema_editor.connection.alias))
 
