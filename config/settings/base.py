@@ -375,6 +375,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_SCHEMA_CLASS": "common.schema.AutoSchema",
+    "DEFAULT_METADATA_CLASS": "common.metadata.ShopMetadata",
     "EXCEPTION_HANDLER": "common.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
