@@ -27,7 +27,10 @@ class OptionValuesField(forms.Field):
         for pair in value or []:
             name, colon, option_value = pair.partition(":")
             if not colon or not name.strip() or not option_value.strip():
-                raise forms.ValidationError(f"Write each option as Name:Value, e.g. Size:M (not {pair!r}).")
+                # The input goes in as a parameter: django-filter formats the message with `%`.
+                raise forms.ValidationError(
+                    "Write each option as Name:Value, e.g. Size:M (not %(pair)r).", params={"pair": pair}
+                )
             wanted.setdefault(name.strip(), []).append(option_value.strip())
         return wanted
 

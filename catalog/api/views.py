@@ -25,7 +25,7 @@ from catalog.api.serializers import (
     StockAdjustmentSerializer,
     VariantSerializer,
 )
-from catalog.exceptions import AlreadyReviewed, InsufficientStock, InvalidImage
+from catalog.exceptions import AlreadyReviewed, InsufficientStock, InvalidImage, StockLimitExceeded
 from catalog.models import Category, Extra, OptionValue, Product, ProductImage, ProductOption, Review, Variant
 from common.caching import CachedReadMixin
 from common.errors import Conflict
@@ -50,6 +50,28 @@ class CategoryViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewS
 
     def cache_scopes(self) -> list[str]:
         return [cache.CATEGORIES]
+
+
+STOCK_REFUSED_DESCRIPTION = (
+    "`insufficient_stock`: removing that many units would take stock below zero. `stock_limit_exceeded`: "
+    f"adding them would pass the most a variant holds ({Variant.MAX_STOCK:,})."
+)
+STOCK_REFUSED_EXAMPLES = [
+    OpenApiExample(
+        "insufficient_stock",
+        response_only=True,
+        value=InsufficientStock(
+            [{"variant": 12, "product": 7, "sku": "TEA-001", "requested": 5, "available": 2}]
+        ).as_body(),
+    ),
+    OpenApiExample(
+        "stock_limit_exceeded",
+        response_only=True,
+        value=StockLimitExceeded(
+            [{"variant": 12, "product": 7, "sku": "TEA-001", "requested": 2147483000}], Variant.MAX_STOCK
+        ).as_body(),
+    ),
+]
 
 
 class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSet):
@@ -97,18 +119,9 @@ class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSe
             200: ProductDetailSerializer,
             409: OpenApiResponse(
                 ErrorSerializer,
-                description="`insufficient_stock`: removing that many units would take stock below zero. "
-                "`several_variants`: the product comes in several variants; adjust one at "
-                "/variants/{id}/adjust-stock/.",
-                examples=[
-                    OpenApiExample(
-                        "insufficient_stock",
-                        response_only=True,
-                        value=InsufficientStock(
-                            [{"variant": 12, "product": 7, "sku": "TEA-001", "requested": 5, "available": 2}]
-                        ).as_body(),
-                    )
-                ],
+                description=f"{STOCK_REFUSED_DESCRIPTION} `several_variants`: the product comes in several "
+                "variants; adjust one at /variants/{id}/adjust-stock/.",
+                examples=STOCK_REFUSED_EXAMPLES,
             ),
         },
     )
@@ -261,7 +274,15 @@ class VariantViewSet(
             raise Conflict("A product needs at least one variant: delete or deactivate the product instead.")
         variant.delete()
 
-    @extend_schema(request=StockAdjustmentSerializer, responses={200: VariantSerializer})
+    @extend_schema(
+        request=StockAdjustmentSerializer,
+        responses={
+            200: VariantSerializer,
+            409: OpenApiResponse(
+                ErrorSerializer, description=STOCK_REFUSED_DESCRIPTION, examples=STOCK_REFUSED_EXAMPLES
+            ),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="adjust-stock", permission_classes=[StaffCanChangeModel])
     def adjust_stock(self, request, pk=None):
         """Add or remove units of stock with a conditional update (staff, change permission)."""

@@ -36,7 +36,11 @@ def test_price_bounds_take_any_amount_the_price_column_holds(api_client):
     assert result_ids(negative_floor) == [cheap.pk]
 
 
-@pytest.mark.parametrize("value", ["Size", "Size:", ":M", " : "], ids=["no-colon", "no-value", "no-name", "blank"])
+@pytest.mark.parametrize(
+    "value",
+    ["Size", "Size:", ":M", " : ", "50%#", "%s%d"],
+    ids=["no-colon", "no-value", "no-name", "blank", "percent", "format"],  # make fuzz found the percent signs
+)
 def test_an_option_that_is_not_name_colon_value_is_a_validation_error(api_client, value):
     response = api_client.get(PRODUCTS_URL, {"option": ["Size:M", value]})
 
