@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Sum
 from django.db.utils import load_backend
 from django.test import override_settings
@@ -140,6 +141,18 @@ def stock_of(item) -> int:
     if isinstance(item, Variant):
         return Variant.objects.values_list("stock", flat=True).get(pk=item.pk)
     return Variant.objects.filter(product=item).aggregate(units=Sum("stock"))["units"] or 0
+
+
+def latest_migrations() -> list[tuple[str, str]]:
+    """Return every app's last migration."""
+    return MigrationExecutor(connection).loader.graph.leaf_nodes()
+
+
+def migrate_to(targets):
+    """Migrate the test database to `targets` and return the historical apps there."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
 
 
 def unreachable_database():

@@ -169,11 +169,15 @@ class ProductSerializer(serializers.ModelSerializer):
 
 
 def _check_sku_free(sku: str, variant: Variant | None = None) -> None:
-    others = Variant.objects.filter(sku=sku)
-    if variant is not None:
-        others = others.exclude(pk=variant.pk)
+    refuse_taken(Variant.objects.filter(sku=sku), variant, "A variant with this SKU already exists.", field="sku")
+
+
+def refuse_taken(others, instance, message: str, *, field: str | None = None) -> None:
+    """Refuse a unique value that a row other than `instance` has, before the database does (a 400, not a 409)."""
+    if instance is not None:
+        others = others.exclude(pk=instance.pk)
     if others.exists():
-        raise serializers.ValidationError({"sku": ["A variant with this SKU already exists."]}, code="unique")
+        raise serializers.ValidationError({field: [message]} if field else message, code="unique")
 
 
 class OptionValuesField(serializers.ListField):
@@ -198,11 +202,7 @@ class OptionSerializer(serializers.ModelSerializer):
 
     def validate_name(self, name: str) -> str:
         product = self.context["product"]
-        others = product.options.filter(name=name)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError(f"{product.name} has an option {name} already.", code="unique")
+        refuse_taken(product.options.filter(name=name), self.instance, f"{product.name} has an option {name} already.")
         return name
 
 
@@ -257,11 +257,7 @@ class ExtraSerializer(serializers.ModelSerializer):
 
     def validate_name(self, name: str) -> str:
         product = self.context["product"]
-        others = product.extras.filter(name=name)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise serializers.ValidationError(f"{product.name} offers an extra {name} already.", code="unique")
+        refuse_taken(product.extras.filter(name=name), self.instance, f"{product.name} offers an extra {name} already.")
         return name
 
 

@@ -3,28 +3,17 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.utils import latest_migrations, migrate_to
 
 BEFORE_VARIANTS = {"catalog": "0005_productimage", "orders": "0007_status_labels_in_sentence_case"}
-
-
-def latest() -> list[tuple[str, str]]:
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
-
-
-def migrate(targets):
-    """Migrate the test database to `targets` and return the historical apps there."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.fixture
 def back_before_variants():
     """Start from every app's latest schema but the catalog's and orders' before variants; end fully migrated."""
-    yield migrate([(app, BEFORE_VARIANTS.get(app, name)) for app, name in latest()])
-    migrate(latest())
+    yield migrate_to([(app, BEFORE_VARIANTS.get(app, name)) for app, name in latest_migrations()])
+    migrate_to(latest_migrations())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -58,7 +47,7 @@ def test_each_product_becomes_one_variant_and_its_order_lines_point_at_it(back_b
             line_total=Decimal(price) * quantity,
         )
 
-    new = migrate(latest())
+    new = migrate_to(latest_migrations())
 
     variants = new.get_model("catalog", "Variant").objects
     assert sorted(variants.values_list("product_id", "sku", "price", "stock", "is_active", "combination")) == [

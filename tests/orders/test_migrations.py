@@ -3,29 +3,18 @@
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from tests.utils import latest_migrations, migrate_to
+
 BEFORE_THE_MOVE = {"orders": "0002_order_discount_code_alter_order_holds_stock", "billing": "0001_initial"}
-
-
-def latest() -> list[tuple[str, str]]:
-    return MigrationExecutor(connection).loader.graph.leaf_nodes()
-
-
-def migrate(targets):
-    """Migrate the test database to `targets` and return the historical apps there."""
-    executor = MigrationExecutor(connection)
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
 
 
 @pytest.fixture
 def back_before_the_move():
     """Start from every app's latest schema but orders' and billing's before the move; end fully migrated."""
-    yield migrate([(app, BEFORE_THE_MOVE.get(app, name)) for app, name in latest()])
-    migrate(latest())
+    yield migrate_to([(app, BEFORE_THE_MOVE.get(app, name)) for app, name in latest_migrations()])
+    migrate_to(latest_migrations())
 
 
 @pytest.mark.django_db(transaction=True)
@@ -57,7 +46,7 @@ def test_moving_discount_codes_keeps_codes_orders_and_staff_grants(back_before_t
     staff = old.get_model("auth", "User").objects.create(username="staff", is_staff=True)
     staff.user_permissions.add(grant)
 
-    new = migrate(latest())
+    new = migrate_to(latest_migrations())
 
     moved = new.get_model("orders", "DiscountCode").objects.get(pk=code.pk)
     assert (moved.code, moved.value, moved.times_used) == ("SPRING5", Decimal("5.00"), 1)
