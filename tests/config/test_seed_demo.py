@@ -25,7 +25,7 @@ from billing.models import CreditNote, Invoice, InvoiceSequence, Payment, Paymen
 from catalog.cache import CATEGORIES
 from catalog.factories import ProductFactory
 from catalog.images import thumbnail_names
-from catalog.models import Category, Extra, Product, ProductImage, ProductOption, Review, Variant
+from catalog.models import Category, Extra, OptionValue, Product, ProductImage, ProductOption, Review, Variant
 from common.caching import version_key
 from config.management.commands._demo_catalog import slots
 from config.management.commands._demo_clock import Backdating
@@ -38,6 +38,7 @@ from orders.factories import OrderFactory
 from orders.managers import Line
 from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
 from orders.status import PURCHASED, RELEASES_STOCK, TRANSITIONS, DeliveryMethod, PaymentMethod, Status
+from tests.utils import requires_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -156,6 +157,17 @@ def test_prices_fit_each_kind_of_product_and_end_like_shop_prices():
     xxl = Variant.objects.filter(option_values__value="XXL").select_related("product").first()
     if xxl is not None:
         assert xxl.price == xxl.product.price_max == xxl.product.price_min + 3
+
+
+@requires_postgresql
+def test_seeded_products_sold_in_options_are_found_by_their_values():
+    seed("--products", "200", "--seed", "7")
+    colour = OptionValue.objects.filter(option__name="Colour").select_related("option__product").first()
+    vector = Product.objects.values_list("search_vector", flat=True).get(pk=colour.option.product_id)
+
+    # Option values are the vector's weight C (their SKUs, weight A, hold them too).
+    assert re.search(r"[0-9]+C\b", vector), vector
+    assert Product.objects.search(colour.value).filter(pk=colour.option.product_id).exists()
 
 
 def test_clothes_come_in_sizes_and_colours_each_a_variant_with_its_own_sku_and_stock():
