@@ -20,7 +20,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.postgres.lookups import TrigramWordSimilar
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
-from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Count, Exists, F, Min, OuterRef, Q
 from django.db.models.functions import Upper
@@ -57,12 +56,13 @@ def refresh_vectors(products) -> None:
         "through_variant": through._meta.get_field("variant").column,
         "through_value": through._meta.get_field(values_field.m2m_reverse_field_name()).column,
     }
-    try:
-        ids_sql, ids_params = products.order_by().values("pk").query.get_compiler(products.db).as_sql()
-    except EmptyResultSet:  # products.none(), or pk__in=[]
+    # The ids first, then an array: a subquery over the table being written lets the planner,
+    # whose statistics lag a bulk load in the same transaction, rescan products per row.
+    ids = list(products.order_by().values_list("pk", flat=True))
+    if not ids:
         return
     sql = f"""
-        WITH RECURSIVE targets AS ({ids_sql}),
+        WITH RECURSIVE targets AS (SELECT unnest(%s::bigint[]) AS pk),
         lineage (category_id, ancestor_id, depth) AS (
             SELECT DISTINCT p.category_id, p.category_id, 0
             FROM {tables["product"]} p WHERE p.id IN (SELECT * FROM targets)
@@ -94,7 +94,7 @@ def refresh_vectors(products) -> None:
     """
     config = settings.CATALOG_SEARCH_CONFIG
     with connections[products.db].cursor() as cursor:
-        cursor.execute(sql, [*ids_params, config, config, config, config])
+        cursor.execute(sql, [ids, config, config, config, config])
 
 
 def search(products, text: str):
