@@ -52,15 +52,16 @@ class InvoiceQuerySet(models.QuerySet):
             payment_status=F("order__payment__status"),
         )
 
-    def issue_for(self, order):
+    def issue_for(self, order, *, new_order: bool = False):
         """Issue the order's invoice with the next number of the year; return the existing one if issued.
 
         Taking the number locks the year's sequence row until the surrounding transaction
         commits, so racing confirmations take numbers one after another: no gaps, no
         duplicates. Called outside a transaction, it opens one: a failed invoice gives its
-        number back.
+        number back. `new_order`: the order was created in this transaction (a cash order
+        confirmed as it is placed), so there is no invoice to look for.
         """
-        existing = self.filter(order=order).first()
+        existing = None if new_order else self.filter(order=order).first()
         if existing is not None:
             return existing
         issued_at = timezone.now()

@@ -20,10 +20,10 @@ def open_payment(sender, order, **kwargs) -> None:
         send_after_commit(charge_order, order.pk)
 
 
-def issue_invoice_on_confirmation(sender, order, previous, **kwargs) -> None:
+def issue_invoice_on_confirmation(sender, order, previous, placing=False, **kwargs) -> None:
     """Issue the invoice in the transaction that confirms the order: if it fails, the confirmation fails too."""
     if order.status == Status.CONFIRMED:
-        Invoice.objects.issue_for(order)
+        Invoice.objects.issue_for(order, new_order=placing)
 
 
 def collect_cash_on_delivery(sender, order, previous, **kwargs) -> None:

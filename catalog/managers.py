@@ -7,7 +7,7 @@ announce themselves with `products_changed` / `categories_changed` for the cache
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Avg, Count, DecimalField, Exists, F, Max, Min, OuterRef, Subquery
 from django.db.models.functions import Cast, Coalesce, Round
 from django.dispatch import Signal
@@ -240,24 +240,26 @@ class VariantQuerySet(ActivatableQuerySet):
             threshold = settings.LOW_STOCK_THRESHOLD
         return self.filter(stock__lte=threshold).order_by(*LOW_STOCK_ORDER)
 
-    def reserve(self, quantities: Mapping[int, int]) -> None:
+    def reserve(self, quantities: Mapping[int, int], *, savepoint: bool = True) -> None:
         """Take stock for every variant or for none; raise InsufficientStock naming each short variant.
 
         `quantities` maps variant ids to units. One conditional UPDATE per variant, in id
         order so that concurrent orders over the same variants lock rows in the same order
         and cannot deadlock. Runs inside the caller's transaction (a savepoint when nested),
-        so a refusal undoes every line.
+        so a refusal undoes every line. A caller that never carries on after a refusal (it
+        rolls back whole) passes `savepoint=False` and spares the two statements: Django
+        then refuses further queries in the doomed transaction.
         """
         _check_quantities(quantities)
         now = timezone.now()
-        with transaction.atomic(using=self.db):
-            short = []
+        with transaction.atomic(using=self.db, savepoint=savepoint):
+            short, left = [], {}
             for variant_id in sorted(quantities):
                 wanted = quantities[variant_id]
-                taken = self.filter(pk=variant_id, stock__gte=wanted)._update_quietly(
-                    stock=F("stock") - wanted, updated_at=now
-                )
-                if not taken:
+                taken = self._take(variant_id, wanted, now)
+                if taken is not None:
+                    left[variant_id] = taken
+                else:
                     found = self.model._base_manager.filter(pk=variant_id).values("product_id", "sku", "stock").first()
                     found = found or {"product_id": None, "sku": "", "stock": 0}
                     short.append(
@@ -271,9 +273,47 @@ class VariantQuerySet(ActivatableQuerySet):
                     )
             if short:
                 raise InsufficientStock(short)
-            self._announce_stock_change(quantities, back_in_stock=False)
+            self._announce_reserved(quantities, left)
 
     reserve.alters_data = True
+
+    def _take(self, variant_id: int, wanted: int, now) -> tuple[int, int, bool] | None:
+        """Take `wanted` units of the variant if it has them; return (product id, stock left, is active), or None.
+
+        The conditional UPDATE of `reserve` in one statement with what the cache needs to
+        hear; the ORM has no UPDATE ... RETURNING (PostgreSQL and SQLite both speak it).
+        """
+        connection = connections[self.db]
+        name = connection.ops.quote_name
+        table = name(self.model._meta.db_table)
+        pk, product, stock, updated, active = (
+            name(self.model._meta.get_field(field).column)
+            for field in ("id", "product", "stock", "updated_at", "is_active")
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} SET {stock} = {stock} - %s, {updated} = %s WHERE {pk} = %s AND {stock} >= %s "
+                f"RETURNING {product}, {stock}, {active}",
+                [wanted, connection.ops.adapt_datetimefield_value(now), variant_id, wanted],
+            )
+            row = cursor.fetchone()
+        return None if row is None else (row[0], row[1], bool(row[2]))
+
+    def _announce_reserved(self, quantities: Mapping[int, int], left: Mapping[int, tuple[int, int, bool]]) -> None:
+        """Tell the cache which products `reserve` moved, and whether any went out of stock.
+
+        A product goes out of stock when an active variant of it was taken to 0 units and
+        none of its other active variants has any: only then are its other variants read
+        (one query), otherwise `_take`'s answers say it all.
+        """
+        product_ids = sorted({product_id for product_id, _stock, _active in left.values()})
+        emptied = {product_id for product_id, stock, active in left.values() if active and stock == 0}
+        kept = {product_id for product_id, stock, active in left.values() if active and stock > 0}
+        flipped = False
+        if emptied - kept:
+            others = self.model._base_manager.filter(product_id__in=emptied - kept, is_active=True, stock__gt=0)
+            flipped = len(emptied - kept) > others.values("product_id").distinct().count()
+        products_changed.send(sender=self.model, product_ids=product_ids, lists_changed=flipped)
 
     def release(self, quantities: Mapping[int, int]) -> None:
         """Give back stock taken by `reserve` (a cancelled order, a failed payment, a restock).

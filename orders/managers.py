@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, F, Prefetch, Q, Sum
+from django.db.models import Count, F, Prefetch, Q, Sum, prefetch_related_objects
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -119,6 +119,7 @@ class OrderQuerySet(models.QuerySet):
         actor=None,
         idempotency_key: str | None = None,
         request_fingerprint: str = "",
+        key_is_new: bool = False,
     ):
         """Place an order in one transaction and return `(order, created)`.
 
@@ -129,8 +130,11 @@ class OrderQuerySet(models.QuerySet):
         card order stays pending for the payment worker.
         A repeated idempotency key returns the first order with `created=False`, or raises
         IdempotencyKeyReused if the request differed; racing repeats create one order.
+        `key_is_new`: the caller has just found no order of this customer with the key (the
+        view does, for the rate limit), so the lookup is skipped; a racing repeat still ends
+        in the unique constraint and the replay below.
         """
-        if idempotency_key:
+        if idempotency_key and not key_is_new:
             earlier = self.filter(customer=customer, idempotency_key=idempotency_key).first()
             if earlier is not None:
                 return _replay(earlier, request_fingerprint), False
@@ -174,23 +178,40 @@ class OrderQuerySet(models.QuerySet):
         """Write the order, its lines, its holds (stock, code use) and first event, in one transaction.
 
         The order row goes in first: a racing request with the same idempotency key waits
-        on it, then fails, before taking any stock or code use.
+        on it, then fails, before taking any stock or code use. Nothing here needs a
+        savepoint: any failure rolls the whole placement back. A cash order is confirmed
+        on the row just written (ours, unseen by others until commit: no lock to take or
+        status to re-read), and its two history events go in one INSERT. The new lines are
+        kept on the order, for the answer.
         """
         order_item = _related(self.model, "items")
         with transaction.atomic(using=self.db):
             order = self.create(**fields)
             if order.discount_code is not None:
                 _related(self.model, "discount_code").objects.redeem(order.discount_code)
-            order_item.objects.bulk_create(order_item(order=order, **line.item_fields()) for line in lines)
+            items = order_item.objects.bulk_create(order_item(order=order, **line.item_fields()) for line in lines)
             units = Counter()
             for line in lines:
                 units[line.variant.pk] += line.line.quantity
-            Variant.objects.reserve(units)
-            order.events.create(from_status="", to_status=Status.PENDING, actor=actor, note="Order placed.")
+            Variant.objects.reserve(units, savepoint=False)
+            placed = order.events.model(
+                order=order, from_status="", to_status=Status.PENDING, actor=actor, note="Order placed."
+            )
+            if order.payment_method != PaymentMethod.CASH:
+                placed.save(force_insert=True)
             order_placed.send(sender=self.model, order=order)
             transaction.on_commit(ORDERS_PLACED.labels(order.payment_method).inc, using=self.db)
             if order.payment_method == PaymentMethod.CASH:
-                order.transition_to(Status.CONFIRMED, note="Cash order: confirmed at once.")
+                order.move_locked(
+                    order,
+                    Status.CONFIRMED,
+                    note="Cash order: confirmed at once.",
+                    placing=True,
+                    earlier_events=[placed],
+                )
+        order._prefetched_objects_cache = {"items": order.items.all()}
+        order._prefetched_objects_cache["items"]._result_cache = items
+        order._prefetched_objects_cache["items"]._prefetch_done = True
         return order
 
 
@@ -244,13 +265,20 @@ def _orderable_variants(lines: list[Line]) -> list:
     """Return each line's orderable variant (None when it has none), its product and option values loaded."""
     variant_ids = [line.variant for line in lines if line.variant is not None]
     product_ids = [line.product for line in lines if line.variant is None and line.product is not None]
-    found = (
+    found = list(
         Variant.objects.orderable()
         .filter(Q(pk__in=variant_ids) | Q(product_id__in=product_ids))
         .select_related("product")
-        .only("pk", "sku", "price", "product_id", "product__name")
-        .prefetch_related(Prefetch("option_values", queryset=OptionValue.objects.select_related("option")))
+        .only("pk", "sku", "price", "combination", "product_id", "product__name")
     )
+    # A variant without a `combination` has no option values (set_option_values writes
+    # both): only the others' are read, and none is read when no variant has options.
+    for variant in found:
+        if not variant.combination:
+            variant._prefetched_objects_cache = {"option_values": OptionValue.objects.none()}
+    with_options = [variant for variant in found if variant.combination]
+    values = Prefetch("option_values", queryset=OptionValue.objects.select_related("option"))
+    prefetch_related_objects(with_options, values)
     by_id, by_product = {}, {}
     for variant in found:
         by_id[variant.pk] = variant

@@ -150,27 +150,42 @@ class Order(TimeStampedModel):
         """
         with transaction.atomic():
             locked = Order.objects.select_for_update().get(pk=self.pk)
-            allowed = locked.allowed_transitions()
-            if only_from is not None and locked.status not in only_from:
-                allowed = [to for to in allowed if to != status]
-            if status not in allowed:
-                raise InvalidTransition(locked.status, status, allowed)
-            previous = locked.status
-            changes = {"status": status, "updated_at": timezone.now()}
-            releases = status in RELEASES_STOCK and locked.holds_stock
-            if releases:
-                changes["holds_stock"] = False
-            Order.objects.filter(pk=self.pk).update(**changes)
-            if releases:
-                self.release_holds()
-            if status == Status.CONFIRMED:
-                Review.objects.mark_verified(self.customer_id, self.items.values("product_id"))
-            self.events.create(from_status=previous, to_status=status, actor=actor, note=note)
-            for field, value in changes.items():
-                setattr(self, field, value)
-            order_status_changed.send(sender=Order, order=self, previous=previous, actor=actor)
+            self.move_locked(locked, status, actor=actor, note=note, only_from=only_from)
 
     transition_to.alters_data = True
+
+    def move_locked(
+        self, locked, status: str, *, actor=None, note: str = "", only_from=None, placing=False, earlier_events=()
+    ):
+        """Do transition_to's work inside the caller's transaction, which holds this order's row lock.
+
+        `locked` is the row as read under that lock. Placement passes the order it has just
+        inserted (no one else sees it before commit) with `placing`, which the receivers
+        hear; and `earlier_events` (unsaved), which go into the same INSERT as this
+        change's event. Anything else calls transition_to.
+        """
+        allowed = locked.allowed_transitions()
+        if only_from is not None and locked.status not in only_from:
+            allowed = [to for to in allowed if to != status]
+        if status not in allowed:
+            raise InvalidTransition(locked.status, status, allowed)
+        previous = locked.status
+        changes = {"status": status, "updated_at": timezone.now()}
+        releases = status in RELEASES_STOCK and locked.holds_stock
+        if releases:
+            changes["holds_stock"] = False
+        Order.objects.filter(pk=self.pk).update(**changes)
+        if releases:
+            self.release_holds()
+        if status == Status.CONFIRMED:
+            Review.objects.mark_verified(self.customer_id, self.items.values("product_id"))
+        event = OrderStatusEvent(order=self, from_status=previous, to_status=status, actor=actor, note=note)
+        OrderStatusEvent.objects.bulk_create([*earlier_events, event])
+        for field, value in changes.items():
+            setattr(self, field, value)
+        order_status_changed.send(sender=Order, order=self, previous=previous, actor=actor, placing=placing)
+
+    move_locked.alters_data = True
 
     def cancel(self, *, actor, note: str = "") -> None:
         """Cancel for a customer (while pending or confirmed) or for staff (until shipped)."""

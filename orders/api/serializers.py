@@ -1,3 +1,5 @@
+import copy
+
 from django.core.validators import MaxLengthValidator, MinLengthValidator
 from rest_framework import serializers
 from rest_framework.reverse import reverse
@@ -81,7 +83,23 @@ class OrderedExtraSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(help_text="How many times each unit of the line has it.")
 
 
-class OrderItemSerializer(serializers.ModelSerializer):
+class FieldsFromModelOnce:
+    """Build a ModelSerializer's fields from its model once per class; each instance gets a copy.
+
+    DRF introspects the model for every serializer instance; for the order list and the
+    placing answer that was the largest part of rendering. The fields depend only on the
+    class (Meta and declared fields), never on the instance or its context.
+    """
+
+    def get_fields(self):
+        built = type(self).__dict__.get("_fields_from_model")
+        if built is None:
+            built = super().get_fields()
+            type(self)._fields_from_model = built
+        return copy.deepcopy(built)
+
+
+class OrderItemSerializer(FieldsFromModelOnce, serializers.ModelSerializer):
     options = OrderedOptionSerializer(many=True, read_only=True, help_text="The variant's option values, as ordered.")
     extras = OrderedExtraSerializer(many=True, read_only=True, help_text="The extras chosen, priced as ordered.")
 
@@ -93,7 +111,7 @@ class OrderItemSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class OrderSerializer(serializers.ModelSerializer):
+class OrderSerializer(FieldsFromModelOnce, serializers.ModelSerializer):
     items = OrderItemSerializer(many=True, read_only=True)
     discount_code = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     allowed_transitions = serializers.ListField(

@@ -51,9 +51,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return "orders"
 
     def replays_a_placed_order(self) -> bool:
-        """Return whether the request's Idempotency-Key names an order this caller already placed (one query)."""
+        """Return whether the request's Idempotency-Key names an order this caller already placed (one query).
+
+        A key found new is remembered (`key_is_new`): placing then skips its own lookup.
+        """
         key = self.request.headers.get("Idempotency-Key", "").strip()
-        return bool(key) and Order.objects.of(self.request.user).filter(idempotency_key=key).exists()
+        if not key:
+            return False
+        replays = Order.objects.of(self.request.user).filter(idempotency_key=key).exists()
+        self.key_is_new = not replays
+        return replays
 
     def get_permissions(self):
         if self.action in ("cancel", "transition"):
@@ -85,6 +92,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             actor=request.user,
             idempotency_key=idempotency_key(request),
             request_fingerprint=fingerprint(request.data),
+            key_is_new=getattr(self, "key_is_new", False),
         )
         headers = {"Location": reverse("order-detail", args=[order.pk], request=request)}
         if not created:  # a replay answers with the order as stored; a new one is in hand already

@@ -6,7 +6,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from catalog.exceptions import InsufficientStock, StockLimitExceeded
-from catalog.factories import CategoryFactory, ProductFactory
+from catalog.factories import CategoryFactory, ProductFactory, VariantFactory
+from catalog.managers import products_changed
 from catalog.models import Category, Product, Variant
 from tests.utils import race_n, requires_postgresql, stock_of
 
@@ -67,6 +68,44 @@ class TestReserve:
             with pytest.raises(InsufficientStock):
                 Variant.objects.reserve({phone.pk: 1, case.pk: 1})
         assert stock_of(phone) == 4
+
+    def test_reserve_without_a_savepoint_dooms_the_callers_transaction_on_a_refusal(self):
+        phone, case = stocked(5), stocked(0)
+        with transaction.atomic():
+            with pytest.raises(InsufficientStock):
+                Variant.objects.reserve({phone.pk: 1, case.pk: 1}, savepoint=False)
+            assert transaction.get_connection().needs_rollback
+            transaction.set_rollback(True)
+        assert stock_of(phone) == 5
+
+    @pytest.mark.parametrize(
+        ("others", "wanted", "lists_changed"),
+        [
+            ([], 2, True),  # the product's one variant sold out
+            ([], 1, False),  # a unit left
+            ([(3, True)], 2, False),  # another variant still has stock
+            ([(3, False), (0, True)], 2, True),  # the only other stock is on an inactive variant
+        ],
+    )
+    def test_reserve_says_whether_the_product_went_out_of_stock(self, others, wanted, lists_changed):
+        variant = stocked(2)
+        for n, (stock, active) in enumerate(others):
+            # Option values are beside the point here; a combination of its own keeps each variant distinct.
+            VariantFactory(product=variant.product, stock=stock, is_active=active, combination=f"other-{n}")
+        heard = []
+
+        def hear(sender, **kwargs):
+            heard.append(kwargs)
+
+        products_changed.connect(hear, dispatch_uid="tests.catalog.reserve_announcement")
+        try:
+            Variant.objects.reserve({variant.pk: wanted})
+        finally:
+            products_changed.disconnect(dispatch_uid="tests.catalog.reserve_announcement")
+
+        assert heard == [
+            {"signal": products_changed, "product_ids": [variant.product_id], "lists_changed": lists_changed}
+        ]
 
     def test_reserve_counts_a_missing_variant_as_unavailable(self):
         with pytest.raises(InsufficientStock) as refused:

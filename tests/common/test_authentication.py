@@ -43,3 +43,20 @@ def test_json_answers_the_401_error_body_for_a_gone_users_token(how):
 
     assert response.status_code == 401
     assert_error(response, 401, "authentication_failed")
+
+
+def test_the_users_customer_profile_comes_in_the_same_query(django_assert_num_queries):
+    customer = CustomerFactory()
+    client = bearer_client(customer.user)
+
+    # 1. the token's user, its customer profile joined (GET /customers/me/ reads both)
+    with django_assert_num_queries(1):
+        response = client.get("/api/v1/customers/me/")
+
+    assert response.json()["email"] == customer.email
+
+
+def test_a_staff_user_without_a_customer_profile_is_still_authenticated(staff_user):
+    response = bearer_client(staff_user).get("/api/v1/customers/me/")
+
+    assert response.status_code == 404  # not_a_customer: the join found no profile

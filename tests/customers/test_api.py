@@ -158,11 +158,11 @@ class TestMe:
     def test_a_staff_only_account_has_no_profile(self, staff_client, method):
         assert_error(getattr(staff_client, method)(ME_URL, {}, format="json"), 404, "not_found")
 
-    def test_reading_me_costs_two_queries(self, customer, django_assert_num_queries):
+    def test_reading_me_costs_one_query(self, customer, django_assert_num_queries):
         client = bearer_client(customer.user)
 
-        with django_assert_num_queries(2):
-            # 1. the token's user (loaded lazily)   2. their customer profile
+        with django_assert_num_queries(1):
+            # 1. the token's user (loaded lazily), its customer profile joined
             response = client.get(ME_URL)
 
         assert response.status_code == 200

@@ -661,6 +661,43 @@ def orders_with_three_lines(customer, count: int) -> list[Order]:
     ]
 
 
+PLACING = [
+    "the token's user, its customer profile joined",
+    "the Idempotency-Key among the customer's orders (the rate limit's question; placing reuses the answer)",
+    "the variants ordered, with their products (no variant has options: no option values read)",
+    "BEGIN (a SAVEPOINT inside a test's transaction)",
+    "INSERT the order",
+    "INSERT its lines",
+    "UPDATE the first variant's stock, returning what is left",
+    "UPDATE the second variant's stock, returning what is left",
+]
+CONFIRMING = [
+    "INSERT the payment (billing, on order_placed)",
+    "UPDATE the order's status to confirmed",
+    "UPDATE the customer's reviews of these products to verified purchases",
+    "INSERT both history events, placed and confirmed",
+    "take the year's next invoice number (an upsert)",
+    "INSERT the invoice",
+]
+
+
+@pytest.mark.parametrize("payment", ["cash", "card"])
+def test_placing_an_order_runs_a_fixed_number_of_queries(customer_client, payment, django_assert_num_queries):
+    first, second = ProductFactory(stock=10), ProductFactory(stock=10)
+    if payment == "cash":
+        expected = [*PLACING, *CONFIRMING, "COMMIT (RELEASE SAVEPOINT)"]
+    else:
+        expected = [*PLACING, "INSERT the history event", "INSERT the payment", "COMMIT (RELEASE SAVEPOINT)"]
+
+    with django_assert_num_queries(len(expected)):
+        response = customer_client.post(
+            ORDERS, payload((first, 1), (second, 2), payment=payment), format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+        )
+
+    assert response.status_code == (201 if payment == "cash" else 202)
+    assert response.json() == customer_client.get(order_url(response.json()["id"])).json()
+
+
 @pytest.mark.parametrize("count", [2, 25])
 def test_a_customers_order_list_runs_a_fixed_number_of_queries(
     customer_client, customer, other_customer, django_assert_num_queries, count
