@@ -318,8 +318,11 @@ class Variant(TimeStampedModel):
     def option_labels(self) -> list[dict[str, str]]:
         """Return the variant's option values in the product's option order: [{"option": "Size", "value": "M"}].
 
-        Reads the prefetched `option_values` (with their options) when there are.
+        Reads the prefetched `option_values` (with their options) when there are, and nothing
+        for a variant without a combination: set_option_values writes both.
         """
+        if not self.combination:
+            return []
         values = sorted(self.option_values.all(), key=lambda value: (value.option.position, value.option_id))
         return [{"option": value.option.name, "value": value.value} for value in values]
 

@@ -181,15 +181,14 @@ class OrderQuerySet(models.QuerySet):
         on it, then fails, before taking any stock or code use. Nothing here needs a
         savepoint: any failure rolls the whole placement back. A cash order is confirmed
         on the row just written (ours, unseen by others until commit: no lock to take or
-        status to re-read), and its two history events go in one INSERT. The new lines are
-        kept on the order, for the answer.
+        status to re-read), and its two history events go in one INSERT.
         """
         order_item = _related(self.model, "items")
         with transaction.atomic(using=self.db):
             order = self.create(**fields)
             if order.discount_code is not None:
                 _related(self.model, "discount_code").objects.redeem(order.discount_code)
-            items = order_item.objects.bulk_create(order_item(order=order, **line.item_fields()) for line in lines)
+            order_item.objects.bulk_create(order_item(order=order, **line.item_fields()) for line in lines)
             units = Counter()
             for line in lines:
                 units[line.variant.pk] += line.line.quantity
@@ -209,9 +208,6 @@ class OrderQuerySet(models.QuerySet):
                     placing=True,
                     earlier_events=[placed],
                 )
-        order._prefetched_objects_cache = {"items": order.items.all()}
-        order._prefetched_objects_cache["items"]._result_cache = items
-        order._prefetched_objects_cache["items"]._prefetch_done = True
         return order
 
 
@@ -271,11 +267,8 @@ def _orderable_variants(lines: list[Line]) -> list:
         .select_related("product")
         .only("pk", "sku", "price", "combination", "product_id", "product__name")
     )
-    # A variant without a `combination` has no option values (set_option_values writes
-    # both): only the others' are read, and none is read when no variant has options.
-    for variant in found:
-        if not variant.combination:
-            variant._prefetched_objects_cache = {"option_values": OptionValue.objects.none()}
+    # Only variants with a combination have option values (Variant.option_labels): none
+    # is read when no variant ordered has options.
     with_options = [variant for variant in found if variant.combination]
     values = Prefetch("option_values", queryset=OptionValue.objects.select_related("option"))
     prefetch_related_objects(with_options, values)
