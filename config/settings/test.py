@@ -28,7 +28,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 # --- Parallel runs (pytest -n N): a Redis database per xdist worker ---------
 # Tests flush the Redis database and use it as the Celery broker, so worker gwK takes
 # the database K above REDIS_URL's (redis://host:6379/10: gw0 uses 10, gw1 11). The
-# test databases need nothing here: pytest-django names them test_<name>_gwK.
+# environment is left as it is: a subprocess on these settings inherits REDIS_URL and
+# PYTEST_XDIST_WORKER and so moves to the same database. The test databases need nothing
+# here: pytest-django names them test_<name>_gwK.
 def redis_url_for_worker(url: str, worker: str) -> str:
     """Return `url` moved up by the xdist worker's number ("gw1": one database up)."""
     parts = urlsplit(url)
@@ -44,7 +46,3 @@ if XDIST_WORKER and REDIS_URL:
     if CELERY_BROKER_URL.startswith("redis"):
         CELERY_BROKER_URL = redis_url_for_worker(CELERY_BROKER_URL, XDIST_WORKER)
     REDIS_URL = CACHES["default"]["LOCATION"] = redis_url_for_worker(REDIS_URL, XDIST_WORKER)
-    # Subprocesses the tests start (settings checks, a metrics "worker") read the same one.
-    os.environ["REDIS_URL"] = REDIS_URL
-    if "CELERY_BROKER_URL" in os.environ:
-        os.environ["CELERY_BROKER_URL"] = CELERY_BROKER_URL
