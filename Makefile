@@ -23,9 +23,13 @@ run: install
 	$(MANAGE) seed_demo --if-empty
 	$(MANAGE) runserver $(HOST):$(PORT)
 
-## test: the whole suite (embedded default, or PostgreSQL/Redis via DATABASE_URL/REDIS_URL)
+## test: the whole suite (embedded default, or PostgreSQL/Redis via DATABASE_URL/REDIS_URL), spread by file over
+## TEST_WORKERS processes with pytest-xdist (one per CPU; 0: in this process); each worker has its own test
+## database and Redis database (config/settings/test.py). Without pytest-xdist installed, in one process.
+TEST_WORKERS ?= auto
+XDIST = $(shell $(BIN)/python -c 'import xdist' 2>/dev/null && printf -- '-n %s --dist loadfile' $(TEST_WORKERS))
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(XDIST)
 
 ## lint: ruff, and the layering contract of SPEC §12 (import-linter, configured in pyproject.toml)
 lint: install
