@@ -433,7 +433,8 @@ def test_staff_see_and_filter_the_verified_flag_in_the_admin(admin_client):
 
     assert page.status_code == 200
     assert [customer.pk for customer in listed(page)] == [verified.pk]
-    assert "email_verified" in page.context["cl"].list_display
+    assert "verified" in page.context["cl"].list_display
+    assert '<img src="/static/admin/img/icon-yes.svg" alt="True">' in page.text  # the verified mark
     form = admin_client.get(change_url(unverified))
     assert "email_verified" not in form.context["adminform"].form.fields  # shown, read-only
 
