@@ -4,8 +4,11 @@
 announce themselves with `products_changed` / `categories_changed` for the cache.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
+from django.apps import apps
 from django.conf import settings
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Avg, Count, DecimalField, Exists, F, Max, Min, OuterRef, Subquery
@@ -16,6 +19,30 @@ from django.utils import timezone
 from catalog import search as product_search
 from catalog.exceptions import AlreadyReviewed, InsufficientStock, StockLimitExceeded
 from common.models import ActivatableQuerySet
+
+# Product ids whose summaries (price range, search vector) a bulk load refreshes when it ends.
+_deferred_summaries: ContextVar[set[int] | None] = ContextVar("deferred_product_summaries", default=None)
+
+
+@contextmanager
+def bulk_load(using: str = "default") -> Iterator[None]:
+    """Insert products and their parts in bulk, refreshing their summaries once at the end.
+
+    Each bulk insert of products or variants otherwise refreshes the price ranges and search
+    vectors itself, and each refresh rewrites every product row with all its indexes: a
+    seed inserting a batch in four steps would rewrite it four times.
+    """
+    pending: set[int] = set()
+    token = _deferred_summaries.set(pending)
+    try:
+        yield
+    finally:
+        _deferred_summaries.reset(token)
+    if pending:
+        products = apps.get_model("catalog", "Product").objects.db_manager(using)
+        products.refresh_prices(pending)
+        products.filter(pk__in=pending).refresh_search()
+
 
 products_changed = Signal()
 """Sent after products change in bulk. kwargs: product_ids, lists_changed (bool)."""
@@ -220,7 +247,9 @@ class ProductQuerySet(ActivatableQuerySet):
 
     def bulk_create(self, objs, *args, **kwargs):
         created = super().bulk_create(objs, *args, **kwargs)
-        self.filter(pk__in=[product.pk for product in created if product.pk is not None]).refresh_search()
+        product_ids = [product.pk for product in created if product.pk is not None]
+        if not _defer_summaries(product_ids):
+            self.filter(pk__in=product_ids).refresh_search()
         products_changed.send(sender=self.model, product_ids=[], lists_changed=True)
         return created
 
@@ -371,8 +400,9 @@ class VariantQuerySet(ActivatableQuerySet):
         created = super().bulk_create(objs, *args, **kwargs)
         product_model = self.model._meta.get_field("product").related_model
         product_ids = {variant.product_id for variant in created}
-        product_model.objects.refresh_prices(product_ids)
-        product_model.objects.filter(pk__in=product_ids).refresh_search()
+        if not _defer_summaries(product_ids):
+            product_model.objects.refresh_prices(product_ids)
+            product_model.objects.filter(pk__in=product_ids).refresh_search()
         return created
 
     bulk_create.alters_data = True
@@ -447,6 +477,14 @@ def _walk(children: Mapping[int | None, list[int]], tops: list[int]) -> list[tup
         found.append((pk, depth))
         todo.extend((child, depth + 1) for child in reversed(children.get(pk, [])))
     return found
+
+
+def _defer_summaries(product_ids: Iterable[int]) -> bool:
+    """Leave these products' summaries to the bulk load under way, if there is one; return whether there is."""
+    pending = _deferred_summaries.get()
+    if pending is not None:
+        pending.update(product_ids)
+    return pending is not None
 
 
 def _check_quantities(quantities: Mapping[int, int]) -> None:

@@ -7,7 +7,7 @@ from django.db.models import F
 
 from catalog.exceptions import InsufficientStock, StockLimitExceeded
 from catalog.factories import CategoryFactory, ProductFactory, VariantFactory
-from catalog.managers import products_changed
+from catalog.managers import bulk_load, products_changed
 from catalog.models import Category, Product, Variant
 from tests.utils import race_n, requires_postgresql, stock_of
 
@@ -187,6 +187,32 @@ class TestLowStock:
         stocked(50)
 
         assert list(Product.objects.with_low_stock(5)) == [shirt]
+
+
+class TestBulkLoad:
+    def test_a_bulk_load_refreshes_the_price_ranges_once_it_ends(self):
+        category = CategoryFactory()
+        with bulk_load():
+            (product,) = Product.objects.bulk_create([Product(name="Bulk", slug="bulk", category=category)])
+            Variant.objects.bulk_create(
+                [
+                    Variant(product=product, sku="BULK-1", price=Decimal("3.00"), combination="1"),
+                    Variant(product=product, sku="BULK-2", price=Decimal("5.00"), combination="2"),
+                ]
+            )
+            assert Product.objects.values_list("price_min", flat=True).get(pk=product.pk) is None  # not yet
+
+        assert Product.objects.values_list("price_min", "price_max").get(pk=product.pk) == (
+            Decimal("3.00"),
+            Decimal("5.00"),
+        )
+
+    def test_outside_a_bulk_load_each_bulk_insert_refreshes_at_once(self):
+        product = ProductFactory(variants=0)
+
+        Variant.objects.bulk_create([Variant(product=product, sku="NOW-1", price=Decimal("4.00"))])
+
+        assert Product.objects.values_list("price_min", flat=True).get(pk=product.pk) == Decimal("4.00")
 
 
 class TestVariantRules:

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.factories import CategoryFactory, unsaved_product
+from catalog.managers import bulk_load
 from catalog.models import Category, Extra, OptionValue, Product, ProductOption, Variant
 from config.management.commands._demo_clock import Calendar
 from config.management.commands._demo_shelves import DEPARTMENTS, Department, Kind, Option
@@ -113,7 +114,8 @@ class DemoCatalog:
         first = self.next_sku_number()
         for start in range(0, count, BATCH_SIZE):
             numbers = range(first + start, first + min(start + BATCH_SIZE, count))
-            self.insert([self.draft(number, self.rng.choice(shelves)) for number in numbers])
+            with bulk_load():  # each batch's price ranges and search vectors: refreshed once, at its end
+                self.insert([self.draft(number, self.rng.choice(shelves)) for number in numbers])
             self.stdout.write(f"products: {start + len(numbers):,}/{count:,}")
 
     def insert(self, drafts: list[Draft]) -> None:
@@ -154,9 +156,6 @@ class DemoCatalog:
             ],
             batch_size=BATCH_SIZE,
         )
-        # The variants' bulk_create refreshed the search vectors before these links existed: the
-        # products sold in options search by their values too (a few in ten products).
-        Product.objects.filter(pk__in=[draft.product.pk for draft in drafts if draft.options]).refresh_search()
         Extra.objects.bulk_create([extra for draft in drafts for extra in draft.extras], batch_size=BATCH_SIZE)
 
     def draft(self, number: int, shelf: Shelf) -> Draft:
