@@ -22,6 +22,17 @@ class StockLimitExceeded(Conflict):
         super().__init__(f"A variant holds at most {limit:,} units: {names}.", lines=lines, limit=limit)
 
 
+class SeveralVariants(Conflict):
+    """A product-level stock move on a product sold in several variants: which one is meant?"""
+
+    default_code = "several_variants"
+
+    def __init__(self, product) -> None:
+        super().__init__(
+            f"{product.name} comes in several variants: adjust one at /api/v1/variants/{{id}}/adjust-stock/."
+        )
+
+
 class AlreadyReviewed(Conflict):
     default_detail = "You have already reviewed this product; edit your review instead."
     default_code = "already_reviewed"

@@ -25,7 +25,7 @@ from catalog.api.serializers import (
     StockAdjustmentSerializer,
     VariantSerializer,
 )
-from catalog.exceptions import AlreadyReviewed, InsufficientStock, InvalidImage, StockLimitExceeded
+from catalog.exceptions import AlreadyReviewed, InsufficientStock, InvalidImage, SeveralVariants, StockLimitExceeded
 from catalog.models import Category, Extra, OptionValue, Product, ProductImage, ProductOption, Review, Variant
 from common.caching import CachedReadMixin
 from common.errors import Conflict
@@ -154,15 +154,6 @@ def product_prefetches(*, detail: bool, everything: bool) -> list[Prefetch]:
         Prefetch("options", queryset=ProductOption.objects.prefetch_related("values")),
         Prefetch("extras", queryset=extras),
     ]
-
-
-class SeveralVariants(Conflict):
-    default_code = "several_variants"
-
-    def __init__(self, product: Product) -> None:
-        super().__init__(
-            f"{product.name} comes in several variants: adjust one at /api/v1/variants/{{id}}/adjust-stock/."
-        )
 
 
 class ProductPartMixin:
