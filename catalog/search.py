@@ -170,28 +170,34 @@ def in_band(low: Decimal, high: Decimal | None) -> Q:
 def facets(products) -> dict:
     """Count `products` by stock, category (sub-categories rolled up), price band and option value.
 
-    Four queries, whatever the data: the totals and bands; the count per own category; the
-    category tree; the option values. Products are counted under an option value when one
-    of their active variants with that value has stock.
+    Four queries, whatever the data, each a plain filter the planner can join as it sees fit
+    (a hash over the variants for a broad filter, index lookups for a narrow one): the
+    products by category, with the bands; how many are in stock; the category tree; the
+    option values of their in-stock variants. A product is in stock, and counted under an
+    option value, when one of its active variants (with that value) has stock.
     """
     model = products.model
-    # Select the filtered ids only: no search ranks, prefetches or ordering to carry along.
-    chosen = model._base_manager.filter(pk__in=products.order_by().values("pk"))
+    variants = model._meta.get_field("variants").related_model
+    # Only the filters: no search ranks, prefetches or ordering to carry along.
+    products = products.order_by().values("pk")
     bands = price_bands()
-    totals = chosen.aggregate(
-        count=Count("pk"),
-        in_stock=Count("pk", filter=Q(products.has_stock())),
-        **{f"band_{index}": Count("pk", filter=in_band(*band)) for index, band in enumerate(bands)},
+    rows = products.values("category_id").annotate(
+        count=Count("pk"), **{f"band_{index}": Count("pk", filter=in_band(*band)) for index, band in enumerate(bands)}
     )
-    own = dict(chosen.order_by().values_list("category_id").annotate(count=Count("pk")))
+    own, band_counts = {}, [0] * len(bands)
+    for row in rows:
+        own[row["category_id"]] = row["count"]
+        for index in range(len(bands)):
+            band_counts[index] += row[f"band_{index}"]
+    stocked = variants._base_manager.filter(is_active=True, stock__gt=0)
     return {
-        "count": totals["count"],
-        "in_stock": totals["in_stock"],
+        "count": sum(own.values()),
+        "in_stock": products.filter(Exists(stocked.filter(product=OuterRef("pk")))).count(),
         "categories": category_counts(model._meta.get_field("category").related_model, own),
         "price_bands": [
-            {"min": low, "max": high, "count": totals[f"band_{index}"]} for index, (low, high) in enumerate(bands)
+            {"min": low, "max": high, "count": count} for (low, high), count in zip(bands, band_counts, strict=True)
         ],
-        "options": option_counts(model._meta.get_field("variants").related_model, chosen),
+        "options": option_counts(stocked.filter(product__in=products)),
     }
 
 
@@ -224,17 +230,21 @@ def category_counts(category_model, own: dict[int, int]) -> list[dict]:
     return found
 
 
-def option_counts(variant_model, chosen) -> dict[str, list[dict]]:
-    """Return, per option name, each value with the number of products having an in-stock active variant with it.
+def option_counts(stocked_variants) -> dict[str, list[dict]]:
+    """Return, per option name, each value with the number of products having one of `stocked_variants` in it.
 
-    Options by name; values in the products' own order (their lowest position), then by value.
+    A product has one value of a given name and text (names are unique per product, values
+    per option), so counting the values found counts the products. Options by name; values in
+    the products' own order (their lowest position), then by value.
     """
-    through = variant_model._meta.get_field("option_values").remote_field.through
+    through = stocked_variants.model._meta.get_field("option_values").remote_field.through
+    values = through._meta.get_field("optionvalue").related_model
+    found = through.objects.filter(variant__in=stocked_variants.values("pk")).values("optionvalue_id")
     rows = (
-        through.objects.filter(variant__product__in=chosen.values("pk"), variant__is_active=True, variant__stock__gt=0)
-        .values_list("optionvalue__option__name", "optionvalue__value")
-        .annotate(count=Count("variant__product", distinct=True), position=Min("optionvalue__position"))
-        .order_by("optionvalue__option__name", "position", "optionvalue__value")
+        values._base_manager.filter(pk__in=found)
+        .values_list("option__name", "value")
+        .annotate(count=Count("pk"), position=Min("position"))
+        .order_by("option__name", "position", "value")
     )
     options: dict[str, list[dict]] = {}
     for name, value, count, _position in rows:

@@ -13,7 +13,7 @@ A cache outage never fails a request: every cache call here degrades to a miss.
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -176,9 +176,13 @@ class CachedReadMixin:
 
     def response_cache_key(self, request) -> str:
         """Key a response by host, path and the sorted query (links in pages carry the host)."""
-        query = urlencode(sorted(request.query_params.lists()), doseq=True)
+        query = urlencode(sorted(self.cache_key_params(request)), doseq=True)
         url = f"{request.build_absolute_uri(request.path)}?{query}"
         return f"resp:{self.basename}:{self.action}:{hashlib.sha1(url.encode()).hexdigest()}"
+
+    def cache_key_params(self, request) -> Iterable[tuple[str, Sequence[str]]]:
+        """The query parameters the answer depends on: all of them, unless a view knows better."""
+        return list(request.query_params.lists())
 
     def rendered_entry(self, response, stamps: tuple) -> CachedResponse:
         """Render the DRF response to bytes, the way `finalize_response` would."""

@@ -1,3 +1,5 @@
+from collections.abc import Iterable, Sequence
+
 from django.db import transaction
 from django.db.models import F, Prefetch
 from django.shortcuts import get_object_or_404
@@ -108,6 +110,13 @@ class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSe
         Takes the list's filters and search; cached and invalidated as the list is.
         """
         return self.cached(self.count_facets, request)
+
+    def cache_key_params(self, request) -> Iterable[tuple[str, Sequence[str]]]:
+        """Facets read the filters only: a page, page size or ordering asks for the same counts."""
+        params = super().cache_key_params(request)
+        if self.action != "facets":
+            return params
+        return [(name, values) for name, values in params if name in self.filterset_class.base_filters]
 
     def count_facets(self, request):
         products = self.filter_queryset(self.get_queryset())

@@ -136,7 +136,7 @@ class TestQueries:
     def test_facets_run_a_fixed_number_of_queries(self, api_client, shop, django_assert_num_queries):
         def facets_of(query, queries=4):
             cache.clear()
-            # 1 totals and price bands; 2 count per own category; 3 the category tree; 4 option values;
+            # 1 count and price bands per own category; 2 in stock; 3 the category tree; 4 option values;
             # a `category` filter reads the category's subtree first.
             with django_assert_num_queries(queries):
                 assert api_client.get(FACETS_URL, query).status_code == 200
@@ -167,6 +167,14 @@ class TestCache:
         assert (
             api_client.get(FACETS_URL, {"in_stock": "true"}, headers={"If-None-Match": miss["ETag"]}).status_code == 304
         )
+
+    def test_facets_are_keyed_by_their_filters_only(self, api_client, shop):
+        api_client.get(FACETS_URL, {"in_stock": "true", "page_size": 10})
+
+        for other in ({"page_size": 50}, {"page": 3, "ordering": "-price"}, {"utm_source": "mail"}):
+            assert api_client.get(FACETS_URL, {"in_stock": "true", **other})["X-Cache"] == "HIT", other
+        assert api_client.get(FACETS_URL, {"in_stock": "false"})["X-Cache"] == "MISS"
+        assert api_client.get(FACETS_URL, {"in_stock": "true", "min_price": 1})["X-Cache"] == "MISS"
 
     def test_the_list_and_its_facets_are_cached_apart(self, api_client, shop):
         api_client.get(PRODUCTS_URL)
