@@ -441,8 +441,8 @@ def main() -> int:
         bench.stop_all()
         with contextlib.suppress(Exception):  # the shared Redis gets its memory back; nothing else needs it
             dataset.flush_redis(bench.config.cache_url, bench.config.broker_url)
-        # Access logs hold a line per request (hundreds of MB); the data file holds bearer tokens.
-        for path in [*log_dir.glob("*-access.log"), log_dir / "data.lua"]:
+        # Access logs hold a line per request (hundreds of MB); the data files hold bearer tokens.
+        for path in [*log_dir.glob("*-access.log"), log_dir / "data.lua", log_dir / "data.json"]:
             path.unlink(missing_ok=True)
     write_results(bench, started, stamp)
     return 0
