@@ -10,6 +10,8 @@ class Scenario:
     what: str  # for bench/README.md
     read: bool = False  # shown as a fraction of the ceiling
     needs_worker: bool = False
+    # Sent by Locust at a fixed rate (BENCH_STEADY_RATE) instead of by wrk at each concurrency.
+    open_loop: bool = False
 
 
 CEILING = Scenario(
@@ -93,6 +95,17 @@ SCENARIOS = [
         "As the cash scenario but paid by card: `202 Accepted`, the payment is queued to the Celery "
         "worker (running during this scenario only), which charges the mock gateway.",
         needs_worker=True,
+    ),
+    Scenario(
+        "order_steady",
+        "place order, card, at a steady rate (Locust, worker on)",
+        "The card order above, sent by Locust (`bench/locustfile.py`, `SteadyCardOrders`) at a fixed "
+        "rate, `BENCH_STEADY_RATE` (50) orders/s, whatever the answers' latency (open loop): "
+        "`BENCH_STEADY_USERS` (100) users each send one order every users/rate seconds (2 s) on a "
+        "timeline of their own, and latency counts from when an order was due. Below saturation, it "
+        "measures the latency a customer sees, not the most the server can take. Worker on.",
+        needs_worker=True,
+        open_loop=True,
     ),
     Scenario(
         "mixed",
