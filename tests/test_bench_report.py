@@ -1,6 +1,8 @@
 """The bench's arithmetic: medians per row, each read scenario against its own paired ceiling runs,
 the targets' verdicts, and Locust's CSV read into the same rows."""
 
+from dataclasses import replace
+
 from bench.loadgen import WrkResult, parse_locust_csv
 from bench.report import Measurement, WorkerSample, cpu_table, markdown_table, pooled_ceilings, summarize
 
@@ -74,6 +76,22 @@ def test_the_ceiling_row_pools_every_paired_run_at_its_concurrency():
 
     assert (ceiling.scenario, ceiling.connections, len(ceiling.runs), ceiling.rps) == ("ceiling", 64, 3, 1100)
     assert summarize([measurements[1]])[0][0]["ceiling_share"] is None  # a write has no ceiling
+
+
+def test_an_open_loop_target_judges_the_median_and_the_tail_at_whatever_users_carried_the_rate():
+    fast = measured("order_steady", 50)
+    fast.connections, fast.rate = 100, 50.0
+    slow = measured("order_steady", 50)
+    slow.connections, slow.rate = 100, 50.0
+    slow.runs = [replace(run, p50_ms=42.0, p99_ms=180.0, statuses={202: 490, 500: 10}) for run in slow.runs]
+
+    [(_row, [met])] = [summarize([fast])]
+    rows, [missed] = summarize([slow])
+
+    assert (met["goal"], met["met"]) == ("p50 <= 30 ms, p99 <= 100 ms, no 5xx", True)
+    assert missed["misses"] == ["p50 42 ms > 30 ms", "p99 180 ms > 100 ms", "10 5xx"]
+    assert rows[0]["set_rate"] == 50.0
+    assert "| place order, card, at a steady rate (Locust, worker on) | 50/s | 50 |" in markdown_table(rows, [missed])
 
 
 def test_locust_csv_becomes_a_run_with_statuses_and_percentiles():
