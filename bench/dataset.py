@@ -1,13 +1,14 @@
 """The bench's data: its own database and Redis databases, the seeded shop, and the
-file of ids and tokens the wrk scripts read.
+files of ids and tokens the load generators read (Lua for wrk, JSON for Locust).
 
 Everything here runs in the harness's own process, with Django set up against the
 bench database (the environment `run.py` builds), after `migrate` and `seed_demo`.
 """
 
+import json
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -75,6 +76,7 @@ class DataSet:
     """What the wrk scripts pick from (products for the reads), and the variants whose stock the checks follow."""
 
     lua_path: Path
+    json_path: Path  # the same data for bench/locustfile.py
     customers: int
     popular_ids: tuple[int, ...]
     hot_variant: int
@@ -93,7 +95,10 @@ class Bought:
 
 
 def write_data_file(path: Path, seed: int, popular_count: int, customer_count: int) -> DataSet:
-    """Give the bought variants a large stock, mint access tokens, and write the Lua data file.
+    """Give the bought variants a large stock, mint access tokens, and write the data files.
+
+    `path` is the Lua file (bench/lua/shop.lua reads it); the same data goes as JSON beside
+    it, with the suffix `.json` (bench/locustfile.py reads it). Both hold bearer tokens.
 
     The popular set is `popular_count` products, each bought in one of its orderable variants
     (most products have one; clothes, shoes and pizzas several), with the first extra it
@@ -162,7 +167,20 @@ def write_data_file(path: Path, seed: int, popular_count: int, customer_count: i
     lines.append(lua_field("option_values", [f'"{quote(f"{name}:{value}")}"' for name, value in option_values]))
     lines.append("}")
     path.write_text("\n".join(lines) + "\n")
-    return DataSet(path, len(tokens), tuple(line.product for line in popular), hot.variant, sellout.variant)
+    json_path = path.with_suffix(".json")
+    data = {
+        "customers": [{"token": token, "address": address} for token, address in tokens],
+        "popular": [asdict(product) for product in popular],
+        "hot": asdict(hot),
+        "sellout": asdict(sellout),
+        "category_ids": [pk for pk, _slug in categories],
+        "category_slugs": [slug for _pk, slug in categories],
+        "search_words": search_words,
+        "long_words": long_words,
+        "option_values": [f"{name}:{value}" for name, value in option_values],  # not URL-encoded here
+    }
+    json_path.write_text(json.dumps(data, indent=1) + "\n")
+    return DataSet(path, json_path, len(tokens), tuple(line.product for line in popular), hot.variant, sellout.variant)
 
 
 def set_stock(stock: dict[int, int]) -> None:

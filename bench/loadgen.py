@@ -1,9 +1,15 @@
-"""Load generation: wrk with bench/lua/shop.lua, and a small bounded warm-up client."""
+"""Load generation: wrk with bench/lua/shop.lua, Locust with bench/locustfile.py for the open-loop
+scenario, and a small bounded warm-up client."""
 
+import contextlib
+import csv
 import http.client
 import json
+import math
 import os
+import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -12,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "lua" / "shop.lua"
+LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+LOCUST_SPAWN_RATE = 100  # users started per second (Locust warns above 100)
+LOCUST_STOP_GRACE_SECONDS = 15
 RESULT_PREFIX = "BENCH_RESULT "
 WRK_TIMEOUT_SECONDS = 5  # a request slower than this counts as a timeout error
 
@@ -111,6 +120,110 @@ def run_wrk(
         cache=raw["cache"],
         socket_errors={kind: errors[kind] for kind in ("connect", "read", "write", "timeout")},
     )
+
+
+def run_locust(
+    locust: Path,
+    url: str,
+    scenario: str,
+    users: int,
+    rate: float,
+    seconds: int,
+    data_file: Path,
+    seed: int,
+    csv_prefix: Path,
+    log_path: Path,
+) -> WrkResult:
+    """Run bench/locustfile.py's SteadyCardOrders headless: `users` users sending `rate` orders/s in total.
+
+    Locust runs in its own process group, bounded by a timeout; on any way out (timeout,
+    Ctrl-C, SIGTERM turned into SystemExit) the group gets SIGTERM, then SIGKILL. The stats
+    are reset once every user has started, so the `seconds` measured are all at the full rate.
+    """
+    spawn_rate = min(users, LOCUST_SPAWN_RATE)
+    ramp = math.ceil(users / spawn_rate)
+    argv = [
+        str(locust), "-f", str(LOCUSTFILE), "--headless", "--host", url, "-u", str(users), "-r", str(spawn_rate),
+        "-t", f"{seconds + ramp}s", "--reset-stats", "--csv", str(csv_prefix), "--only-summary",
+        "--exit-code-on-error", "0",  # failed requests are figures in the table, not a failed run
+        "--steady-rate", str(rate), "--steady-users", str(users), "SteadyCardOrders",
+    ]  # fmt: skip
+    env = {**os.environ, "BENCH_DATA_FILE": str(data_file), "BENCH_SEED": str(seed)}
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+        try:
+            process.wait(timeout=seconds + ramp + 60)
+        finally:
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=LOCUST_STOP_GRACE_SECONDS)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # anything it left behind in its group
+            process.wait()
+    stats, failures = Path(f"{csv_prefix}_stats.csv"), Path(f"{csv_prefix}_failures.csv")
+    exceptions = Path(f"{csv_prefix}_exceptions.csv")
+    if process.returncode != 0 or not stats.exists():
+        raise RuntimeError(f"locust failed ({process.returncode}) for {scenario}; see {log_path}")
+    if exceptions.exists() and len(exceptions.read_text().strip().splitlines()) > 1:
+        raise RuntimeError(f"locustfile raised during {scenario}: {exceptions.read_text()[:2000]}")
+    result = parse_locust_csv(scenario, users, stats.read_text(), failures.read_text() if failures.exists() else "")
+    if not result.requests:
+        raise RuntimeError(f"locust sent no requests for {scenario}; see {log_path}")
+    return result
+
+
+FAILURE_STATUS = re.compile(r"status (\d+)")
+FAILURE_SOCKET = re.compile(r"socket (connect|read|write|timeout):")
+
+
+def parse_locust_csv(scenario: str, users: int, stats_csv: str, failures_csv: str, expected: int = 202) -> WrkResult:
+    """Read Locust's `_stats.csv` (its Aggregated row) and `_failures.csv` into a WrkResult.
+
+    Locust counts requests and failures, not statuses: bench/locustfile.py names each failure
+    `status N` or `socket <kind>: <error>`, and every other request had the `expected` status
+    (202 for a card order). Percentiles are Locust's, in whole milliseconds (and rounded to 2
+    significant digits above 100 ms).
+    """
+    total = next(row for row in csv.DictReader(stats_csv.splitlines()) if row["Name"] == "Aggregated")
+    requests, failed = int(total["Request Count"]), int(total["Failure Count"])
+    rps = float(total["Requests/s"])
+    statuses: dict[int, int] = {}
+    socket_errors = dict.fromkeys(("connect", "read", "write", "timeout"), 0)
+    for row in csv.DictReader(failures_csv.splitlines()):
+        occurrences = int(row["Occurrences"])
+        if status := FAILURE_STATUS.search(row["Error"]):
+            statuses[int(status[1])] = statuses.get(int(status[1]), 0) + occurrences
+        elif socket := FAILURE_SOCKET.search(row["Error"]):
+            socket_errors[socket[1]] += occurrences
+        else:
+            socket_errors["read"] += occurrences  # an error the locustfile did not name: count it, never drop it
+    answered_as_expected = requests - failed
+    if answered_as_expected:
+        statuses[expected] = statuses.get(expected, 0) + answered_as_expected
+    return WrkResult(
+        scenario=scenario,
+        connections=users,
+        seconds=requests / rps if rps else 0.0,
+        requests=requests,
+        rps=rps,
+        p50_ms=milliseconds(total["50%"]),
+        p90_ms=milliseconds(total["90%"]),
+        p99_ms=milliseconds(total["99%"]),
+        max_ms=milliseconds(total["Max Response Time"]),
+        statuses=statuses,
+        cache={},
+        socket_errors=socket_errors,
+        extra={"tool": "locust"},
+    )
+
+
+def milliseconds(cell: str) -> float:
+    """Return a Locust CSV time cell as a number: "N/A" (no requests) is 0."""
+    return 0.0 if cell == "N/A" else float(cell)
 
 
 def fetch(host: str, port: int, path: str) -> tuple[int, bytes]:

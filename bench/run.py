@@ -12,14 +12,16 @@ The flow, every step bounded in time and on loopback only:
    cached product-list bytes under the ceiling's key.
 5. For each scenario: warm up, then at each concurrency run wrk BENCH_RUNS times (a read
    scenario's each right after a ceiling run at the same concurrency, its pair), sampling
-   the workers' pids and RSS before and after each run. Check
+   the workers' pids and RSS before and after each run; the open-loop scenario instead runs
+   Locust (bench/locustfile.py) BENCH_RUNS times at a fixed rate. Check
    the stock after the hot-product runs and run the sell-out check. The Celery worker runs
-   during the card scenario only.
+   during the card scenarios only.
 6. Stop everything it started (also on error, Ctrl-C or SIGTERM), FLUSHDB the two Redis
    databases, print the tables and write them as JSON (and Markdown) under bench/results/.
 
 Settings (environment): BENCH_DURATION (10 s per run), BENCH_RUNS (2), BENCH_WARMUP (3 s),
 BENCH_CONNECTIONS ("64,256"), BENCH_WORKERS (2 x cores + 1) and BENCH_THREADS (1) for gunicorn,
+BENCH_STEADY_RATE (50 orders/s) and BENCH_STEADY_USERS (100) for the open-loop scenario,
 BENCH_SCENARIOS (comma-separated subset), BENCH_REUSE_DB=1 (keep a seeded database: for
 working on the harness, not for results). See bench/README.md.
 """
@@ -74,6 +76,9 @@ class Config:
         self.workers = env_int("BENCH_WORKERS", 2 * (os.cpu_count() or 1) + 1)
         self.threads = env_int("BENCH_THREADS", 1)
         self.sellout_seconds = env_int("BENCH_SELLOUT_SECONDS", 5)
+        # The open-loop scenario: orders per second in total, shared by this many Locust users.
+        self.steady_rate = float(os.environ.get("BENCH_STEADY_RATE", 50))
+        self.steady_users = env_int("BENCH_STEADY_USERS", 100)
         self.seed = env_int("BENCH_SEED", 20260607)
         self.products = env_int("BENCH_PRODUCTS", 20_000)
         self.customers = env_int("BENCH_CUSTOMERS", 1_000)
@@ -124,6 +129,9 @@ class Bench:
         self.config, self.log_dir = config, log_dir
         self.env = config.app_env()
         self.wrk = loadgen.ensure_wrk()
+        self.locust = PYTHON.parent / "locust"
+        if any(s.open_loop for s in config.scenarios) and not self.locust.exists():
+            raise SystemExit(f"{self.locust} is missing: install requirements-dev.txt (it pins locust).")
         self.app: Service | None = None
         self.ceiling: Service | None = None
         self.worker: Service | None = None
@@ -199,16 +207,27 @@ class Bench:
     def server_for(self, scenario: Scenario) -> Service:
         return self.ceiling if scenario is CEILING else self.app
 
-    def wrk_run(
+    def concurrencies(self, scenario: Scenario) -> list[int]:
+        """Return the connections to measure at: wrk's, or the Locust users sharing the open-loop rate."""
+        return [self.config.steady_users] if scenario.open_loop else self.config.connections
+
+    def load_run(
         self, scenario: Scenario, connections: int, seconds: int, seed: int, drain: bool = True
     ) -> loadgen.WrkResult:
-        """Run wrk, then (unless told not to) wait until the server has served what wrk left queued."""
+        """Run wrk (Locust for an open-loop scenario), then (unless told not to) wait until the
+        server has served what the client left queued."""
         server = self.server_for(scenario)
         if not server.running():
             raise RuntimeError(f"{server.name}'s gunicorn has exited; see {server.log_path} (killed from outside?)")
-        result = loadgen.run_wrk(
-            self.wrk, self.url(scenario), scenario.name, connections, seconds, self.data.lua_path, seed
-        )
+        if scenario.open_loop:
+            result = loadgen.run_locust(
+                self.locust, self.url(scenario), scenario.name, connections, self.config.steady_rate, seconds,
+                self.data.json_path, seed, self.log_dir / f"locust-{scenario.name}-{seed}", self.log_dir / "locust.log",
+            )  # fmt: skip
+        else:
+            result = loadgen.run_wrk(
+                self.wrk, self.url(scenario), scenario.name, connections, seconds, self.data.lua_path, seed
+            )
         if drain:
             self.drain(scenario)
         return result
@@ -238,19 +257,22 @@ class Bench:
             )
             step(f"  detail warm-up: {touched['requested']}/{touched['of']} products, {touched['statuses']}")
         if self.config.warmup:
-            result = self.wrk_run(scenario, self.config.connections[0], self.config.warmup, self.config.seed - 1)
+            connections = self.concurrencies(scenario)[0]
+            result = self.load_run(scenario, connections, self.config.warmup, self.config.seed - 1)
             step(f"  warm-up: {result.rps:,.0f} rps, statuses {result.statuses}, socket errors {result.errors}")
 
     def measure(self, scenario: Scenario) -> None:
-        """Warm up, then BENCH_RUNS wrk runs at each concurrency, sampling the workers around each."""
+        """Warm up, then BENCH_RUNS runs at each concurrency (or at the open-loop rate), sampling the workers."""
         step(f"{scenario.name}: {scenario.title}")
         started = dataset.now()
         if scenario.needs_worker:
             self.start_worker()
         try:
             self.warm_up(scenario)
-            for connections in self.config.connections:
+            for connections in self.concurrencies(scenario):
                 measurement = Measurement(scenario.name, connections)
+                if scenario.open_loop:
+                    measurement.rate = self.config.steady_rate
                 if scenario.read:
                     measurement.ceiling = Measurement(CEILING.name, connections)
                 for run in range(self.config.runs):
@@ -272,14 +294,16 @@ class Bench:
             stock_before, since = dataset.stock_of(self.data.hot_variant), dataset.now()
         before = WorkerSample(worker_memory(master))
         groups = self.process_groups(scenario)
-        cpu_before = cpu.sample(groups, self.database_name)
+        cpu_before, sampled_at = cpu.sample(groups, self.database_name), time.monotonic()
         # A random stream of its own per run: a repeat of an earlier run's requests would hit its cache entries.
         seed = self.config.seed + 1000 * measurement.connections + run
-        result = self.wrk_run(scenario, measurement.connections, self.config.duration, seed, drain=False)
-        cpu_after = cpu.sample(groups, self.database_name)
+        result = self.load_run(scenario, measurement.connections, self.config.duration, seed, drain=False)
+        cpu_after, window = cpu.sample(groups, self.database_name), time.monotonic() - sampled_at
         self.drain(scenario)
         after = WorkerSample(worker_memory(master))
-        result.extra["cpu_ms_per_request"] = cpu.per_request(cpu_before, cpu_after, result.requests, result.seconds)
+        # Locust's start-up, ramp and exit lie outside its measured seconds but inside the CPU samples.
+        seconds = window if scenario.open_loop else result.seconds
+        result.extra["cpu_ms_per_request"] = cpu.per_request(cpu_before, cpu_after, result.requests, seconds)
         measurement.runs.append(result)
         measurement.workers.append((before, after))
         note = ""
@@ -320,7 +344,7 @@ class Bench:
         step(f"{SELLOUT.name}: {SELLOUT.title}")
         variant, connections = self.data.sellout_variant, self.config.connections[0]
         before, since = dataset.stock_of(variant), dataset.now()
-        result = self.wrk_run(SELLOUT, connections, self.config.sellout_seconds, self.config.seed)
+        result = self.load_run(SELLOUT, connections, self.config.sellout_seconds, self.config.seed)
         check = self.stock_check(variant, before, since, result, connections)
         check["ok"] = check["ok"] and check["stock_after"] == 0 and check["units_on_orders"] == before
         check.update(statuses=result.statuses, socket_errors=result.errors, server_errors=result.server_errors)
@@ -441,8 +465,8 @@ def main() -> int:
         bench.stop_all()
         with contextlib.suppress(Exception):  # the shared Redis gets its memory back; nothing else needs it
             dataset.flush_redis(bench.config.cache_url, bench.config.broker_url)
-        # Access logs hold a line per request (hundreds of MB); the data file holds bearer tokens.
-        for path in [*log_dir.glob("*-access.log"), log_dir / "data.lua"]:
+        # Access logs hold a line per request (hundreds of MB); the data files hold bearer tokens.
+        for path in [*log_dir.glob("*-access.log"), log_dir / "data.lua", log_dir / "data.json"]:
             path.unlink(missing_ok=True)
     write_results(bench, started, stamp)
     return 0
