@@ -11,9 +11,18 @@ request sent through `APIClient` (URL routing, middleware, DRF, serializers, the
 
 It creates the database if missing, migrates it, empties it (`flush`) and the Redis
 database, and seeds a small shop: 40 products of one variant with plenty of stock, a
-customer who places the orders, and another with 2 orders (the own-order list). Each
-scenario sends `--requests` requests after 5 unmeasured ones, `--runs` times, and prints
-the median statements and the median (over runs) of the median CPU ms per request.
+customer who places the orders, and another with 2 orders (the own-order list); and, for
+the filter mix, 160 more in a category tree (two sub-categories of one, and another),
+priced 1.00-99.99, one in five sold out. Each scenario sends `--requests` requests after 5
+unmeasured ones, `--runs` times, and prints the median statements and the median (over
+runs) of the median CPU ms per request.
+
+The product list misses are `make bench`'s filter mix (bench/lua/shop.lua), cycled by the
+request's index: `filter_category` (category, ordering, page 1-2), `filter_price`
+(min_price, max_price, ordering), `filter_in_stock` (category_slug, in_stock, max_price),
+each with a page_size of 10-50. Before each request (outside the measurement) the cached
+product lists are deleted, so every request misses as a new key does, with its scopes'
+stamps already there.
 `--sql` lists one request's statements; `--profile cash_order` prints its cProfile.
 Rate limits are raised (their Redis counters still run); card orders queue their charge
 to the broker (REDIS_URL), which nothing consumes: the Redis database is flushed at the end.
@@ -28,7 +37,17 @@ import sys
 import time
 import uuid
 
-SCENARIOS = ("cash_order", "card_order", "own_orders", "product_list_miss")
+SCENARIOS = (
+    "cash_order",
+    "card_order",
+    "own_orders",
+    "product_list_miss",
+    "filter_category",
+    "filter_price",
+    "filter_in_stock",
+)
+PRODUCT_LISTS = ("product_list_miss", "filter_category", "filter_price", "filter_in_stock")
+ORDERINGS = ("price", "-price", "name", "-name", "created_at", "-created_at", "-rating")
 
 
 def _configure() -> None:
@@ -60,7 +79,7 @@ def _seed() -> dict:
     from django.core.cache import cache
     from django.core.management import call_command
 
-    from catalog.factories import ProductFactory
+    from catalog.factories import CategoryFactory, ProductFactory
     from customers.factories import CustomerFactory
     from customers.tokens import token_for
     from orders.factories import OrderFactory
@@ -74,8 +93,15 @@ def _seed() -> dict:
     for product in products[:2]:
         OrderFactory(customer=reader, lines=[(product, 1), (products[-1], 2)])
     variants = [product.variants.get() for product in products]
+    tea, coffee = CategoryFactory(name="Tea"), CategoryFactory(name="Coffee")
+    shelves = [CategoryFactory(name="Green tea", parent=tea), CategoryFactory(name="Black tea", parent=tea), coffee]
+    for n in range(160):
+        price = f"{1 + (n * 37) % 99}.{(n * 13) % 100:02d}"
+        ProductFactory(category=shelves[n % 3], price=price, stock=0 if n % 5 == 0 else 1 + n % 50)
     return {
         "variants": [variant.pk for variant in variants],
+        "categories": [tea.pk, coffee.pk, shelves[0].pk],  # 107, 53 and 54 products
+        "category_slugs": [tea.slug, coffee.slug, shelves[1].slug],
         "buyer": f"Bearer {token_for(buyer.user).access_token}",
         "reader": f"Bearer {token_for(reader.user).access_token}",
     }
@@ -110,19 +136,41 @@ def _requests(data: dict):
     def product_list(client, i):
         return client.get("/api/v1/products/?page_size=20&ordering=-price")
 
+    def products(query):
+        def send(client, i):
+            page_size = 10 + (i * 7) % 41
+            return client.get(f"/api/v1/products/?{query(i)}&page_size={page_size}")
+
+        return send, 200
+
+    def by_category(i):
+        category, ordering = data["categories"][i % 3], ORDERINGS[i % len(ORDERINGS)]
+        return f"category={category}&ordering={ordering}&page={1 + i % 2}"
+
+    def by_price(i):
+        low = 1 + (i * 11) % 60
+        return f"min_price={low}&max_price={low + 5 + (i * 17) % 40}&ordering={ORDERINGS[i % len(ORDERINGS)]}"
+
+    def in_stock(i):
+        return f"category_slug={data['category_slugs'][i % 3]}&in_stock=true&max_price={20 + (i * 13) % 80}"
+
     return {
         "cash_order": order("cash"),
         "card_order": order("card"),
         "own_orders": (own_orders, 200),
         "product_list_miss": (product_list, 200),
+        "filter_category": products(by_category),
+        "filter_price": products(by_price),
+        "filter_in_stock": products(in_stock),
     }
 
 
 def _before(name: str) -> None:
-    if name == "product_list_miss":
+    """Make the next product list a miss: drop the cached lists, keep the scopes' stamps."""
+    if name in PRODUCT_LISTS:
         from django.core.cache import cache
 
-        cache.clear()
+        cache.delete_pattern("resp:product:list:*")
 
 
 def _measure(name: str, send, expected: int, requests: int, runs: int) -> tuple[int, float, list[str]]:

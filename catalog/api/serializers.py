@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from catalog.images import MAX_POSITION, THUMBNAIL_WIDTHS
 from catalog.models import Category, Extra, Product, ProductImage, ProductOption, Review, Variant
+from common.serializers import FieldsFromModelOnce
 
 LONGEST_COMMENT = 5000  # characters in a review comment
 ADJUST_STOCK_HINT = "Stock cannot be set directly; use POST /api/v1/products/{id}/adjust-stock/ with a delta."
@@ -74,7 +75,7 @@ class ProductImageSerializer(serializers.ModelSerializer):
         }
 
 
-class ProductSerializer(serializers.ModelSerializer):
+class ProductSerializer(FieldsFromModelOnce, serializers.ModelSerializer):
     """A product as lists show it. `sku`, `price` and `stock` are those of a product sold in one
     variant (null when it has several); on creation they make its variant."""
 

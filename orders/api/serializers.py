@@ -1,9 +1,8 @@
-import copy
-
 from django.core.validators import MaxLengthValidator, MinLengthValidator
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from common.serializers import FieldsFromModelOnce
 from orders.managers import Line
 from orders.models import DiscountCode, Order, OrderItem, OrderStatusEvent
 from orders.status import DeliveryMethod, PaymentMethod, Status
@@ -81,22 +80,6 @@ class OrderedExtraSerializer(serializers.Serializer):
     name = serializers.CharField()
     price = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Its price then, per unit.")
     quantity = serializers.IntegerField(help_text="How many times each unit of the line has it.")
-
-
-class FieldsFromModelOnce:
-    """Build a ModelSerializer's fields from its model once per class; each instance gets a copy.
-
-    DRF introspects the model for every serializer instance; for the order list and the
-    placing answer that was the largest part of rendering. The fields depend only on the
-    class (Meta and declared fields), never on the instance or its context.
-    """
-
-    def get_fields(self):
-        built = type(self).__dict__.get("_fields_from_model")
-        if built is None:
-            built = super().get_fields()
-            type(self)._fields_from_model = built
-        return copy.deepcopy(built)
 
 
 class OrderItemSerializer(FieldsFromModelOnce, serializers.ModelSerializer):

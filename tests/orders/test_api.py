@@ -706,13 +706,29 @@ def test_a_customers_order_list_runs_a_fixed_number_of_queries(
     orders_with_three_lines(customer, count)
     orders_with_three_lines(other_customer, 2)
 
-    # 1. the user of the bearer token; 2. COUNT(*) of their orders; 3. the page of orders;
-    # 4. the items of every order on the page (one prefetch).
-    with django_assert_num_queries(4):
+    # 1. the user of the bearer token; 2. the page of orders; 3. the items of every order on the
+    # page (one prefetch). No COUNT(*): the first page is not full, so it holds them all.
+    with django_assert_num_queries(3):
         response = customer_client.get(ORDERS, {"page_size": 100})
 
     assert response.json()["count"] == count
     assert all(len(order["items"]) == 3 for order in response.json()["results"])
+
+
+def test_a_full_first_page_of_a_customers_orders_also_counts_them(
+    customer_client, customer, other_customer, django_assert_num_queries
+):
+    orders_with_three_lines(customer, 12)
+    orders_with_three_lines(other_customer, 2)
+
+    # 1. the user of the bearer token; 2. the page of orders; 3. their items; 4. COUNT(*) of their
+    # orders: a full page cannot tell how many follow.
+    with django_assert_num_queries(4):
+        response = customer_client.get(ORDERS, {"page_size": 5})
+
+    assert response.json()["count"] == 12
+    assert response.json()["next"].endswith("page=2&page_size=5")
+    assert len(response.json()["results"]) == 5
 
 
 @pytest.mark.parametrize("count", [2, 25])
@@ -722,9 +738,9 @@ def test_the_staff_order_list_runs_a_fixed_number_of_queries(
     orders_with_three_lines(customer, count)
     orders_with_three_lines(other_customer, 2)
 
-    # 1. the user's permissions; 2. their groups' permissions; 3. COUNT(*) of all orders;
-    # 4. the page of orders; 5. the items of every order on the page (one prefetch).
-    with django_assert_num_queries(5):
+    # 1. the user's permissions; 2. their groups' permissions; 3. the page of orders; 4. the items
+    # of every order on the page (one prefetch). No COUNT(*): the first page holds them all.
+    with django_assert_num_queries(4):
         response = staff_client.get(ORDERS, {"page_size": 100})
 
     assert response.json()["count"] == count + 2
