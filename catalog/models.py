@@ -115,18 +115,33 @@ class Product(TimeStampedModel):
     MOVED_BY_QUERYSET = frozenset({"id", "price_min", "price_max", "rating_average", "rating_count", "search_vector"})
 
     @property
-    def only_variant(self) -> "Variant | None":
-        """Return the variant of a product sold in one variant only; None when it has several.
+    def loaded_variants(self) -> list["Variant"]:
+        """The variants a list prefetched (`Prefetch("variants", to_attr="prefetched_variants")`), else `variants`.
 
-        Reads the prefetched `variants` when there are (lists prefetch them).
+        A list per product is what makes a page cheap: prefetching through the manager has
+        Django build a filtered queryset for every product on the page.
         """
-        variants = list(self.variants.all())
+        if hasattr(self, "prefetched_variants"):
+            return self.prefetched_variants
+        return list(self.variants.all())
+
+    @property
+    def loaded_images(self) -> list["ProductImage"]:
+        """The images prefetched into `prefetched_images` (lists, details), else `images`."""
+        if hasattr(self, "prefetched_images"):
+            return self.prefetched_images
+        return list(self.images.all())
+
+    @property
+    def only_variant(self) -> "Variant | None":
+        """Return the variant of a product sold in one variant only; None when it has several."""
+        variants = self.loaded_variants
         return variants[0] if len(variants) == 1 else None
 
     @property
     def in_stock(self) -> bool:
-        """Whether some active variant has stock (reads the prefetched `variants`)."""
-        return any(variant.is_active and variant.stock > 0 for variant in self.variants.all())
+        """Whether some active variant has stock (reads the prefetched variants, as only_variant)."""
+        return any(variant.is_active and variant.stock > 0 for variant in self.loaded_variants)
 
     def add_option(self, name: str, values: list[str]) -> "ProductOption":
         """Add an option (Size) with its values in order (S, M, L).

@@ -109,7 +109,9 @@ class ProductSerializer(FieldsFromModelOnce, serializers.ModelSerializer):
     category_name = serializers.CharField(source="category.name", read_only=True)
     category_slug = serializers.CharField(source="category.slug", read_only=True)
     in_stock = serializers.BooleanField(read_only=True, help_text="Whether an active variant has stock.")
-    images = ProductImageSerializer(many=True, read_only=True, help_text="In order; upload at /products/{id}/images/.")
+    images = ProductImageSerializer(
+        source="loaded_images", many=True, read_only=True, help_text="In order; upload at /products/{id}/images/."
+    )
 
     class Meta:
         model = Product
