@@ -192,7 +192,7 @@ def facets(products) -> dict:
     stocked = variants._base_manager.filter(is_active=True, stock__gt=0)
     return {
         "count": sum(own.values()),
-        "in_stock": products.filter(Exists(stocked.filter(product=OuterRef("pk")))).count(),
+        "in_stock": products.filter(products.has_stock()).count(),
         "categories": category_counts(model._meta.get_field("category").related_model, own),
         "price_bands": [
             {"min": low, "max": high, "count": count} for (low, high), count in zip(bands, band_counts, strict=True)
