@@ -668,8 +668,7 @@ PLACING = [
     "BEGIN (a SAVEPOINT inside a test's transaction)",
     "INSERT the order",
     "INSERT its lines",
-    "UPDATE the first variant's stock, returning what is left",
-    "UPDATE the second variant's stock, returning what is left",
+    "UPDATE both variants' stock in one statement (rows locked in id order), returning what is left",
 ]
 ANSWERING = "the order's lines, for the answer"
 CONFIRMING = [
