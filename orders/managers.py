@@ -181,14 +181,17 @@ class OrderQuerySet(models.QuerySet):
         on it, then fails, before taking any stock or code use. Nothing here needs a
         savepoint: any failure rolls the whole placement back. A cash order is confirmed
         on the row just written (ours, unseen by others until commit: no lock to take or
-        status to re-read), and its two history events go in one INSERT.
+        status to re-read), and its two history events go in one INSERT. The lines inserted
+        stay on the order (`Order.loaded_items`) for the answer.
         """
         order_item = _related(self.model, "items")
         with transaction.atomic(using=self.db):
             order = self.create(**fields)
             if order.discount_code is not None:
                 _related(self.model, "discount_code").objects.redeem(order.discount_code)
-            order_item.objects.bulk_create(order_item(order=order, **line.item_fields()) for line in lines)
+            order.prefetched_items = order_item.objects.bulk_create(
+                [order_item(order=order, **line.item_fields()) for line in lines]
+            )
             units = Counter()
             for line in lines:
                 units[line.variant.pk] += line.line.quantity

@@ -128,6 +128,17 @@ class Order(TimeStampedModel):
     def __str__(self) -> str:
         return self.number
 
+    @property
+    def loaded_items(self) -> list["OrderItem"]:
+        """The lines prefetched into `prefetched_items` (lists; placing keeps those it inserted), else `items`.
+
+        A list per order keeps a page of orders cheap, and lets a new order be answered
+        without reading its lines back.
+        """
+        if hasattr(self, "prefetched_items"):
+            return self.prefetched_items
+        return list(self.items.all())
+
     def allowed_transitions(self) -> list[str]:
         """Return the statuses this order may move to next."""
         return [to for (start, to), allowed in TRANSITIONS.items() if start == self.status and allowed(self)]

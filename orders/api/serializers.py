@@ -95,7 +95,7 @@ class OrderItemSerializer(FieldsFromModelOnce, serializers.ModelSerializer):
 
 
 class OrderSerializer(FieldsFromModelOnce, serializers.ModelSerializer):
-    items = OrderItemSerializer(many=True, read_only=True)
+    items = OrderItemSerializer(source="loaded_items", many=True, read_only=True)
     discount_code = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     allowed_transitions = serializers.ListField(
         child=serializers.ChoiceField(choices=Status.choices), read_only=True, help_text="Statuses it may move to next."

@@ -1,3 +1,4 @@
+from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -37,7 +38,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     ordering_fields = ["created_at", "total"]
 
     def get_queryset(self):
-        return Order.objects.of(self.request.user).select_related("discount_code").prefetch_related("items")
+        lines = Prefetch("items", to_attr="prefetched_items")  # Order.loaded_items
+        return Order.objects.of(self.request.user).select_related("discount_code").prefetch_related(lines)
 
     @property
     def throttle_scope(self) -> str | None:
