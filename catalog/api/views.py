@@ -3,7 +3,6 @@ from collections.abc import Iterable, Sequence
 from django.db import transaction
 from django.db.models import F, Prefetch
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
@@ -31,7 +30,7 @@ from catalog.exceptions import AlreadyReviewed, InsufficientStock, InvalidImage,
 from catalog.models import Category, Extra, OptionValue, Product, ProductImage, ProductOption, Review, Variant
 from common.caching import CachedReadMixin
 from common.errors import Conflict
-from common.filters import StableOrderingFilter
+from common.filters import RequestedFiltersBackend, StableOrderingFilter
 from common.permissions import StaffCanChangeModel, StaffModelPermissionsOrReadOnly
 from common.schema import ErrorSerializer, ValidationErrorSerializer
 from common.views import CreatedLocationMixin
@@ -83,7 +82,7 @@ class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSe
     filterset_class = ProductFilter
     # `search` is one of ProductFilter's filters (ranked, catalog/search.py), so the list and
     # its facets read the same parameters; DRF's SearchFilter would match the words again.
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    filter_backends = [RequestedFiltersBackend, StableOrderingFilter]
     ordering_fields = ["price", "name", "created_at", "rating"]
     cached_actions = ("list", "retrieve", "facets")
     cache_ttl_setting = "CATALOG_CACHE_TTL_PRODUCTS"

@@ -366,7 +366,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "common.filters.RequestedFiltersBackend",
         "rest_framework.filters.SearchFilter",
         "common.filters.StableOrderingFilter",
     ],
