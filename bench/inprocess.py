@@ -23,7 +23,8 @@ request's index: `filter_category` (category, ordering, page 1-2), `filter_price
 each with a page_size of 10-50. Before each request (outside the measurement) the cached
 product lists are deleted, so every request misses as a new key does, with its scopes'
 stamps already there.
-`--sql` lists one request's statements; `--profile cash_order` prints its cProfile.
+`--sql` lists one request's statements; `--profile cash_order` prints its cProfile (`--callers
+deepcopy` adds who called the functions matching "deepcopy").
 Rate limits are raised (their Redis counters still run); card orders queue their charge
 to the broker (REDIS_URL), which nothing consumes: the Redis database is flushed at the end.
 """
@@ -209,6 +210,7 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true", help="list one request's statements per scenario")
     parser.add_argument("--profile", choices=SCENARIOS, help="print cProfile of one scenario's requests")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key (cumulative, tottime)")
+    parser.add_argument("--callers", help="with --profile, also print the callers of functions matching this")
     parser.add_argument("--only", choices=SCENARIOS, action="append", help="measure only these scenarios")
     args = parser.parse_args()
     _configure()
@@ -231,7 +233,10 @@ def main() -> None:
                 profile.enable()
                 send(client, 5 + i)
                 profile.disable()
-            pstats.Stats(profile).sort_stats(args.sort).print_stats(60)
+            stats = pstats.Stats(profile).sort_stats(args.sort)
+            stats.print_stats(60)
+            if args.callers:
+                stats.print_callers(args.callers)
             return
         print(f"{'request':<20} {'statements':>10} {'CPU ms':>8}   ({args.runs} runs of {args.requests})")
         for name in args.only or SCENARIOS:
