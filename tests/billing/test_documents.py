@@ -5,11 +5,14 @@ the PDF's text is read back with pypdf (the raw bytes are compressed).
 """
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from urllib.request import OpenerDirector
 
 import pytest
 from pypdf import PdfReader
+from weasyprint.text.fonts import FontConfiguration
 
 from billing import documents
 from billing.documents import FetchRefused, InlineOnlyFetcher
@@ -164,6 +167,24 @@ class TestPdfEndpoint:
         for expected in ["Teapot", "TEA-POT", "19.99", "39.98", invoice.order.customer.email]:
             assert expected in page, expected
             assert expected in text, expected
+
+    def test_a_thread_gathers_its_fonts_once_for_every_pdf(self, invoice, monkeypatch):
+        gathered = []
+
+        def gather() -> FontConfiguration:
+            gathered.append(FontConfiguration())
+            return gathered[-1]
+
+        monkeypatch.setattr(documents, "_loaded", threading.local())
+        monkeypatch.setattr(documents, "FontConfiguration", gather)
+        context = documents.invoice_context(invoice)
+
+        first = pdf_text(documents.render_pdf(documents.INVOICE_TEMPLATE, context))
+        second = pdf_text(documents.render_pdf(documents.INVOICE_TEMPLATE, context))
+        elsewhere = ThreadPoolExecutor(1).submit(documents.render_pdf, documents.INVOICE_TEMPLATE, context).result()
+
+        assert invoice.number in first and first == second == pdf_text(elsewhere)
+        assert len(gathered) == 2  # this thread's, and the other thread's own
 
 
 # --- No network fetch ------------------------------------------------------------------------
