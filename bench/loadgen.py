@@ -60,21 +60,30 @@ class WrkResult:
         return self.statuses.get(status, 0)
 
 
-def ensure_wrk() -> str:
-    """Return the path of wrk, installing the Debian package first when we may (root, apt-get)."""
-    found = shutil.which("wrk")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("wrk is missing: apt-get install -y wrk", flush=True)
-        install = ["apt-get", "install", "-y", "--no-install-recommends", "wrk"]
+# What production renders invoice PDFs with (the Dockerfile's packages): without HarfBuzz's
+# subsetter WeasyPrint subsets fonts in Python, at four times the Celery worker's CPU per PDF.
+PDF_PACKAGES = ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz-subset0", "fonts-dejavu-core")
+
+
+def ensure_packages() -> str:
+    """Install wrk and the PDF packages when missing and we may (root, apt-get); return wrk's path."""
+    missing = [] if shutil.which("wrk") else ["wrk"]
+    if shutil.which("dpkg"):
+        missing += [name for name in PDF_PACKAGES if not _installed(name)]
+    if missing and os.geteuid() == 0 and shutil.which("apt-get"):
+        print(f"missing: apt-get install -y {' '.join(missing)}", flush=True)
+        install = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
         if subprocess.run(install, check=False).returncode != 0:
             subprocess.run(["apt-get", "update"], check=True)
             subprocess.run(install, check=True)
-        found = shutil.which("wrk")
+    found = shutil.which("wrk")
     if not found:
         raise SystemExit("wrk is not installed: run `sudo apt-get install -y wrk` (Debian/Ubuntu) and retry.")
     return found
+
+
+def _installed(package: str) -> bool:
+    return subprocess.run(["dpkg", "-s", package], capture_output=True, check=False).returncode == 0
 
 
 def run_wrk(

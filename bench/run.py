@@ -128,7 +128,7 @@ class Bench:
     def __init__(self, config: Config, log_dir: Path) -> None:
         self.config, self.log_dir = config, log_dir
         self.env = config.app_env()
-        self.wrk = loadgen.ensure_wrk()
+        self.wrk = loadgen.ensure_packages()
         self.locust = PYTHON.parent / "locust"
         if any(s.open_loop for s in config.scenarios) and not self.locust.exists():
             raise SystemExit(f"{self.locust} is missing: install requirements-dev.txt (it pins locust).")
