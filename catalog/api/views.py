@@ -92,9 +92,7 @@ class ProductViewSet(CachedReadMixin, CreatedLocationMixin, viewsets.ModelViewSe
 
     def get_queryset(self):
         everything = self.shows_inactive(self.request, Product)
-        # The search vector is PostgreSQL's to read (catalog/search.py), never the answer's.
-        products = Product.objects.defer("search_vector").select_related("category")
-        products = products.alias(rating=F("rating_average"), price=F("price_min"))
+        products = Product.objects.select_related("category").alias(rating=F("rating_average"), price=F("price_min"))
         products = products.prefetch_related(*product_prefetches(detail=self.action != "list", everything=everything))
         return products if everything else products.active()
 

@@ -1074,13 +1074,11 @@ def test_anonymous_product_list_on_a_cache_miss_runs_a_fixed_number_of_queries(
 
     # 1. the page of products JOIN category; 2. their variants; 3. their images; 4. COUNT(*) of
     # active products, only when the first page is full. No auth or session query.
-    with django_assert_num_queries(3 + (products >= page_size)) as captured:
+    with django_assert_num_queries(3 + (products >= page_size)):
         response = api_client.get(PRODUCTS_URL, {"page_size": page_size})
 
     assert response["X-Cache"] == "MISS"
     assert len(response.json()["results"]) == min(products, page_size)
-    # The search vector (a document's worth per product on PostgreSQL) is searched, never shown.
-    assert not any("search_vector" in query["sql"] for query in captured.captured_queries)
 
 
 @pytest.mark.parametrize("products", [3, 60])
@@ -1149,9 +1147,8 @@ def test_detail_reads_run_a_fixed_number_of_queries(
     # 1. the product JOIN category; 2. its variants; 3. their option values JOIN option; 4. its images;
     # 5. its options; 6. their values (skipped without options); 7. its extras. Staff first read
     # their own and group permissions (two queries, once per request) to decide whether inactive rows show.
-    with django_assert_num_queries(queries) as captured:
+    with django_assert_num_queries(queries):
         assert api_client.get(product_url(product.pk))["X-Cache"] == "MISS"
-    assert not any("search_vector" in query["sql"] for query in captured.captured_queries)
     with django_assert_num_queries(queries + 2):
         assert staff_client.get(product_url(product.pk))["X-Cache"] == "BYPASS"
     # The category (the forced-in user object still holds its permissions from above).
