@@ -31,4 +31,7 @@ def sign_in(browser, user, password: str = "password") -> None:
     browser.find_element(By.NAME, "username").send_keys(user.username)
     browser.find_element(By.NAME, "password").send_keys(password)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    # The login page has a #site-name too: wait for the admin's own page, or a visible
+    # #site-name may be the login page's, replaced under the check as the admin loads.
+    WebDriverWait(browser, 10).until(lambda driver: "/admin/login/" not in driver.current_url)
     wait_for(browser, "#site-name")
